@@ -1,0 +1,1 @@
+"""guidebot core: answering, commands, configuration, CLI and server."""

