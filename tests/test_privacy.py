@@ -1,0 +1,98 @@
+"""What counts as a patient's identifiers in a member's message, and what does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.privacy import find_phi, looks_like_phi, redact
+
+PATIENT_DETAILS = [
+    ("My patient John Smith has chest pain, how do I document it?", {"NAME"}),
+    ("pt Jane Doe keeps calling the clinic", {"NAME"}),
+    ("Mr. Smith, 67M, was admitted overnight", {"NAME"}),
+    ("Mrs. Garcia's labs came back late", {"NAME"}),
+    ("patient named Robert Brown wants a second opinion", {"NAME"}),
+    ("Jane Doe 45 yo F presents with syncope", {"NAME"}),
+    ("Ms. O'Brien, 72F, fell at home", {"NAME"}),
+    ("MRN 12345678", {"MRN"}),
+    ("medical record number: A1234567", {"MRN"}),
+    ("MRN#998877 was double-booked", {"MRN"}),
+    ("Chart # 4455667 is missing a note", {"MRN"}),
+    ("DOB 3/4/1961", {"DOB"}),
+    ("born on 04/03/1961 in Ohio", {"DOB"}),
+    ("date of birth: March 4, 1961", {"DOB"}),
+    ("DOB: 1961-03-04", {"DOB"}),
+    ("dob 12.01.1950", {"DOB"}),
+    ("call her at (202) 456-1111 tomorrow", {"PHONE"}),
+    ("her cell is +1 415 555 2671", {"PHONE"}),
+    ("Contact 617.253.1000 ext 5", {"PHONE"}),
+    ("SSN 123-45-6789", {"SSN"}),
+    ("her social is 078051120", {"SSN"}),
+    ("email jane.doe@example.com the results", {"EMAIL"}),
+    ("admitted 03/14/2024 and discharged 03/20/2024", {"DATE"}),
+    ("pt Maria Lopez, MRN 55512345, DOB 1/2/1950", {"NAME", "MRN", "DOB"}),
+]
+
+CAREER_QUESTIONS = [
+    "What does a VPMA do?",
+    "I have 10 years of practice, is an MBA worth it?",
+    "Can a DO become a CMO in 2027?",
+    "I'm Dr. Patel, a hospitalist — how do I become a medical director?",
+    "CMS Core Measures and HCAHPS",
+    "8 years",
+    "$200k",
+    "What does a Chief Patient Experience Officer do?",
+    "How do I improve patient satisfaction scores as a leader?",
+    "Is the MRN system part of clinical informatics?",
+    "What is the date of birth field used for in registration?",
+    "Should I get an MHA or an MMM?",
+    "My salary is $350,000 after 15 years; what does a CMO make?",
+    "I was born in 1975, is it too late to start?",
+    "Patient Safety Officer or CMO: which comes first?",
+    "I see 20 patients a day and call is 1 in 4 nights",
+    "Is a 2-year MMM program worth $80,000?",
+    "Can a PT Director become COO?",
+    "How do 5,000 wRVUs compare with 120 physicians across 5 sites?",
+    "Dr. Jane Smith here, pediatrics: how do I join the board?",
+    "ICD-10 and CPT coding roles for physicians?",
+    "We are a 24/7/365 service line with 3 hospitals",
+    "Who reports to the CMO at a 400-bed hospital?",
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), PATIENT_DETAILS)
+def test_patient_details_are_found(text: str, kinds: set[str]) -> None:
+    assert {finding.kind for finding in find_phi(text)} == kinds
+    assert looks_like_phi(text)
+
+
+@pytest.mark.parametrize("text", CAREER_QUESTIONS)
+def test_career_questions_are_left_alone(text: str) -> None:
+    assert find_phi(text) == []
+    assert not looks_like_phi(text)
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("my patient John Smith, MRN 12345678", "my patient [NAME], MRN [MRN]"),
+        ("DOB 3/4/1961, phone (202) 456-1111", "DOB [DOB], phone [PHONE]"),
+        ("SSN 123-45-6789 or jane@example.org", "SSN [SSN] or [EMAIL]"),
+        ("Mr. Smith, 67M, seen 03/14/2024", "Mr. [NAME], 67M, seen [DATE]"),
+    ],
+)
+def test_redaction_keeps_the_question_readable(text: str, redacted: str) -> None:
+    assert redact(text) == redacted
+
+
+def test_findings_are_in_text_order_and_never_overlap() -> None:
+    findings = find_phi("pt Maria Lopez, MRN 55512345, DOB 1/2/1950, cell 202-456-1111")
+    assert [f.kind for f in findings] == ["NAME", "MRN", "DOB", "PHONE"]
+    assert all(a.end <= b.start for a, b in zip(findings, findings[1:]))
+
+
+def test_a_date_alone_is_redacted_but_is_not_a_patient() -> None:
+    question = "My contract starts 07/01/2026, should I negotiate call pay?"
+    assert redact(question) == "My contract starts [DATE], should I negotiate call pay?"
+    assert not looks_like_phi(question)
