@@ -1,0 +1,197 @@
+"""`guidebot index`: documents → chunks → vectors, FAISS, BM25, banks and the abstention model."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.abstain import fit_abstention
+from bot.retrieval import encode_questions, search
+from bot.settings import Settings
+from index import dense, lexical
+from index.embedder import Embedder
+from index.guide_index import (
+    ABSTAIN,
+    ACRONYMS,
+    BANK,
+    BANK_IN_VECTORS,
+    BANK_OUT_VECTORS,
+    BM25_DIR,
+    CHUNKS,
+    DENSE,
+    ENTITIES,
+    SENTENCE_VECTORS,
+    GuideIndex,
+)
+from index.persist import (
+    Manifest,
+    corpus_hash,
+    live_target,
+    new_build_dir,
+    publish,
+    read_manifest,
+    write_json,
+)
+from knowledge.acronyms import collect_acronyms
+from knowledge.bank import bank_files, load_in_scope, load_out_of_scope
+from knowledge.chunking import CHUNKER_VERSION, chunk_documents
+from knowledge.loaders import document_paths, load_documents
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    built: bool
+    manifest: Manifest
+    path: Path
+    seconds: float
+    reason: str
+
+
+def _questions_dir(settings: Settings) -> Path:
+    return settings.knowledge_dir / "questions"
+
+
+def source_hash(settings: Settings) -> str:
+    paths = document_paths(settings.documents_dir) + bank_files(_questions_dir(settings))
+    glossary = settings.knowledge_dir / "glossary.yaml"
+    if glossary.exists():
+        paths.append(glossary)
+    return corpus_hash(paths, settings.knowledge_dir, extra=CHUNKER_VERSION)
+
+
+def needs_build(settings: Settings, model_name: str) -> str | None:
+    """Why the index must be rebuilt, or None when it is current."""
+    manifest = read_manifest(live_target(settings.index_dir))
+    if manifest is None:
+        return "no index yet"
+    if manifest.model != model_name:
+        return f"model changed ({manifest.model} → {model_name})"
+    if manifest.chunker_version != CHUNKER_VERSION:
+        return "chunker changed"
+    if manifest.corpus_hash != source_hash(settings):
+        return "documents changed"
+    return None
+
+
+def _entities(docs, chunks, acronyms, settings: Settings) -> dict:
+    """Roles and credentials named by the documents (see knowledge.entities), when available."""
+    try:
+        from knowledge.entities import derive_entities
+    except ImportError:
+        return {}
+    return derive_entities(docs, chunks, acronyms, settings.knowledge_dir / "glossary.yaml")
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    started = time.perf_counter()
+    step = progress or (lambda _msg: None)
+    reason = "forced" if force else needs_build(settings, embedder.name)
+    if reason is None:
+        manifest = read_manifest(live_target(settings.index_dir))
+        assert manifest is not None
+        return BuildResult(False, manifest, live_target(settings.index_dir), 0.0, "up to date")
+
+    step("Reading documents")
+    docs = load_documents(settings.documents_dir)
+    if not docs:
+        raise FileNotFoundError(f"No documents in {settings.documents_dir}")
+    chunks = chunk_documents(docs)
+    acronyms = collect_acronyms(c.text for c in chunks)
+    sentences = [s for c in chunks for s in c.sentences]
+    sentence_chunk = [i for i, c in enumerate(chunks) for _ in c.sentences]
+
+    qdir = _questions_dir(settings)
+    known_sections = {(c.document_id, c.section_slug) for c in chunks}
+    in_bank = [q for q in load_in_scope(qdir) if (q.document_id, q.section_slug) in known_sections]
+    headings = sorted({(c.document_id, c.section_slug, c.section) for c in chunks if c.section})
+    in_texts = [q.text for q in in_bank] + [h[2] for h in headings]
+    in_sections = [f"{q.document_id}#{q.section_slug}" for q in in_bank] + [f"{d}#{s}" for d, s, _ in headings]
+    out_bank = load_out_of_scope(qdir)
+
+    step(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences")
+    chunk_vectors = embedder.encode([c.embed_text for c in chunks])
+    sentence_vectors = embedder.encode(sentences)
+    step("Embedding the question banks")
+    in_vectors = encode_questions(embedder, in_texts, acronyms) if in_texts else np.zeros((0, embedder.dim), np.float32)
+    out_texts = [q.text for q in out_bank]
+    out_vectors = encode_questions(embedder, out_texts, acronyms) if out_texts else np.zeros((0, embedder.dim), np.float32)
+
+    step("Building FAISS and BM25")
+    dense_index = dense.build_dense(chunk_vectors, settings.hnsw_threshold)
+    lexical_index = lexical.build_lexical([c.embed_text for c in chunks])
+
+    build_dir = new_build_dir(settings.data_dir)
+    write_json(build_dir / CHUNKS, [c.to_json() for c in chunks])
+    dense.save_dense(dense_index, build_dir / DENSE)
+    lexical.save_lexical(lexical_index, build_dir / BM25_DIR)
+    np.save(build_dir / SENTENCE_VECTORS, sentence_vectors.astype(np.float32))
+    np.save(build_dir / BANK_IN_VECTORS, in_vectors.astype(np.float32))
+    np.save(build_dir / BANK_OUT_VECTORS, out_vectors.astype(np.float32))
+    write_json(build_dir / BANK, {"sentence_chunk": sentence_chunk, "in_sections": in_sections, "in_texts": in_texts, "out_texts": out_texts})
+    write_json(build_dir / ACRONYMS, acronyms)
+
+    manifest = Manifest(
+        model=embedder.name,
+        dimension=int(embedder.dim),
+        chunker_version=CHUNKER_VERSION,
+        corpus_hash=source_hash(settings),
+        built_at=time.time(),
+        chunks=len(chunks),
+        documents=len(docs),
+        dense_kind=type(dense_index).__name__,
+    )
+    staged = GuideIndex(
+        path=build_dir,
+        manifest=manifest,
+        chunks=chunks,
+        dense=dense_index,
+        lexical=lexical_index,
+        sentence_vectors=sentence_vectors,
+        sentence_chunk=np.asarray(sentence_chunk),
+        bank_in=in_vectors,
+        bank_in_sections=in_sections,
+        bank_out=out_vectors,
+        acronyms=acronyms,
+        abstain={},
+    )
+    step("Calibrating abstention on the question banks")
+    write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
+    step("Deriving roles and credentials")
+    write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
+    final = publish(build_dir, settings.index_dir, manifest)
+    return BuildResult(True, manifest, final, time.perf_counter() - started, reason)
+
+
+def calibrate(index: GuideIndex, in_bank, in_vectors: np.ndarray, out_texts: list[str], out_vectors: np.ndarray) -> dict:
+    """Fit the abstention model: each bank question is scored with itself left out."""
+    rows: list[np.ndarray] = []
+    in_scope: list[bool] = []
+    correct: list[bool] = []
+    for i, question in enumerate(in_bank):
+        evidence = search(index, question.text, in_vectors[i], exclude_bank_in=i)
+        top_sections = list(dict.fromkeys((index.chunks[i].document_id, index.chunks[i].section_slug) for i in evidence.order))[:3]
+        rows.append(evidence.vector())
+        in_scope.append(True)
+        correct.append((question.document_id, question.section_slug) in top_sections)
+    for i, text in enumerate(out_texts):
+        evidence = search(index, text, out_vectors[i], exclude_bank_out=i)
+        rows.append(evidence.vector())
+        in_scope.append(False)
+        correct.append(False)
+    if not any(in_scope) or all(in_scope):
+        return {"threshold": None, "reason": "question banks missing: abstention falls back to similarity"}
+    params = fit_abstention(np.vstack(rows), np.array(in_scope), np.array(correct))
+    params["bank_retrieval_accuracy"] = float(np.mean([c for c, s in zip(correct, in_scope) if s]))
+    return params

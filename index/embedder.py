@@ -1,0 +1,90 @@
+"""Embedders: the bundled sentence-transformers model, and a deterministic hashing one for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 rows, one per text."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model: str, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(model, device="cpu")
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Bag of hashed words and character trigrams: deterministic, instant, no model.
+
+    Good enough for tests of plumbing (persistence, swaps, servers); retrieval
+    quality is always measured with the real model.
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        self.name = f"hashing-{dim}"
+        self.dim = dim
+
+    def _features(self, text: str) -> list[str]:
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        grams = [w[i : i + 3] for w in words for i in range(max(1, len(w) - 2))]
+        return words + grams
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feature in self._features(text):
+                h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+class EmbedderError(RuntimeError):
+    pass
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    if settings.model.startswith("hashing"):
+        dim = int(settings.model.split("-", 1)[1]) if "-" in settings.model else 256
+        return HashingEmbedder(dim)
+    try:
+        return SentenceTransformerEmbedder(settings.model)
+    except OSError as exc:
+        raise EmbedderError(
+            f"cannot load the embedding model {settings.model!r} without network: {exc}. "
+            "Set GUIDEBOT_MODEL to a local sentence-transformers model directory."
+        ) from exc

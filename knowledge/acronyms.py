@@ -1,0 +1,93 @@
+"""Acronyms the documents define ("Vice President of Medical Affairs (VPMA)").
+
+They are found at index time, so a new document's acronyms are known without
+code changes, and used to expand questions: "Can a DO become a CMO?" searches
+for "Doctor of Osteopathic Medicine" and "Chief Medical Officer".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_DEFINITION = re.compile(r"\(([A-Z][A-Za-z&]{0,9}[A-Z])\)")
+_WORD = re.compile(r"[A-Za-z][\w’'&-]*")
+_CONNECTORS = {"of", "and", "for", "the", "in", "&"}
+
+
+def _letters(acronym: str) -> str:
+    return "".join(ch for ch in acronym.lower() if ch.isalpha())
+
+
+def _is_subsequence(needle: str, haystack: str) -> bool:
+    it = iter(haystack)
+    return all(ch in it for ch in needle)
+
+
+def _long_form(words: list[str], acronym: str) -> str | None:
+    letters = _letters(acronym)
+    for n in range(1, min(len(words), len(letters) + 4) + 1):
+        candidate = words[-n:]
+        initials = "".join(w[0].lower() for w in candidate)
+        if initials[0] == letters[0] and _is_subsequence(letters, initials) and n >= len(letters) - 1:
+            return " ".join(candidate)
+    run: list[str] = []
+    for word in reversed(words):
+        if word[0].isupper() or (run and word.lower() in _CONNECTORS):
+            run.insert(0, word)
+        else:
+            break
+    while run and run[0].lower() in _CONNECTORS:
+        run.pop(0)
+    return " ".join(run) if len(run) >= 2 else None
+
+
+def find_definitions(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _DEFINITION.finditer(text):
+        acronym = match.group(1)
+        before = _WORD.findall(text[max(0, match.start() - 160) : match.start()])
+        long_form = _long_form(before, acronym)
+        if long_form and long_form.lower() != acronym.lower():
+            found.setdefault(acronym, long_form)
+    return found
+
+
+def collect_acronyms(texts: Iterable[str]) -> dict[str, str]:
+    acronyms: dict[str, str] = {}
+    for text in texts:
+        for acronym, long_form in find_definitions(text).items():
+            acronyms.setdefault(acronym, long_form)
+    return acronyms
+
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z&]*")
+
+
+def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
+    """Append the long form after each acronym the member typed.
+
+    Uppercase is always an acronym ("DO"); lowercase only when the word is not
+    ordinary English ("vpma", "mba" yes; "do" no), so the verb stays a verb.
+    """
+    if not acronyms or question.isupper():
+        return question
+    by_lower = {a.lower(): a for a in acronyms}
+    out: list[str] = []
+    last = 0
+    for match in _TOKEN.finditer(question):
+        token = match.group(0)
+        key = token[:-1] if token.endswith("s") and token[:-1].lower() in by_lower else token
+        acronym = by_lower.get(key.lower())
+        if acronym is None:
+            continue
+        typed_as_acronym = key == acronym or key.isupper()
+        if not typed_as_acronym and (key.lower() in ENGLISH_STOP_WORDS or len(key) < 3 and key.islower()):
+            continue
+        out.append(question[last : match.end()])
+        out.append(f" ({acronyms[acronym]})")
+        last = match.end()
+    out.append(question[last:])
+    return "".join(out)

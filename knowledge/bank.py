@@ -1,0 +1,45 @@
+"""Question banks: what members ask that a document answers, and what a guide bot declines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+OUT_OF_SCOPE_FILE = "out-of-scope.yaml"
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    text: str
+    document_id: str
+    section_slug: str
+
+
+def load_in_scope(questions_dir: Path) -> list[BankQuestion]:
+    bank: list[BankQuestion] = []
+    for path in sorted(questions_dir.glob("*.y*ml")):
+        if path.name == OUT_OF_SCOPE_FILE:
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document_id = str(data.get("document") or path.stem)
+        for slug, questions in (data.get("questions") or {}).items():
+            bank.extend(BankQuestion(str(q), document_id, str(slug)) for q in questions or [])
+    return bank
+
+
+def load_out_of_scope(questions_dir: Path) -> list[BankQuestion]:
+    path = questions_dir / OUT_OF_SCOPE_FILE
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [
+        BankQuestion(str(q), "", str(category))
+        for category, questions in (data.get("questions") or {}).items()
+        for q in questions or []
+    ]
+
+
+def bank_files(questions_dir: Path) -> list[Path]:
+    return sorted(questions_dir.glob("*.y*ml")) if questions_dir.exists() else []
