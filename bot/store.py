@@ -1,0 +1,614 @@
+"""Durable state shared by every server replica.
+
+Idempotency claims for platform retries, the question log, feedback on answers
+and the earlier question of a thread. One implementation, `SqlStore`, runs on a
+SQLite file (one server) or on PostgreSQL (many replicas, one database).
+Replicas share nothing but the database, so every operation is one short
+transaction whose correctness rests on primary keys and ON CONFLICT, never on a
+lock held in this process.
+
+Privacy: questions arrive already redacted (see `bot.privacy`); user ids are
+stored only as `hash_user` digests; `purge` removes the question log and the
+feedback that quotes it once they pass the retention period, keeping feedback
+only as daily counts per section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_VALUES = ("up", "down")
+NO_SECTION = ""
+"""The section recorded for feedback on an answer that quoted no section (an abstention)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def hash_user(platform: str, user_id: str) -> str:
+    """The only form in which a member's id is stored: members are physicians."""
+    return hashlib.sha256(f"{platform}:{user_id}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One line of the question log: what was asked and how the bot fared."""
+
+    answer_id: str
+    platform: str
+    question: str
+    answered: bool
+    reason: str | None
+    sections: tuple[str, ...]
+    confidence: float
+    user_hash: str | None
+    conversation_id: str | None
+    created_at: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sections", tuple(self.sections))
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A member's current 👍/👎 on an answer, with the sections that answer quoted."""
+
+    answer_id: str
+    user_hash: str
+    platform: str
+    value: str
+    comment: str | None
+    created_at: datetime
+    sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedbackTotal:
+    """Feedback that `purge` removed, kept as a count so reports still see it."""
+
+    day: date
+    platform: str
+    section: str
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ThreadContext:
+    """The question asked earlier in a thread, so "and the MHA?" can be understood."""
+
+    question: str
+    answer_id: str
+    updated_at: datetime
+
+
+class StateStore(Protocol):
+    def claim(self, key: str, ttl_seconds: int = 86400) -> bool: ...
+
+    def save_answer(self, record: AnswerRecord) -> None: ...
+
+    def record_feedback(
+        self, answer_id: str, user_id: str, platform: str, value: str, comment: str | None = None
+    ) -> None: ...
+
+    def feedback_for(self, answer_id: str) -> list[FeedbackRecord]: ...
+
+    def set_thread(self, thread_key: str, question: str, answer_id: str) -> None: ...
+
+    def get_thread(self, thread_key: str) -> ThreadContext | None: ...
+
+    def questions(self, since: datetime | None = None) -> list[AnswerRecord]: ...
+
+    def feedback(self, since: datetime | None = None) -> list[FeedbackRecord]: ...
+
+    def feedback_totals(self, since: datetime | None = None) -> list[FeedbackTotal]: ...
+
+    def purge(self, older_than: datetime) -> int: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class _UtcDateTime(sa.TypeDecorator[datetime]):
+    """Naive UTC in the database, aware UTC in Python, whatever the backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class _JsonTuple(sa.TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings as JSON text: portable, and readable in psql or sqlite3."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Sequence[str] | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value))
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> tuple[str, ...]:
+        return tuple(json.loads(value)) if value else ()
+
+
+# The current shape of the tables, for queries only. Tables are created and
+# changed solely by MIGRATIONS below, so an old database and a new one end up
+# the same.
+_tables = sa.MetaData()
+schema_version = sa.Table(
+    "schema_version",
+    _tables,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", _UtcDateTime, nullable=False),
+)
+claims = sa.Table(
+    "claims",
+    _tables,
+    sa.Column("claim_key", sa.Text, primary_key=True),
+    sa.Column("expires_at", _UtcDateTime, nullable=False),
+)
+questions_table = sa.Table(
+    "questions",
+    _tables,
+    sa.Column("answer_id", sa.Text, primary_key=True),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answered", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("sections", _JsonTuple, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("user_hash", sa.Text),
+    sa.Column("conversation_id", sa.Text),
+    sa.Column("created_at", _UtcDateTime, nullable=False),
+)
+feedback_table = sa.Table(
+    "feedback",
+    _tables,
+    sa.Column("answer_id", sa.Text, primary_key=True),
+    sa.Column("user_hash", sa.Text, primary_key=True),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", _UtcDateTime, nullable=False),
+)
+feedback_daily = sa.Table(
+    "feedback_daily",
+    _tables,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("platform", sa.Text, primary_key=True),
+    sa.Column("section", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+threads = sa.Table(
+    "threads",
+    _tables,
+    sa.Column("thread_key", sa.Text, primary_key=True),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer_id", sa.Text, nullable=False),
+    sa.Column("updated_at", _UtcDateTime, nullable=False),
+)
+
+
+def _run(conn: Connection, statements: Iterable[str]) -> None:
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+def _v1_initial(conn: Connection) -> None:
+    _run(
+        conn,
+        [
+            "CREATE TABLE claims (claim_key TEXT PRIMARY KEY, expires_at TIMESTAMP NOT NULL)",
+            "CREATE TABLE questions (answer_id TEXT PRIMARY KEY, platform TEXT NOT NULL, "
+            "question TEXT NOT NULL, answered BOOLEAN NOT NULL, reason TEXT, sections TEXT NOT NULL, "
+            "confidence DOUBLE PRECISION NOT NULL, user_hash TEXT, created_at TIMESTAMP NOT NULL)",
+            "CREATE INDEX questions_created_at ON questions (created_at)",
+            "CREATE TABLE feedback (answer_id TEXT NOT NULL, user_hash TEXT NOT NULL, "
+            "platform TEXT NOT NULL, value TEXT NOT NULL, created_at TIMESTAMP NOT NULL, "
+            "PRIMARY KEY (answer_id, user_hash))",
+            "CREATE TABLE threads (thread_key TEXT PRIMARY KEY, question TEXT NOT NULL, "
+            "answer_id TEXT NOT NULL, updated_at TIMESTAMP NOT NULL)",
+        ],
+    )
+
+
+def _v2_comments_conversations_and_daily_feedback(conn: Connection) -> None:
+    _run(
+        conn,
+        [
+            "ALTER TABLE questions ADD COLUMN conversation_id TEXT",
+            "ALTER TABLE feedback ADD COLUMN comment TEXT",
+            "CREATE INDEX feedback_created_at ON feedback (created_at)",
+            "CREATE INDEX threads_updated_at ON threads (updated_at)",
+            "CREATE INDEX claims_expires_at ON claims (expires_at)",
+            "CREATE TABLE feedback_daily (day DATE NOT NULL, platform TEXT NOT NULL, "
+            "section TEXT NOT NULL, value TEXT NOT NULL, count INTEGER NOT NULL, "
+            "PRIMARY KEY (day, platform, section, value))",
+        ],
+    )
+
+
+Migration = Callable[[Connection], None]
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _v1_initial,
+    2: _v2_comments_conversations_and_daily_feedback,
+}
+"""Ordered by version. Migrations only add tables, columns and indexes: an older
+replica still running during a rolling deploy keeps working on the newer schema,
+and no upgrade ever loses a row."""
+
+SCHEMA_VERSION = max(MIGRATIONS)
+
+_MIGRATION_LOCK_ID = 0x6775696465  # "guide": serialises replicas migrating at once on PostgreSQL.
+_SWEEP_EVERY_N_CLAIMS = 256
+_IN_CHUNK = 500
+
+
+def normalize_database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3, the driver we ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_engine(url: URL) -> tuple[Engine, bool]:
+    in_memory = url.database in (None, "", ":memory:")
+    if not in_memory:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        **({"poolclass": StaticPool} if in_memory else {}),
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would
+        # defer it), and make a returned commit durable against power loss.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Take the write lock up front: a deferred transaction that later
+        # writes can fail with SQLITE_BUSY without waiting for busy_timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine, in_memory
+
+
+def _create_engine(url: str) -> tuple[Engine, bool]:
+    parsed = make_url(normalize_database_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return sa.create_engine(parsed, pool_pre_ping=True), False
+
+
+def _migrate(engine: Engine, now: datetime) -> int:
+    """Bring the schema to SCHEMA_VERSION in one transaction; return the version found."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+        )
+        found = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+        if found > SCHEMA_VERSION:
+            log.warning(
+                "database schema is version %s, newer than this code's %s; carrying on",
+                found,
+                SCHEMA_VERSION,
+            )
+        for version in sorted(MIGRATIONS):
+            if version > found:
+                log.info("migrating the state store to schema version %s", version)
+                MIGRATIONS[version](conn)
+                conn.execute(sa.insert(schema_version).values(version=version, applied_at=now))
+        return found
+
+
+def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlStore:
+    """`StateStore` on SQLite or PostgreSQL through SQLAlchemy Core.
+
+    Opening a store creates or upgrades its tables. `clock` exists so tests can
+    move time forward instead of sleeping.
+    """
+
+    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now) -> None:
+        self._engine, in_memory = _create_engine(url)
+        # An in-memory SQLite database is one connection shared by all threads;
+        # serialise its transactions here. Every other backend does it itself.
+        self._guard: AbstractContextManager[Any] = threading.Lock() if in_memory else nullcontext()
+        self._clock = clock
+        self._claims = itertools.count(1)
+        self._is_postgres = self._engine.dialect.name == "postgresql"
+        _migrate(self._engine, clock())
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self._guard, self._engine.begin() as conn:
+            yield conn
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql.insert if self._is_postgres else sqlite.insert)(table)
+
+    def claim(self, key: str, ttl_seconds: int = 86400) -> bool:
+        now = self._clock()
+        with self._transaction() as conn:
+            conn.execute(
+                sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now)
+            )
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
+            inserted = conn.execute(
+                self._insert(claims)
+                .values(claim_key=key, expires_at=now + timedelta(seconds=ttl_seconds))
+                .on_conflict_do_nothing(index_elements=["claim_key"])
+                .returning(claims.c.claim_key)
+            ).first()
+            if next(self._claims) % _SWEEP_EVERY_N_CLAIMS == 0:
+                conn.execute(sa.delete(claims).where(claims.c.expires_at <= now))
+        return inserted is not None
+
+    def save_answer(self, record: AnswerRecord) -> None:
+        """Log an answer; a retry with the same answer_id keeps the first row."""
+        with self._transaction() as conn:
+            conn.execute(
+                self._insert(questions_table)
+                .values(
+                    answer_id=record.answer_id,
+                    platform=record.platform,
+                    question=record.question,
+                    answered=record.answered,
+                    reason=record.reason,
+                    sections=record.sections,
+                    confidence=float(record.confidence),
+                    user_hash=record.user_hash,
+                    conversation_id=record.conversation_id,
+                    created_at=record.created_at,
+                )
+                .on_conflict_do_nothing(index_elements=["answer_id"])
+            )
+
+    def record_feedback(
+        self, answer_id: str, user_id: str, platform: str, value: str, comment: str | None = None
+    ) -> None:
+        """Keep one vote per member and answer: a second click replaces the first."""
+        if value not in FEEDBACK_VALUES:
+            raise ValueError(f"feedback value must be one of {FEEDBACK_VALUES}, not {value!r}")
+        insert = self._insert(feedback_table).values(
+            answer_id=answer_id,
+            user_hash=hash_user(platform, user_id),
+            platform=platform,
+            value=value,
+            comment=comment,
+            created_at=self._clock(),
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=["answer_id", "user_hash"],
+            set_={
+                "value": insert.excluded.value,
+                "comment": insert.excluded.comment,
+                "created_at": insert.excluded.created_at,
+            },
+        )
+        with self._transaction() as conn:
+            conn.execute(upsert)
+
+    def _feedback_query(self) -> sa.Select[Any]:
+        return sa.select(
+            feedback_table.c.answer_id,
+            feedback_table.c.user_hash,
+            feedback_table.c.platform,
+            feedback_table.c.value,
+            feedback_table.c.comment,
+            feedback_table.c.created_at,
+            questions_table.c.sections,
+        ).select_from(
+            feedback_table.outerjoin(
+                questions_table, questions_table.c.answer_id == feedback_table.c.answer_id
+            )
+        )
+
+    def _feedback_rows(self, query: sa.Select[Any]) -> list[FeedbackRecord]:
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return [
+            FeedbackRecord(
+                answer_id=row.answer_id,
+                user_hash=row.user_hash,
+                platform=row.platform,
+                value=row.value,
+                comment=row.comment,
+                created_at=row.created_at,
+                sections=row.sections or (),
+            )
+            for row in rows
+        ]
+
+    def feedback_for(self, answer_id: str) -> list[FeedbackRecord]:
+        query = self._feedback_query().where(feedback_table.c.answer_id == answer_id)
+        return self._feedback_rows(query.order_by(feedback_table.c.created_at))
+
+    def feedback(self, since: datetime | None = None) -> list[FeedbackRecord]:
+        query = self._feedback_query()
+        if since is not None:
+            query = query.where(feedback_table.c.created_at >= since)
+        return self._feedback_rows(query.order_by(feedback_table.c.created_at))
+
+    def feedback_totals(self, since: datetime | None = None) -> list[FeedbackTotal]:
+        query = sa.select(feedback_daily).order_by(feedback_daily.c.day)
+        if since is not None:
+            query = query.where(feedback_daily.c.day >= since.astimezone(timezone.utc).date())
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return [FeedbackTotal(r.day, r.platform, r.section, r.value, r.count) for r in rows]
+
+    def questions(self, since: datetime | None = None) -> list[AnswerRecord]:
+        query = sa.select(questions_table).order_by(questions_table.c.created_at)
+        if since is not None:
+            query = query.where(questions_table.c.created_at >= since)
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return [
+            AnswerRecord(
+                answer_id=r.answer_id,
+                platform=r.platform,
+                question=r.question,
+                answered=bool(r.answered),
+                reason=r.reason,
+                sections=r.sections,
+                confidence=r.confidence,
+                user_hash=r.user_hash,
+                conversation_id=r.conversation_id,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def set_thread(self, thread_key: str, question: str, answer_id: str) -> None:
+        insert = self._insert(threads).values(
+            thread_key=thread_key, question=question, answer_id=answer_id, updated_at=self._clock()
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=["thread_key"],
+            set_={
+                "question": insert.excluded.question,
+                "answer_id": insert.excluded.answer_id,
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+        with self._transaction() as conn:
+            conn.execute(upsert)
+
+    def get_thread(self, thread_key: str) -> ThreadContext | None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                sa.select(threads).where(threads.c.thread_key == thread_key)
+            ).one_or_none()
+        return None if row is None else ThreadContext(row.question, row.answer_id, row.updated_at)
+
+    def purge(self, older_than: datetime) -> int:
+        """Forget questions asked before `older_than`; return how many were deleted.
+
+        Feedback goes with them (and any feedback given before the date): its
+        comment is free text and its answer's question is gone. Each removed
+        vote is first added to `feedback_daily`, counted per day, platform,
+        section and value, so the report's 👍/👎 by section keeps its history.
+        Thread contexts last touched before the date and expired claims go too.
+        The vote counting uses DELETE … RETURNING, so two replicas purging at
+        once never count a vote twice.
+        """
+        old_answers = sa.select(questions_table.c.answer_id).where(
+            questions_table.c.created_at < older_than
+        )
+        with self._transaction() as conn:
+            removed = conn.execute(
+                sa.delete(feedback_table)
+                .where(
+                    sa.or_(
+                        feedback_table.c.created_at < older_than,
+                        feedback_table.c.answer_id.in_(old_answers),
+                    )
+                )
+                .returning(
+                    feedback_table.c.answer_id,
+                    feedback_table.c.platform,
+                    feedback_table.c.value,
+                    feedback_table.c.created_at,
+                )
+            ).all()
+            self._count_removed_feedback(conn, removed)
+            deleted = conn.execute(
+                sa.delete(questions_table).where(questions_table.c.created_at < older_than)
+            ).rowcount
+            conn.execute(sa.delete(threads).where(threads.c.updated_at < older_than))
+            conn.execute(sa.delete(claims).where(claims.c.expires_at <= self._clock()))
+        return deleted
+
+    def _count_removed_feedback(self, conn: Connection, removed: Sequence[sa.Row[Any]]) -> None:
+        answer_ids = sorted({row.answer_id for row in removed})
+        sections: dict[str, tuple[str, ...]] = {}
+        for chunk in _chunks(answer_ids):
+            query = sa.select(questions_table.c.answer_id, questions_table.c.sections).where(
+                questions_table.c.answer_id.in_(chunk)
+            )
+            sections.update({row.answer_id: row.sections for row in conn.execute(query)})
+        totals = Counter(
+            (row.created_at.date(), row.platform, section, row.value)
+            for row in removed
+            for section in (sections.get(row.answer_id) or (NO_SECTION,))
+        )
+        for (day, platform, section, value), count in totals.items():
+            insert = self._insert(feedback_daily).values(
+                day=day, platform=platform, section=section, value=value, count=count
+            )
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["day", "platform", "section", "value"],
+                    set_={"count": feedback_daily.c.count + insert.excluded.count},
+                )
+            )
+
+    def current_schema_version(self) -> int:
+        with self._transaction() as conn:
+            return conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+
+    def ping(self) -> bool:
+        """Readiness: can this replica reach its database right now?"""
+        try:
+            with self._transaction() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as error:
+            log.warning("state store unreachable: %s", error)
+            return False
+        return True
+
+    def close(self) -> None:
+        self._engine.dispose()
