@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 
 from bot.abstain import in_scope_probability
-from bot.answer import Answer, Passage, Source
+from bot.answer import Answer, Passage, Source, new_answer_id
 from bot.query import clean_question
 from bot.retrieval import MERGE_MAX_CHARS, Evidence, encode_questions, search
 from index.embedder import Embedder
@@ -47,7 +45,7 @@ class AnswerEngine:
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
             if not question:
-                answers.append(Answer(question="", abstained=True, reason="empty", message=EMPTY_MESSAGE, answer_id=_new_id()))
+                answers.append(Answer(question="", abstained=True, reason="empty", message=EMPTY_MESSAGE, answer_id=new_answer_id()))
                 continue
             assert vectors is not None
             answers.append(self._answer(question, vectors[todo.index(i)]))
@@ -76,13 +74,13 @@ class AnswerEngine:
                 message=OUT_OF_SCOPE_MESSAGE,
                 confidence=confidence,
                 suggestions=tuple(dict.fromkeys(p.source.label for p in passages)),
-                answer_id=_new_id(),
+                answer_id=new_answer_id(),
             )
         return Answer(
             question=question,
             passages=tuple(passages),
             confidence=confidence,
-            answer_id=_new_id(),
+            answer_id=new_answer_id(),
         )
 
     def _passages(self, evidence: Evidence) -> list[Passage]:
@@ -117,7 +115,3 @@ class AnswerEngine:
                 )
             )
         return passages
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex[:16]

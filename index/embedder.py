@@ -27,11 +27,15 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         self.name = model
         self.batch_size = batch_size
         self._model = SentenceTransformer(model, device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -1,0 +1,40 @@
+# guidebot: `make run` serves the bot with its web console; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install index run test bench stress lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/guidebot index
+
+run: index
+	$(BIN)/guidebot serve
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: index
+	$(BIN)/python -m bench.run
+
+stress: index
+	$(BIN)/python -m bench.stress
+
+lint: install
+	$(BIN)/hadolint Dockerfile
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,206 @@
+"""`guidebot`: build the index, ask, evaluate, run commands, serve, and staff tools."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Optional
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.settings import Settings
+
+app = typer.Typer(help="guidebot: answers from the program's guide, with quoted passages and sources.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _embedder():
+    from index.embedder import EmbedderError, load_embedder
+
+    try:
+        return load_embedder(get_settings())
+    except EmbedderError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _engine():
+    from bot.engine import AnswerEngine
+    from index.guide_index import load_index
+    from index.persist import IndexMissingError
+
+    settings = get_settings()
+    embedder = _embedder()
+    try:
+        index = load_index(settings.index_dir, expected_model=embedder.name)
+    except IndexMissingError as exc:
+        raise _fail(str(exc)) from exc
+    return AnswerEngine(index, embedder, top_k=settings.top_k, max_chars=settings.max_question_chars)
+
+
+@app.command()
+def index(force: Annotated[bool, typer.Option("--force", help="Rebuild even when nothing changed.")] = False) -> None:
+    """Build the index from knowledge/documents (only when documents or model changed)."""
+    from bot.indexing import build_index
+    from knowledge.loaders import DocumentError
+
+    settings = get_settings()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("Loading the embedding model", total=None)
+        embedder = _embedder()
+        try:
+            result = build_index(settings, embedder, force=force, progress=lambda msg: bar.update(task, description=msg))
+        except (DocumentError, FileNotFoundError) as exc:
+            raise _fail(str(exc)) from exc
+    m = result.manifest
+    if result.built:
+        console.print(
+            f"Index built ({result.reason}): {m.documents} document(s), {m.chunks} chunks, "
+            f"{m.dense_kind}, model {Path(m.model).name}, in {result.seconds:.1f}s → {result.path}"
+        )
+    else:
+        console.print(f"Index is up to date: {m.documents} document(s), {m.chunks} chunks ({result.path}).")
+
+
+def _ask_rows(file: Path | None, question: str | None) -> list[str]:
+    from bot.evaluation import read_jsonl
+
+    if file is not None:
+        try:
+            return [row["q"] for row in read_jsonl(file)]
+        except (OSError, ValueError) as exc:
+            raise _fail(str(exc)) from exc
+    if question is None:
+        raise _fail('give a question, e.g. guidebot ask "What does a VPMA do?", or --file questions.jsonl', 2)
+    return [question]
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="The question; omit it for an interactive prompt.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
+    file: Annotated[Optional[Path], typer.Option("--file", help='JSONL file of {"q": ...} objects.')] = None,
+) -> None:
+    """Ask the guide a question (or start an interactive prompt)."""
+    from bot.render_text import render_answer
+
+    engine = _engine()
+    if question is None and file is None:
+        _interactive(engine)
+        return
+    answers = engine.answer_many(_ask_rows(file, question))
+    for answer in answers:
+        if as_json:
+            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+        else:
+            console.print(render_answer(answer))
+
+
+def _interactive(engine) -> None:
+    from bot.commands import parse_command
+    from bot.render_text import render_reply
+    from bot.summaries import summarize
+
+    console.print("Ask about the guide (roles, credentials, the path to CMO). Commands: help, roles, path … Ctrl-D to quit.")
+    while True:
+        try:
+            text = console.input("[bold cyan]you>[/bold cyan] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        command = parse_command(text)
+        console.print(render_reply(summarize(command, engine.index) if command else engine.answer(text)))
+
+
+@app.command()
+def command(text: Annotated[str, typer.Argument(help='e.g. "role vpma", "credential cpe", "path", "help"')]) -> None:
+    """Run a summary command, as `/guide …` does in Slack."""
+    from bot.commands import parse_command
+    from bot.render_text import render_summary
+    from bot.summaries import summarize
+
+    parsed = parse_command(text) or parse_command(f"help {text}")
+    engine = _engine()
+    if parsed is None:
+        raise _fail(f"not a command: {text!r}. Try `guidebot command help`.", 2)
+    console.print(render_summary(summarize(parsed, engine.index)))
+
+
+@app.command(name="eval")
+def eval_(
+    questions: Annotated[Path, typer.Option("--questions", help="On-topic JSONL with gold phrases.")],
+    oos: Annotated[Optional[Path], typer.Option("--oos", help="Off-topic JSONL the guide does not cover.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List misses and wrong abstentions.")] = False,
+) -> None:
+    """Measure retrieval and abstention: Hit@1, Hit@3, MRR@5, answered and refused shares."""
+    from bot.evaluation import evaluate, read_jsonl
+
+    try:
+        on_topic = read_jsonl(questions)
+        off_topic = read_jsonl(oos) if oos else []
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    report = evaluate(_engine(), on_topic, off_topic)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title="guidebot eval")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row(f"Hit@1 ({report.questions} on-topic)", f"{report.hit_at_1:.3f}")
+    table.add_row("Hit@3", f"{report.hit_at_3:.3f}")
+    table.add_row("MRR@5", f"{report.mrr_at_5:.3f}")
+    table.add_row("on-topic answered", f"{report.answered:.1%}")
+    if oos:
+        table.add_row(f"off-topic refused ({report.oos_questions})", f"{report.oos_refused:.1%}")
+    console.print(table)
+    if verbose:
+        for r in report.misses:
+            console.print(f"[yellow]miss[/yellow] (rank {r.rank}) {r.question} → {', '.join(r.sections)}")
+        for r in report.abstained_on_topic:
+            console.print(f"[yellow]refused on-topic[/yellow] ({r.confidence:.2f}) {r.question}")
+        for r in report.answered_off_topic:
+            console.print(f"[red]answered off-topic[/red] ({r.confidence:.2f}) {r.question}")
+
+
+def _register_plugins() -> None:
+    """Staff, server and platform commands live beside the modules they drive.
+
+    Adapters register theirs through the `guidebot.cli` entry point group, so
+    the core never imports an adapter.
+    """
+    from importlib.metadata import entry_points
+
+    from bot import staff_cli
+
+    staff_cli.register(app, get_settings)
+    for entry in sorted(entry_points(group="guidebot.cli"), key=lambda e: e.name):
+        entry.load()(app, get_settings)
+
+
+_register_plugins()
+
+
+if __name__ == "__main__":
+    app()

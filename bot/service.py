@@ -1,0 +1,187 @@
+"""The one core call every adapter makes: a member's message in, a `Reply` out.
+
+Adapters (Slack, Teams, the web console, the CLI) translate their platform's
+event into an `Inbound` and the `Reply` into their platform's format; all the
+behaviour (privacy guard, commands, follow-ups, answering, the question log)
+lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.answer import Answer, Reply, Summary, new_answer_id
+from bot.commands import parse_command
+from bot.engine import AnswerEngine
+from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, INDEX_RELOADS, QUESTIONS
+from bot.privacy import looks_like_phi, redact
+from bot.settings import Settings
+from bot.store import AnswerRecord, StateStore, hash_user
+from bot.summaries import summarize
+from index.embedder import Embedder, load_embedder
+from index.guide_index import GuideIndex, load_index
+from index.persist import MANIFEST, live_target
+
+log = logging.getLogger(__name__)
+
+PHI_MESSAGE = (
+    "It looks like your message may contain patient information (a name, record number, date of birth, "
+    "phone number or e-mail). Please don't share patient details here: ask your question without them."
+)
+_FOLLOW_UP = re.compile(r"^(and|also|what about|how about|same for|what of|or)\b", re.IGNORECASE)
+FOLLOW_UP_MAX_WORDS = 3
+
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A member's message as the core sees it, whatever the platform."""
+
+    text: str
+    platform: str
+    user_id: str | None = None
+    conversation_id: str | None = None
+    thread_key: str | None = None
+
+
+class EngineHolder:
+    """Holds the live index and swaps in a rebuilt one without a failed request.
+
+    `guidebot index` publishes a new build by swapping a symlink; the holder
+    notices the change (checked at most every `check_every` seconds, or at once
+    after `request_reload`) and loads the new build beside the old one before
+    switching, so requests in flight finish on the index they started with.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, check_every: float = 2.0) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._check_every = check_every
+        self._lock = threading.Lock()
+        self._engine: AnswerEngine | None = None
+        self._loaded_from: tuple[Path, float] | None = None
+        self._next_check = 0.0
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+    def _stamp(self) -> tuple[Path, float]:
+        target = live_target(self.settings.index_dir)
+        return target, (target / MANIFEST).stat().st_mtime
+
+    def request_reload(self) -> None:
+        self._next_check = 0.0
+
+    def engine(self) -> AnswerEngine:
+        now = time.monotonic()
+        if self._engine is not None and now < self._next_check:
+            return self._engine
+        with self._lock:
+            self._next_check = now + self._check_every
+            try:
+                stamp = self._stamp()
+            except OSError:
+                stamp = None
+            if self._engine is None or (stamp is not None and stamp != self._loaded_from):
+                index = load_index(self.settings.index_dir, expected_model=self.embedder.name)
+                if self._engine is not None:
+                    INDEX_RELOADS.inc()
+                    log.info("index reloaded", extra={"index": str(index.path)})
+                self._engine = AnswerEngine(
+                    index, self.embedder, top_k=self.settings.top_k, max_chars=self.settings.max_question_chars
+                )
+                self._loaded_from = stamp
+            return self._engine
+
+    @property
+    def index(self) -> GuideIndex:
+        return self.engine().index
+
+
+class Guidebot:
+    def __init__(self, settings: Settings, engines: EngineHolder, store: StateStore) -> None:
+        self.settings = settings
+        self.engines = engines
+        self.store = store
+
+    def respond(self, inbound: Inbound) -> Reply:
+        started = time.perf_counter()
+        try:
+            reply = self._respond(inbound)
+        except Exception:
+            ERRORS.labels("core").inc()
+            raise
+        ANSWER_SECONDS.labels(inbound.platform).observe(time.perf_counter() - started)
+        return reply
+
+    async def respond_async(self, inbound: Inbound) -> Reply:
+        """For adapters on the event loop: the model and the database run off the loop."""
+        return await asyncio.to_thread(self.respond, inbound)
+
+    def _respond(self, inbound: Inbound) -> Reply:
+        text = inbound.text or ""
+        if looks_like_phi(text):
+            answer = Answer(question="", abstained=True, reason="phi", message=PHI_MESSAGE, answer_id=new_answer_id())
+            self._log(inbound, answer, redact(text))
+            return answer
+        engine = self.engines.engine()
+        command = parse_command(text)
+        if command is not None:
+            QUESTIONS.labels(inbound.platform, f"command:{command.name}").inc()
+            return summarize(command, engine.index)
+        question = text
+        previous = self.store.get_thread(inbound.thread_key) if inbound.thread_key else None
+        if previous and _is_follow_up(text):
+            question = f"{previous.question} {text}"
+        answer = engine.answer(question)
+        if question != text:
+            answer = replace(answer, question=text.strip())
+        self._log(inbound, answer, redact(question))
+        if inbound.thread_key and answer.answered:
+            self.store.set_thread(inbound.thread_key, redact(question), answer.answer_id)
+        return answer
+
+    def _log(self, inbound: Inbound, answer: Answer, redacted_question: str) -> None:
+        outcome = "answered" if answer.answered else f"abstained:{answer.reason}"
+        QUESTIONS.labels(inbound.platform, outcome).inc()
+        if answer.reason == "empty":
+            return
+        self.store.save_answer(
+            AnswerRecord(
+                answer_id=answer.answer_id,
+                platform=inbound.platform,
+                question=redacted_question,
+                answered=answer.answered,
+                reason=answer.reason,
+                sections=tuple(p.source.label for p in answer.passages),
+                confidence=answer.confidence,
+                user_hash=hash_user(inbound.platform, inbound.user_id) if inbound.user_id else None,
+                conversation_id=inbound.conversation_id,
+            )
+        )
+
+    def record_feedback(self, answer_id: str, user_id: str, platform: str, value: str, comment: str | None = None) -> None:
+        if value not in ("up", "down"):
+            raise ValueError(f"feedback must be 'up' or 'down', not {value!r}")
+        clean_comment = redact(comment) if comment else None
+        self.store.record_feedback(answer_id, user_id, platform, value, clean_comment)
+        FEEDBACK.labels(platform, value).inc()
+
+    def summary_for(self, text: str) -> Summary | None:
+        command = parse_command(text)
+        return summarize(command, self.engines.index) if command else None
+
+
+def _is_follow_up(text: str) -> bool:
+    """ "and the MHA?" or "MHA?" lean on the thread's earlier question; a full question does not."""
+    stripped = text.strip()
+    return bool(_FOLLOW_UP.match(stripped)) or len(stripped.split()) <= FOLLOW_UP_MAX_WORDS

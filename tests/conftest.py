@@ -1,0 +1,52 @@
+"""Shared fixtures: the real guide indexed once per session with the real bundled model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot.engine import AnswerEngine  # noqa: E402
+from bot.indexing import build_index  # noqa: E402
+from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
+from index.embedder import Embedder, load_embedder  # noqa: E402
+from index.guide_index import GuideIndex, load_index  # noqa: E402
+
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def guide_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The repo's own knowledge/, indexed into a private data dir."""
+    return Settings(knowledge_dir=PROJECT_ROOT / "knowledge", data_dir=tmp_path_factory.mktemp("guide-data"))
+
+
+@pytest.fixture(scope="session")
+def embedder(guide_settings: Settings) -> Embedder:
+    return load_embedder(guide_settings)
+
+
+@pytest.fixture(scope="session")
+def guide_index(guide_settings: Settings, embedder: Embedder) -> GuideIndex:
+    build_index(guide_settings, embedder)
+    return load_index(guide_settings.index_dir)
+
+
+@pytest.fixture(scope="session")
+def engine(guide_index: GuideIndex, embedder: Embedder) -> AnswerEngine:
+    return AnswerEngine(guide_index, embedder)
+
+
+@pytest.fixture()
+def hashing_settings(tmp_path: Path) -> Settings:
+    """A throwaway copy of the knowledge base with the instant hashing embedder."""
+    import shutil
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return Settings(knowledge_dir=knowledge, data_dir=tmp_path / "data", model="hashing-256")
