@@ -1,0 +1,105 @@
+"""Staff commands on the main CLI: `guidebot report` and `guidebot purge`."""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.report import Embed, build_report, report_to_csv, report_to_json, report_to_table
+from bot.settings import Settings
+from bot.store import SqlStore, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class ReportFormat(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def load_embed(settings: Settings) -> Embed | None:
+    """The index's embedder, or None (fuzzy grouping) when it cannot be had.
+
+    Imported here, not at module level, so the staff commands work on an
+    install without the index package and never pay for loading a model
+    unless a report asks for it.
+    """
+    try:
+        from index.embedder import EmbedderError, load_embedder
+    except ImportError as error:
+        log.warning("no embedder (%s); grouping unanswered questions by fuzzy matching", error)
+        return None
+    try:
+        return load_embedder(settings).encode
+    except EmbedderError as error:
+        log.warning("%s; grouping unanswered questions by fuzzy matching", error)
+        return None
+
+
+def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
+    @app.command("report")
+    def report(
+        since: Annotated[
+            datetime | None,
+            typer.Option(formats=["%Y-%m-%d"], help="Only questions asked on or after this day (UTC)."),
+        ] = None,
+        output: Annotated[
+            ReportFormat, typer.Option("--format", help="table for people, csv or json for tools.")
+        ] = ReportFormat.table,
+        embed: Annotated[
+            bool,
+            typer.Option(
+                "--embed/--no-embed",
+                help="Group unanswered questions with the embedding model (else fuzzy matching).",
+            ),
+        ] = True,
+    ) -> None:
+        """Questions per platform, answer rate, unanswered questions grouped, 👍/👎 by section."""
+        settings = get_settings()
+        store = SqlStore(settings.resolved_database_url)
+        try:
+            built = build_report(
+                store,
+                since=since.replace(tzinfo=timezone.utc) if since else None,
+                embed=load_embed(settings) if embed else None,
+            )
+        finally:
+            store.close()
+        if output is ReportFormat.table:
+            Console().print(report_to_table(built))
+        elif output is ReportFormat.csv:
+            typer.echo(report_to_csv(built), nl=False)
+        else:
+            typer.echo(json.dumps(report_to_json(built), indent=2, ensure_ascii=False))
+
+    @app.command("purge")
+    def purge(
+        older_than: Annotated[
+            int | None,
+            typer.Option(
+                "--older-than",
+                min=0,
+                metavar="DAYS",
+                help="Delete questions older than this many days "
+                "(default: GUIDEBOT_QUESTION_RETENTION_DAYS).",
+            ),
+        ] = None,
+    ) -> None:
+        """Forget old questions, their feedback (kept as counts) and old thread context."""
+        settings = get_settings()
+        days = settings.question_retention_days if older_than is None else older_than
+        cutoff = utc_now() - timedelta(days=days)
+        store = SqlStore(settings.resolved_database_url)
+        try:
+            deleted = store.purge(cutoff)
+        finally:
+            store.close()
+        typer.echo(f"Deleted {deleted} questions asked before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days).")
