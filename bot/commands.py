@@ -1,0 +1,104 @@
+"""The command grammar every platform shares: `role vpma`, `credential cpe`, `path`, `help` …
+
+Slack's `/guide …`, Teams' typed commands and command menu, the web console and
+the CLI all call `parse_command`, so one message means the same thing
+everywhere. A command is a leading keyword and, for `role` and `credential`,
+a short name; anything that reads like a sentence ("What role does a CMO
+play?", "role of the CQO in quality?") is a question for the answering engine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+CommandName = Literal["role", "credential", "path", "roles", "credentials", "help"]
+
+KEYWORDS: dict[str, CommandName] = {
+    "role": "role",
+    "roles": "roles",
+    "credential": "credential",
+    "cred": "credential",
+    "credentials": "credentials",
+    "creds": "credentials",
+    "path": "path",
+    "help": "help",
+}
+SINGULAR: dict[CommandName, CommandName] = {"roles": "role", "credentials": "credential"}
+PLURAL: dict[CommandName, CommandName] = {"role": "roles", "credential": "credentials"}
+
+HELP_EXAMPLES: list[tuple[str, str]] = [
+    ("role <name>", "What a role is, what it is responsible for, and how it leads on"),
+    ("credential <name>", "What a degree or certification is, who awards it, and why it matters"),
+    ("path", "The career path, stage by stage, in the guide's order"),
+    ("roles", "Every role the guide describes"),
+    ("credentials", "Every degree and certification the guide describes"),
+    ("help", "This list"),
+]
+
+MAX_NAME_WORDS = 7
+MAX_NAME_CHARS = 80
+# A name never contains these; a sentence usually does ("role of the CQO in quality").
+SENTENCE_WORDS = {
+    "is", "are", "was", "were", "be", "does", "do", "did", "can", "could", "should", "would", "will",
+    "must", "might", "may", "has", "have", "play", "plays", "in", "to", "with", "at", "on", "about",
+    "from", "into", "than", "what", "how", "why", "when", "who", "which", "that", "this", "i", "me",
+    "my", "you", "your", "we", "our", "it", "its", "as", "if", "for",
+}
+_LEADING_WORDS = {"of", "for", "and", "or", "by"}
+_ARTICLES = {"the", "a", "an"}
+_SHAPE = re.compile(r"^(?P<keyword>[A-Za-z]+)(?P<rest>(?:[\s:=?!.,].*)?)$", re.DOTALL)
+_SLASH = re.compile(r"^/(?P<word>[\w-]+)\s*(?P<rest>.*)$", re.DOTALL)
+_TRIM = "\"'`“”‘’.!,;: \t"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+    argument: str = ""
+
+
+def _without_slash(text: str) -> str:
+    """ "/guide role vpma" → "role vpma"; "/help" stays a keyword."""
+    match = _SLASH.match(text)
+    if not match:
+        return text
+    word, rest = match.group("word"), match.group("rest")
+    return f"{word} {rest}".strip() if word.lower() in KEYWORDS else (rest.strip() or "help")
+
+
+def _as_name(argument: str) -> str | None:
+    """The argument when it is a short name, or None when it reads like a sentence."""
+    if "\n" in argument or argument.rstrip().endswith("?") or len(argument) > MAX_NAME_CHARS:
+        return None
+    name = argument.strip(_TRIM)
+    words = name.split()
+    while words and words[0].lower() in _ARTICLES:
+        words.pop(0)
+    if not words or len(words) > MAX_NAME_WORDS or words[0].lower() in _LEADING_WORDS:
+        return None
+    if any(w.lower().strip(_TRIM) in SENTENCE_WORDS for w in words):
+        return None
+    return " ".join(words)
+
+
+def parse_command(text: str) -> Command | None:
+    """The command a message spells, or None when the message is a question."""
+    stripped = _without_slash((text or "").strip())
+    match = _SHAPE.match(stripped)
+    if not match:
+        return None
+    keyword = KEYWORDS.get(match.group("keyword").lower())
+    if keyword is None:
+        return None
+    rest = match.group("rest").strip().lstrip(":=-–—").strip()
+    if rest.strip(_TRIM + "?") == "":
+        return Command(PLURAL.get(keyword, keyword))
+    if keyword == "help":
+        topic = KEYWORDS.get(rest.strip(_TRIM + "?").lower())
+        return Command("help", topic) if topic else None
+    name = _as_name(rest)
+    if name is None:
+        return None
+    return Command(SINGULAR.get(keyword, keyword), name)

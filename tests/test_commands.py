@@ -1,0 +1,92 @@
+"""One grammar for Slack, Teams, the web console and the CLI: commands are short, questions are sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import HELP_EXAMPLES, Command, parse_command
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("role vpma", Command("role", "vpma")),
+        ("Role: VPMA", Command("role", "VPMA")),
+        ("ROLE - vpma", Command("role", "vpma")),
+        ("role the vpma", Command("role", "vpma")),
+        ('role "cmo payer"', Command("role", "cmo payer")),
+        ("role Vice President of Medical Affairs", Command("role", "Vice President of Medical Affairs")),
+        ("role medcial director", Command("role", "medcial director")),
+        ("credential cpe", Command("credential", "cpe")),
+        ("cred mba", Command("credential", "mba")),
+        ("Credential=CPE", Command("credential", "CPE")),
+        ("credential Doctor of Osteopathic Medicine", Command("credential", "Doctor of Osteopathic Medicine")),
+        ("credentials mba", Command("credential", "mba")),
+        ("path", Command("path")),
+        ("Path.", Command("path")),
+        ("roles", Command("roles")),
+        ("roles?", Command("roles")),
+        ("credentials", Command("credentials")),
+        ("creds", Command("credentials")),
+        ("help", Command("help")),
+        ("help role", Command("help", "role")),
+        ("  HELP!  ", Command("help")),
+    ],
+)
+def test_a_keyword_and_a_short_name_is_a_command(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/guide role vpma", Command("role", "vpma")),
+        ("/guide Role: VPMA", Command("role", "VPMA")),
+        ("/guide path", Command("path")),
+        ("/guide", Command("help")),
+        ("/help", Command("help")),
+        ("/role cqo", Command("role", "cqo")),
+    ],
+)
+def test_a_slash_prefix_is_stripped(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+def test_a_keyword_alone_asks_for_the_list() -> None:
+    assert parse_command("role") == Command("roles")
+    assert parse_command("cred") == Command("credentials")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What role does a CMO play?",
+        "role of the CQO in quality?",
+        "role of the CQO in quality",
+        "Role of a medical director",
+        "role a CMO plays in quality",
+        "role models for physicians",
+        "role-play tips for interviews",
+        "roleplay",
+        "credentials for a CMO?",
+        "credential needed to become a CMO",
+        "path to cmo",
+        "help me prepare for an interview",
+        "Is an MBA worth it?",
+        "mba",
+        "",
+        "   ",
+        "role vpma\nand what about the cqo",
+        "role " + "very " * 30 + "long name",
+    ],
+)
+def test_a_sentence_is_a_question_not_a_command(text: str) -> None:
+    assert parse_command(text) is None
+
+
+def test_every_help_example_parses_as_the_command_it_documents() -> None:
+    assert HELP_EXAMPLES
+    for command, description in HELP_EXAMPLES:
+        assert description
+        parsed = parse_command(command.replace("<name>", "vpma"))
+        assert parsed is not None and parsed.name == command.split()[0]
