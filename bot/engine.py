@@ -41,7 +41,7 @@ class AnswerEngine:
         """Answer a batch with one encode call: the model is the expensive part."""
         cleaned = [clean_question(q, self.max_chars) for q in questions]
         todo = [i for i, q in enumerate(cleaned) if q]
-        vectors = encode_questions(self.embedder, [cleaned[i] for i in todo], self.index.acronyms) if todo else None
+        vectors = self.encode([cleaned[i] for i in todo]) if todo else None
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
             if not question:
@@ -51,6 +51,9 @@ class AnswerEngine:
             answers.append(self._answer(question, vectors[todo.index(i)]))
         return answers
 
+    def encode(self, questions: list[str]) -> np.ndarray:
+        return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)
+
     def evidence(self, question: str, vector: np.ndarray) -> Evidence:
         return search(self.index, question, vector)
 
@@ -59,7 +62,7 @@ class AnswerEngine:
         if params.get("threshold") is None:
             score = evidence.features["sentence_top"]
             return score, score >= FALLBACK_SENTENCE_THRESHOLD
-        probability = in_scope_probability(params, evidence.features)
+        probability = in_scope_probability(params, evidence.features, evidence.query_vector)
         return probability, probability >= float(params["threshold"])
 
     def _answer(self, question: str, vector: np.ndarray) -> Answer:

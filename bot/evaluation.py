@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.engine import AnswerEngine
-from bot.retrieval import encode_questions
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def _results(engine: AnswerEngine, rows: list[dict], depth: int = 5) -> list[QuestionResult]:
-    vectors = encode_questions(engine.embedder, [r["q"] for r in rows], engine.index.acronyms)
+    vectors = engine.encode([r["q"] for r in rows])
     results = []
     engine_top_k = engine.top_k
     engine.top_k = depth

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.abstain import fit_abstention
+from bot.abstain import ABSTAIN_VERSION, fit_abstention
 from bot.retrieval import encode_questions, search
 from bot.settings import Settings
 from index import dense, lexical
@@ -36,9 +36,10 @@ from index.persist import (
     read_manifest,
     write_json,
 )
-from knowledge.acronyms import collect_acronyms
+from knowledge.acronyms import collect_acronyms, topic_terms
 from knowledge.bank import bank_files, load_in_scope, load_out_of_scope
 from knowledge.chunking import CHUNKER_VERSION, chunk_documents
+from knowledge.entities import ENTITIES_VERSION, derive_entities
 from knowledge.loaders import document_paths, load_documents
 
 Progress = Callable[[str], None]
@@ -62,7 +63,7 @@ def source_hash(settings: Settings) -> str:
     glossary = settings.knowledge_dir / "glossary.yaml"
     if glossary.exists():
         paths.append(glossary)
-    return corpus_hash(paths, settings.knowledge_dir, extra=CHUNKER_VERSION)
+    return corpus_hash(paths, settings.knowledge_dir, extra=f"{CHUNKER_VERSION}/{ENTITIES_VERSION}/{ABSTAIN_VERSION}")
 
 
 def needs_build(settings: Settings, model_name: str) -> str | None:
@@ -80,11 +81,7 @@ def needs_build(settings: Settings, model_name: str) -> str | None:
 
 
 def _entities(docs, chunks, acronyms, settings: Settings) -> dict:
-    """Roles and credentials named by the documents (see knowledge.entities), when available."""
-    try:
-        from knowledge.entities import derive_entities
-    except ImportError:
-        return {}
+    """Roles and credentials named by the documents, for the summary commands."""
     return derive_entities(docs, chunks, acronyms, settings.knowledge_dir / "glossary.yaml")
 
 
@@ -109,6 +106,7 @@ def build_index(
         raise FileNotFoundError(f"No documents in {settings.documents_dir}")
     chunks = chunk_documents(docs)
     acronyms = collect_acronyms(c.text for c in chunks)
+    topic = topic_terms(acronyms, [d.title for d in docs])
     sentences = [s for c in chunks for s in c.sentences]
     sentence_chunk = [i for i, c in enumerate(chunks) for _ in c.sentences]
 
@@ -124,9 +122,9 @@ def build_index(
     chunk_vectors = embedder.encode([c.embed_text for c in chunks])
     sentence_vectors = embedder.encode(sentences)
     step("Embedding the question banks")
-    in_vectors = encode_questions(embedder, in_texts, acronyms) if in_texts else np.zeros((0, embedder.dim), np.float32)
+    in_vectors = encode_questions(embedder, in_texts, acronyms, topic) if in_texts else np.zeros((0, embedder.dim), np.float32)
     out_texts = [q.text for q in out_bank]
-    out_vectors = encode_questions(embedder, out_texts, acronyms) if out_texts else np.zeros((0, embedder.dim), np.float32)
+    out_vectors = encode_questions(embedder, out_texts, acronyms, topic) if out_texts else np.zeros((0, embedder.dim), np.float32)
 
     step("Building FAISS and BM25")
     dense_index = dense.build_dense(chunk_vectors, settings.hnsw_threshold)
@@ -139,7 +137,7 @@ def build_index(
     np.save(build_dir / SENTENCE_VECTORS, sentence_vectors.astype(np.float32))
     np.save(build_dir / BANK_IN_VECTORS, in_vectors.astype(np.float32))
     np.save(build_dir / BANK_OUT_VECTORS, out_vectors.astype(np.float32))
-    write_json(build_dir / BANK, {"sentence_chunk": sentence_chunk, "in_sections": in_sections, "in_texts": in_texts, "out_texts": out_texts})
+    write_json(build_dir / BANK, {"sentence_chunk": sentence_chunk, "in_sections": in_sections, "in_texts": in_texts, "out_texts": out_texts, "topic_terms": topic})
     write_json(build_dir / ACRONYMS, acronyms)
 
     manifest = Manifest(
@@ -165,6 +163,7 @@ def build_index(
         bank_out=out_vectors,
         acronyms=acronyms,
         abstain={},
+        topic_terms=tuple(topic),
     )
     step("Calibrating abstention on the question banks")
     write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
@@ -177,21 +176,24 @@ def build_index(
 def calibrate(index: GuideIndex, in_bank, in_vectors: np.ndarray, out_texts: list[str], out_vectors: np.ndarray) -> dict:
     """Fit the abstention model: each bank question is scored with itself left out."""
     rows: list[np.ndarray] = []
+    vectors: list[np.ndarray] = []
     in_scope: list[bool] = []
     correct: list[bool] = []
     for i, question in enumerate(in_bank):
         evidence = search(index, question.text, in_vectors[i], exclude_bank_in=i)
         top_sections = list(dict.fromkeys((index.chunks[i].document_id, index.chunks[i].section_slug) for i in evidence.order))[:3]
         rows.append(evidence.vector())
+        vectors.append(in_vectors[i])
         in_scope.append(True)
         correct.append((question.document_id, question.section_slug) in top_sections)
     for i, text in enumerate(out_texts):
         evidence = search(index, text, out_vectors[i], exclude_bank_out=i)
         rows.append(evidence.vector())
+        vectors.append(out_vectors[i])
         in_scope.append(False)
         correct.append(False)
     if not any(in_scope) or all(in_scope):
         return {"threshold": None, "reason": "question banks missing: abstention falls back to similarity"}
-    params = fit_abstention(np.vstack(rows), np.array(in_scope), np.array(correct))
+    params = fit_abstention(np.vstack(rows), np.vstack(vectors), np.array(in_scope), np.array(correct))
     params["bank_retrieval_accuracy"] = float(np.mean([c for c, s in zip(correct, in_scope) if s]))
     return params

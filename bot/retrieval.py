@@ -8,20 +8,24 @@ the dense and lexical rankings agree.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from index import dense as dense_ops
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from bot.query import focus_of
-from knowledge.acronyms import expand_acronyms
+from knowledge.acronyms import expand_acronyms, without_terms
 
-RRF_K = 10
+RRF_K = 2
 DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.6
+LEXICAL_WEIGHT = 1.3
+BANK_WEIGHT = 0.8
+BANK_NEIGHBOURS = 10
 CANDIDATES = 50
 MERGE_MAX_CHARS = 1600
 
@@ -45,6 +49,7 @@ class Evidence:
     dense: dict[int, float]
     best_sentence: dict[int, tuple[str, float]]
     features: dict[str, float]
+    query_vector: np.ndarray
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -54,12 +59,30 @@ def retrieval_text(question: str, acronyms: dict[str, str]) -> str:
     return expand_acronyms(question, acronyms)
 
 
-def encode_questions(embedder: Embedder, questions: list[str], acronyms: dict[str, str]) -> np.ndarray:
-    """One encode call for a batch: full text plus, for long ones, the asking sentence."""
+MIN_NEUTRAL_CONTENT_WORDS = 2
+
+
+def dense_text(question: str, acronyms: dict[str, str], topic: tuple[str, ...] | list[str]) -> str:
+    """The question as the dense model sees it: the guide's topic left out, other acronyms spelled out.
+
+    When little is left without the topic ("What does a CMO do?"), the topic is
+    the question, and it stays.
+    """
+    neutral = without_terms(question, topic)
+    content = [w for w in re.findall(r"[a-z]+", neutral.lower()) if w not in ENGLISH_STOP_WORDS]
+    if len(content) < MIN_NEUTRAL_CONTENT_WORDS:
+        neutral = question
+    return retrieval_text(neutral, acronyms)
+
+
+def encode_questions(
+    embedder: Embedder, questions: list[str], acronyms: dict[str, str], topic: tuple[str, ...] | list[str] = ()
+) -> np.ndarray:
+    """One encode call for a batch: the question plus, for long ones, its asking sentence."""
     texts: list[str] = []
     spans: list[tuple[int, int]] = []
     for question in questions:
-        expanded = retrieval_text(question, acronyms)
+        expanded = dense_text(question, acronyms, topic)
         focus = focus_of(expanded)
         start = len(texts)
         texts.append(expanded)
@@ -75,9 +98,18 @@ def encode_questions(embedder: Embedder, questions: list[str], acronyms: dict[st
     return out
 
 
-def _ranks(scores: dict[int, float]) -> dict[int, int]:
-    ordered = sorted(scores, key=lambda i: -scores[i])
-    return {idx: rank for rank, idx in enumerate(ordered)}
+def _ranks(scores: dict[str, float]) -> dict[str, int]:
+    ordered = sorted(scores, key=lambda key: -scores[key])
+    return {key: rank for rank, key in enumerate(ordered)}
+
+
+def _section_max(per_chunk: dict[int, float], section_of: list[str]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for idx, score in per_chunk.items():
+        key = section_of[idx]
+        if score > best.get(key, float("-inf")):
+            best[key] = score
+    return best
 
 
 def search(
@@ -88,7 +120,14 @@ def search(
     exclude_bank_in: int | None = None,
     exclude_bank_out: int | None = None,
 ) -> Evidence:
+    """Rank sections by fusing three rankings (RRF), then chunks within each section.
+
+    Dense similarity and BM25 score each chunk; the bank of in-scope questions
+    votes for the section its nearest questions belong to. Sections, not
+    chunks, are fused so that a section with two paragraphs is not counted twice.
+    """
     expanded = retrieval_text(question, index.acronyms)
+    section_of = index.chunk_sections
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
 
@@ -96,17 +135,26 @@ def search(
     top_lex = np.argsort(-bm25_all)[:CANDIDATES]
     lex_scores = {int(i): float(bm25_all[i]) for i in top_lex if bm25_all[i] > 0}
 
-    dense_rank = _ranks(dense_scores)
-    lex_rank = _ranks(lex_scores)
-    fused: dict[int, float] = {}
-    for idx in set(dense_rank) | set(lex_rank):
-        score = 0.0
-        if idx in dense_rank:
-            score += DENSE_WEIGHT / (RRF_K + dense_rank[idx] + 1)
-        if idx in lex_rank:
-            score += LEXICAL_WEIGHT / (RRF_K + lex_rank[idx] + 1)
-        fused[idx] = score
-    order = tuple(sorted(fused, key=lambda i: -fused[i]))
+    bank_in = index.bank_in @ q_vec if len(index.bank_in) else np.zeros(0, dtype=np.float32)
+    if exclude_bank_in is not None and len(bank_in):
+        bank_in[exclude_bank_in] = -1.0
+    bank_scores: dict[str, float] = {}
+    for row in np.argsort(-bank_in)[:BANK_NEIGHBOURS]:
+        key = index.bank_in_sections[int(row)]
+        bank_scores[key] = max(bank_scores.get(key, -1.0), float(bank_in[row]))
+
+    section_dense = _section_max(dense_scores, section_of)
+    section_lex = _section_max(lex_scores, section_of)
+    rankings = [(DENSE_WEIGHT, _ranks(section_dense)), (LEXICAL_WEIGHT, _ranks(section_lex)), (BANK_WEIGHT, _ranks(bank_scores))]
+    fused_sections: dict[str, float] = {}
+    for weight, ranks in rankings:
+        for key, rank in ranks.items():
+            fused_sections[key] = fused_sections.get(key, 0.0) + weight / (RRF_K + rank + 1)
+    candidates = set(dense_scores) | set(lex_scores)
+    for key in bank_scores:
+        candidates.update(index.section_chunks.get(key, ()))
+    fused = {idx: fused_sections.get(section_of[idx], 0.0) for idx in candidates}
+    order = tuple(sorted(candidates, key=lambda i: (-fused[i], -dense_scores.get(i, -1.0), i)))
 
     best_sentence: dict[int, tuple[str, float]] = {}
     sentence_top = -1.0
@@ -119,33 +167,26 @@ def search(
         best_sentence[idx] = (index.chunks[idx].sentences[best], float(sims[best]))
         sentence_top = max(sentence_top, float(sims[best]))
 
-    bank_in = index.bank_in @ q_vec if len(index.bank_in) else np.array([0.0])
-    if exclude_bank_in is not None and len(bank_in) > 1:
-        bank_in = np.delete(bank_in, exclude_bank_in)
     bank_out = index.bank_out @ q_vec if len(index.bank_out) else np.array([0.0])
     if exclude_bank_out is not None and len(bank_out) > 1:
         bank_out = np.delete(bank_out, exclude_bank_out)
 
     dense_sorted = sorted(dense_scores.values(), reverse=True)
     dense_top = dense_sorted[0] if dense_sorted else 0.0
-    top_section = index.chunks[order[0]].section if order else ""
-    second = next(
-        (dense_scores[i] for i in sorted(dense_scores, key=lambda i: -dense_scores[i])
-         if index.chunks[i].section != top_section),
-        0.0,
-    )
+    top_section = section_of[order[0]] if order else ""
+    second = max((v for k, v in section_dense.items() if k != top_section), default=0.0)
     dense_best = max(dense_scores, key=dense_scores.get) if dense_scores else -1
     lex_best = max(lex_scores, key=lex_scores.get) if lex_scores else -1
     agreement = 0.0
     if dense_best >= 0 and lex_best >= 0:
-        agreement = 1.0 if index.chunks[dense_best].section == index.chunks[lex_best].section else 0.0
+        agreement = 1.0 if section_of[dense_best] == section_of[lex_best] else 0.0
 
     tokens = lexical.tokenize([expanded])[0]
     vocab = index.lexical.vocab_dict
     coverage = sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0
     lexical_top = float(bm25_all.max()) / (len(tokens) or 1) if len(bm25_all) else 0.0
 
-    in_top = float(bank_in.max())
+    in_top = float(bank_in.max()) if len(bank_in) else 0.0
     out_top = float(bank_out.max())
     features = {
         "dense_top": dense_top,
@@ -158,4 +199,4 @@ def search(
         "lexical_top": lexical_top,
         "coverage": coverage,
     }
-    return Evidence(order, fused, dense_scores, best_sentence, features)
+    return Evidence(order, fused, dense_scores, best_sentence, features, q_vec)

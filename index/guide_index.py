@@ -27,6 +27,10 @@ ENTITIES = "entities.json"
 SUGGESTED = "suggested.json"
 
 
+def section_key(chunk: Chunk) -> str:
+    return f"{chunk.document_id}#{chunk.section_slug}"
+
+
 @dataclass
 class GuideIndex:
     path: Path
@@ -42,6 +46,7 @@ class GuideIndex:
     acronyms: dict[str, str]
     abstain: dict[str, Any]
     entities: dict[str, Any] = field(default_factory=dict)
+    topic_terms: tuple[str, ...] = ()
 
     @property
     def chunk_sentence_offsets(self) -> np.ndarray:
@@ -50,6 +55,10 @@ class GuideIndex:
     def __post_init__(self) -> None:
         counts = np.array([len(c.sentences) for c in self.chunks], dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(counts)])
+        self.chunk_sections = [section_key(c) for c in self.chunks]
+        self.section_chunks: dict[str, list[int]] = {}
+        for idx, key in enumerate(self.chunk_sections):
+            self.section_chunks.setdefault(key, []).append(idx)
 
     def sentence_rows(self, chunk_idx: int) -> tuple[int, int]:
         return int(self._offsets[chunk_idx]), int(self._offsets[chunk_idx + 1])
@@ -84,6 +93,7 @@ def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex
             acronyms=read_json(path / ACRONYMS),
             abstain=read_json(path / ABSTAIN),
             entities=read_json(path / ENTITIES) if (path / ENTITIES).exists() else {},
+            topic_terms=tuple(bank.get("topic_terms", ())),
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexMissingError(

@@ -91,3 +91,25 @@ def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
         last = match.end()
     out.append(question[last:])
     return "".join(out)
+
+
+def topic_terms(acronyms: dict[str, str], titles: Iterable[str]) -> list[str]:
+    """Acronyms (and their long forms) that name a document's topic: "CMO" in a CMO guide.
+
+    Nearly every question mentions the topic, so it says nothing about which
+    section answers; retrieval leaves these words out of the dense query.
+    """
+    lowered = [t.lower() for t in titles]
+    terms: list[str] = []
+    for acronym, long_form in acronyms.items():
+        if any(long_form.lower() in title or re.search(rf"\b{re.escape(acronym.lower())}\b", title) for title in lowered):
+            terms.extend([acronym, long_form])
+    return terms
+
+
+def without_terms(text: str, terms: Iterable[str]) -> str:
+    ordered = sorted(terms, key=len, reverse=True)
+    if not ordered:
+        return text
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")(?:s|'s|’s)?\b", re.IGNORECASE)
+    return re.sub(r"\s+", " ", pattern.sub(" ", text)).strip()

@@ -10,7 +10,7 @@ import pysbd
 from knowledge.document import Document
 from knowledge.loaders import slugify
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 MAX_WORDS = 170
 MIN_WORDS = 25
 
@@ -36,9 +36,13 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        """Headings help the embedding find the section; they never enter the quote."""
-        trail = " › ".join(self.heading_trail)
-        return f"{trail}: {self.text}" if trail else self.text
+        """Title and headings help retrieval find the section; they never enter the quote.
+
+        The title goes on every chunk, so a question that names the document's
+        topic ("… for a CMO?") matches all chunks equally on that part.
+        """
+        trail = " › ".join((self.document_title, *self.heading_trail))
+        return f"{trail}: {self.text}"
 
     def to_json(self) -> dict:
         return {
