@@ -30,7 +30,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from bot.retrieval import FEATURES
 
 # Bump when the model or its features change, so `guidebot index` refits it.
-ABSTAIN_VERSION = "3"
+ABSTAIN_VERSION = "4"
 TARGET_COVERAGE = 0.90
 REGULARISATION = 0.1
 # How much the question embedding counts beside the evidence features.
@@ -56,7 +56,7 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, Logistic
     mean[:n_features] = x[:, :n_features].mean(axis=0)
     scale[:n_features] = x[:, :n_features].std(axis=0)
     scale[scale < 1e-6] = 1.0
-    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000)
+    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", solver="liblinear", max_iter=1000)
     model.fit(_standardise(x, mean, scale), y)
     return mean, scale, model
 

@@ -76,7 +76,7 @@ class AnswerEngine:
                 reason="out_of_scope",
                 message=OUT_OF_SCOPE_MESSAGE,
                 confidence=confidence,
-                suggestions=tuple(dict.fromkeys(p.source.label for p in passages)),
+                suggestions=tuple(dict.fromkeys(p.source.section or p.source.document_title for p in passages)),
                 answer_id=new_answer_id(),
             )
         return Answer(

@@ -129,10 +129,23 @@ def load_html(path: Path) -> Document:
     return _make(path, blocks, meta, None)
 
 
+def _separate_pdf_headings(page_text: str) -> str:
+    """PDF text has no blank lines between blocks: a heading-like line stands alone,
+    and the lines between headings are one paragraph's wrapped lines."""
+    out: list[str] = []
+    for line in page_text.splitlines():
+        stripped = line.strip()
+        if stripped and _is_plain_heading(stripped) and stripped[0].isupper():
+            out.extend(["", stripped, ""])
+        else:
+            out.append(stripped)
+    return "\n".join(out)
+
+
 def load_pdf(path: Path) -> Document:
     try:
         reader = PdfReader(str(path))
-        text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        text = "\n\n".join(_separate_pdf_headings(page.extract_text() or "") for page in reader.pages)
     except Exception as exc:  # pypdf raises many types for damaged files
         raise DocumentError(f"{path.name}: not a readable PDF ({exc})") from exc
     title, blocks = parse_plain_text(text)

@@ -1,0 +1,96 @@
+"""What a member gets back for a question: quoted passages with sources, or a plain abstention."""
+
+from __future__ import annotations
+
+from bot.answer import Answer
+from bot.engine import AnswerEngine
+from bot.settings import PROJECT_ROOT
+
+GUIDE = (PROJECT_ROOT / "knowledge" / "documents" / "cmo-career-path.md").read_text(encoding="utf-8")
+
+
+def test_a_do_question_finds_the_osteopathic_medicine_sentence(engine: AnswerEngine):
+    answer = engine.answer("Can a DO become a CMO?")
+    assert answer.answered
+    top = answer.passages[0]
+    assert "Doctor of Osteopathic Medicine (DO)" in top.text
+    assert top.source.section == "Essential Educational Credentials"
+    assert "Doctor of Osteopathic Medicine (DO)" in top.best_sentence
+
+
+def test_passages_are_verbatim_quotes_with_a_source_a_member_understands(engine: AnswerEngine):
+    answer = engine.answer("What does a Vice President of Medical Affairs do?")
+    assert answer.answered and answer.answer_id
+    top = answer.passages[0]
+    for paragraph in top.text.split("\n\n"):
+        assert paragraph in GUIDE
+    assert top.best_sentence in top.text
+    assert top.source.label == "How to Become a Chief Medical Officer: A Career Path › Vice President of Medical Affairs"
+    assert "clinical governance" in top.text
+
+
+def test_passages_come_from_different_sections_and_neighbours_are_quoted_together(engine: AnswerEngine):
+    answer = engine.answer("What is the Master of Medical Management?")
+    sections = [p.source.section for p in answer.passages]
+    assert len(sections) == len(set(sections)) == 3
+    assert "Master of Medical Management (MMM)" in answer.passages[0].text
+
+
+def test_lowercase_acronyms_are_understood(engine: AnswerEngine):
+    assert engine.answer("what does a vpma do").passages[0].source.section == "Vice President of Medical Affairs"
+    assert engine.answer("cqo responsibilities?").passages[0].source.section == "Chief Quality Officer"
+
+
+def test_questions_the_guide_does_not_cover_are_refused_with_nearest_sections(engine: AnswerEngine):
+    for question in (
+        "What's the weather in Boston tomorrow?",
+        "What is the maximum daily dose of acetaminophen?",
+        "How much does a hospital CMO get paid?",
+        "Can I deduct my MBA tuition from my taxes?",
+        "Tell me a joke about surgeons",
+        "xqzv blorft wibble",
+    ):
+        answer = engine.answer(question)
+        assert answer.abstained and answer.reason == "out_of_scope", question
+        assert not answer.passages
+        assert "doesn't cover" in answer.message
+        assert answer.suggestions
+        assert all(f"# {s}" in GUIDE or f"## {s}" in GUIDE for s in answer.suggestions)
+
+
+def test_an_empty_question_gets_a_clear_message(engine: AnswerEngine):
+    for text in ("", "   \n\t ", "<@U123ABC>"):
+        answer = engine.answer(text)
+        assert answer.abstained and answer.reason == "empty"
+        assert "help" in answer.message
+
+
+def test_a_twenty_thousand_character_paste_is_answered_without_error(engine: AnswerEngine):
+    question = "I run our QI committee and I want to know which degree helps me move up. " * 280
+    assert len(question) > 20_000
+    answer = engine.answer(question)
+    assert len(answer.question) <= 2000
+    assert isinstance(answer, Answer)
+
+
+def test_control_characters_and_markup_are_harmless(engine: AnswerEngine):
+    answer = engine.answer("<!channel> <script>alert(1)</script> what does a \x00medical\x07 director do?")
+    assert "<!channel>" not in answer.question and "<script>" not in answer.question
+    assert "\x00" not in answer.question
+    assert answer.answered
+    assert answer.passages[0].source.section == "Medical Director Roles"
+
+
+def test_a_batch_is_answered_in_order(engine: AnswerEngine):
+    questions = ["What is the MMM?", "What is the weather?", "What does a CQO do?"]
+    answers = engine.answer_many(questions)
+    assert [a.question for a in answers] == questions
+    assert [a.answered for a in answers] == [True, False, True]
+
+
+def test_the_answer_json_has_the_documented_shape(engine: AnswerEngine):
+    data = engine.answer("What is capitation?").to_json()
+    assert {"question", "answered", "passages", "suggestions"} <= data.keys()
+    passage = data["passages"][0]
+    assert {"text", "document", "section", "source", "score"} <= passage.keys()
+    assert "fixed payment per patient" in data["passages"][0]["text"]

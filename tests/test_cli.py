@@ -1,0 +1,101 @@
+"""The `guidebot` command line, as a user types it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot import cli
+from bot.settings import Settings
+from index.guide_index import GuideIndex
+
+
+@pytest.fixture()
+def run(guide_settings: Settings, guide_index: GuideIndex, monkeypatch: pytest.MonkeyPatch):
+    """Invoke the CLI against the session's index (settings come from the environment)."""
+    monkeypatch.setenv("GUIDEBOT_DATA_DIR", str(guide_settings.data_dir))
+    monkeypatch.setenv("GUIDEBOT_KNOWLEDGE_DIR", str(guide_settings.knowledge_dir))
+    cli.get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli.app, list(args))
+
+    yield invoke
+    cli.get_settings.cache_clear()
+
+
+def _words(output: str) -> str:
+    """The terminal output as plain words: panels' borders and line wrapping removed."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def test_ask_prints_the_passage_and_its_source(run):
+    result = run("ask", "What does a medical director do?")
+    assert result.exit_code == 0, result.output
+    text = _words(result.output)
+    assert "establishing clinical protocols" in text
+    assert "[1] How to Become a Chief Medical Officer: A Career Path › Medical Director Roles" in text
+
+
+def test_ask_json_prints_one_object_with_the_documented_fields(run):
+    result = run("ask", "--json", "What is the CPE credential?")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["answered"] is True
+    assert data["passages"][0]["section"] == "Essential Educational Credentials"
+    assert {"text", "document", "section", "source", "score"} <= data["passages"][0].keys()
+
+
+def test_ask_json_file_prints_one_line_per_question_in_order(run, tmp_path: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "What is the MMM?"}\n{"q": "What is the weather today?"}\n\n{"q": "What does a CQO do?"}\n')
+    result = run("ask", "--json", "--file", str(questions))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["question"] for r in rows] == ["What is the MMM?", "What is the weather today?", "What does a CQO do?"]
+    assert [r["answered"] for r in rows] == [True, False, True]
+    assert rows[1]["suggestions"]
+
+
+def test_a_bad_questions_file_is_a_clear_error(run, tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "fine"}\nnot json\n')
+    result = run("ask", "--json", "--file", str(bad))
+    assert result.exit_code == 1
+    assert "bad.jsonl:2" in result.output and "Traceback" not in result.output
+
+
+def test_eval_json_reports_the_metrics(run, tmp_path: Path):
+    on = tmp_path / "on.jsonl"
+    on.write_text('{"q": "What does a VPMA do?", "gold": ["clinical governance"]}\n')
+    off = tmp_path / "off.jsonl"
+    off.write_text('{"q": "Best pizza in Chicago?"}\n')
+    result = run("eval", "--questions", str(on), "--oos", str(off), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["hit_at_1"] == 1.0 and report["hit_at_3"] == 1.0 and report["mrr_at_5"] == 1.0
+    assert report["answered"] == 1.0 and report["oos_refused"] == 1.0
+
+
+def test_index_says_when_it_is_up_to_date(run):
+    result = run("index")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_a_missing_index_tells_the_user_to_run_guidebot_index(run, monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("GUIDEBOT_DATA_DIR", str(tmp_path / "empty"))
+    cli.get_settings.cache_clear()
+    result = run("ask", "What is a VPMA?")
+    assert result.exit_code == 1
+    assert "guidebot index" in result.output and "Traceback" not in result.output
+
+
+def test_command_prints_a_role_summary(run):
+    result = run("command", "role vpma")
+    assert result.exit_code == 0, result.output
+    assert "Vice President of Medical Affairs" in _words(result.output)

@@ -1,0 +1,104 @@
+"""Building, persisting and reloading the index (with the instant hashing embedder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.indexing import build_index, needs_build
+from bot.settings import Settings
+from index.embedder import load_embedder
+from index.guide_index import load_index
+from index.persist import IndexMissingError, live_target, read_manifest
+from knowledge.chunking import CHUNKER_VERSION
+
+
+def _build(settings: Settings, force: bool = False):
+    return build_index(settings, load_embedder(settings), force=force)
+
+
+def test_a_build_writes_a_manifest_describing_model_corpus_and_chunker(hashing_settings: Settings):
+    result = _build(hashing_settings)
+    manifest = read_manifest(live_target(hashing_settings.index_dir))
+    assert result.built and manifest == result.manifest
+    assert manifest.model == "hashing-256" and manifest.dimension == 256
+    assert manifest.chunker_version == CHUNKER_VERSION
+    assert manifest.chunks == 15 and manifest.documents == 1
+    assert len(manifest.corpus_hash) == 64 and manifest.built_at > 0
+    assert manifest.dense_kind == "IndexFlatIP"
+
+
+def test_an_unchanged_corpus_is_not_rebuilt_but_force_rebuilds(hashing_settings: Settings):
+    first = _build(hashing_settings)
+    second = _build(hashing_settings)
+    assert not second.built and second.reason == "up to date"
+    assert second.path == first.path
+    forced = _build(hashing_settings, force=True)
+    assert forced.built and forced.path != first.path
+    assert live_target(hashing_settings.index_dir) == forced.path
+
+
+def test_a_changed_or_added_document_triggers_a_rebuild(hashing_settings: Settings):
+    _build(hashing_settings)
+    new_doc = hashing_settings.documents_dir / "cmio.md"
+    new_doc.write_text(
+        "---\nid: cmio\ntitle: Informatics Leadership\n---\n# Informatics Leadership\n\n"
+        "## Chief Medical Information Officer\n\nThe Chief Medical Information Officer (CMIO) leads "
+        "clinical informatics and the electronic health record strategy.\n",
+        encoding="utf-8",
+    )
+    assert needs_build(hashing_settings, "hashing-256") == "documents changed"
+    result = _build(hashing_settings)
+    assert result.built and result.manifest.documents == 2
+    index = load_index(hashing_settings.index_dir)
+    assert index.acronyms["CMIO"] == "Chief Medical Information Officer"
+
+
+def test_a_changed_model_triggers_a_rebuild(hashing_settings: Settings):
+    _build(hashing_settings)
+    assert needs_build(hashing_settings, "another-model") == "model changed (hashing-256 → another-model)"
+
+
+def test_the_live_index_is_swapped_atomically_and_old_builds_are_cleaned(hashing_settings: Settings):
+    paths = [_build(hashing_settings, force=True).path for _ in range(4)]
+    assert hashing_settings.index_dir.is_symlink()
+    assert live_target(hashing_settings.index_dir) == paths[-1]
+    remaining = sorted(p.name for p in hashing_settings.data_dir.glob("index-*"))
+    assert paths[-1].name in remaining and len(remaining) <= 2
+    assert not list(hashing_settings.data_dir.glob("*.tmp"))
+
+
+def test_a_missing_index_is_a_clear_error_naming_the_command(tmp_path: Path):
+    with pytest.raises(IndexMissingError, match="guidebot index"):
+        load_index(tmp_path / "index")
+
+
+def test_a_corrupt_index_is_a_clear_error_naming_the_command(hashing_settings: Settings):
+    result = _build(hashing_settings)
+    (result.path / "chunks.json").write_text("{not json")
+    with pytest.raises(IndexMissingError, match="guidebot index --force"):
+        load_index(hashing_settings.index_dir)
+
+
+def test_an_index_built_with_another_model_is_refused(hashing_settings: Settings):
+    _build(hashing_settings)
+    with pytest.raises(IndexMissingError, match="configured model"):
+        load_index(hashing_settings.index_dir, expected_model="all-MiniLM-L6-v2")
+
+
+def test_the_abstention_model_and_entities_are_stored_with_the_index(hashing_settings: Settings):
+    result = _build(hashing_settings)
+    abstain = json.loads((result.path / "abstain.json").read_text())
+    assert 0.0 < abstain["threshold"] < 1.0
+    assert abstain["coverage_at_threshold"] >= abstain["target_coverage"]
+    assert abstain["training"]["in_scope"] > 100 and abstain["training"]["out_of_scope"] > 100
+    index = load_index(hashing_settings.index_dir)
+    assert index.entities["entities"]
+
+
+def test_a_large_corpus_gets_an_approximate_hnsw_index(hashing_settings: Settings):
+    settings = hashing_settings.model_copy(update={"hnsw_threshold": 10})
+    result = _build(settings)
+    assert result.manifest.dense_kind == "IndexHNSWFlat"

@@ -1,0 +1,138 @@
+"""Loading documents in every supported format and cutting them into chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from knowledge.acronyms import collect_acronyms, expand_acronyms
+from knowledge.chunking import MAX_WORDS, chunk_document, chunk_documents
+from knowledge.loaders import DocumentError, load_document, load_documents
+
+GUIDE_MD = PROJECT_ROOT / "knowledge" / "documents" / "cmo-career-path.md"
+GUIDE_TXT = PROJECT_ROOT.parent / "shared" / "knowledge-source" / "cmo-career-path.txt"
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+def test_the_guide_is_kept_word_for_word_with_markdown_headings_and_front_matter():
+    source = GUIDE_TXT.read_text(encoding="utf-8") if GUIDE_TXT.exists() else None
+    doc = load_document(GUIDE_MD)
+    assert doc.id == "cmo-career-path"
+    assert doc.title == "How to Become a Chief Medical Officer: A Career Path"
+    assert doc.version and doc.date
+    paragraphs = [b.text for b in doc.blocks if b.kind == "paragraph"]
+    headings = [b.text for b in doc.blocks if b.kind == "heading"]
+    assert "Vice President of Medical Affairs" in headings
+    if source is not None:
+        for para in _paragraphs(source)[1:]:
+            assert para in paragraphs or para in headings
+
+
+def test_plain_text_short_lines_without_end_punctuation_are_headings():
+    doc = load_document(GUIDE_TXT) if GUIDE_TXT.exists() else None
+    if doc is None:
+        pytest.skip("../shared/knowledge-source is not beside the repo")
+    md = load_document(GUIDE_MD)
+    assert doc.title == md.title
+    assert [b.text for b in doc.blocks] == [b.text for b in md.blocks]
+
+
+def test_html_documents_keep_headings_paragraphs_and_canonical_url(tmp_path: Path):
+    page = tmp_path / "cmio.html"
+    page.write_text(
+        "<html><head><title>Informatics Leadership</title>"
+        '<link rel="canonical" href="https://example.org/cmio"></head><body>'
+        "<nav>skip me</nav><h1>Informatics Leadership</h1><h2>Chief Medical Information Officer</h2>"
+        "<p>The Chief Medical Information Officer (CMIO) leads clinical informatics.</p>"
+        "<script>alert(1)</script></body></html>",
+        encoding="utf-8",
+    )
+    doc = load_document(page)
+    assert doc.title == "Informatics Leadership"
+    assert doc.url == "https://example.org/cmio"
+    assert [b.text for b in doc.blocks] == [
+        "Chief Medical Information Officer",
+        "The Chief Medical Information Officer (CMIO) leads clinical informatics.",
+    ]
+
+
+def test_pdf_documents_are_read_as_text(tmp_path: Path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, "Physician Wellness Guide\n\nBurnout Prevention\n\nLeaders should measure burnout every year.")
+    path = tmp_path / "wellness.pdf"
+    pdf.output(str(path))
+    doc = load_document(path)
+    assert doc.title == "Physician Wellness Guide"
+    assert any(b.kind == "heading" and b.text == "Burnout Prevention" for b in doc.blocks)
+    assert any("measure burnout every year" in b.text for b in doc.blocks)
+
+
+def test_unreadable_documents_are_clear_errors(tmp_path: Path):
+    (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
+    with pytest.raises(DocumentError, match="bad.pdf"):
+        load_document(tmp_path / "bad.pdf")
+    (tmp_path / "notes.docx").write_text("x")
+    with pytest.raises(DocumentError, match="unsupported format"):
+        load_document(tmp_path / "notes.docx")
+
+
+def test_two_documents_with_one_id_are_refused(tmp_path: Path):
+    for name in ("a.md", "b.md"):
+        (tmp_path / name).write_text("---\nid: same\n---\n# T\n\nSome text here.\n", encoding="utf-8")
+    with pytest.raises(DocumentError, match="same"):
+        load_documents(tmp_path)
+
+
+def test_chunks_never_cross_a_section_and_quote_the_document_verbatim():
+    doc = load_document(GUIDE_MD)
+    chunks = chunk_document(doc)
+    paragraphs = [b.text for b in doc.blocks if b.kind == "paragraph"]
+    sections = {b.text for b in doc.blocks if b.kind == "heading"}
+    for chunk in chunks:
+        for part in chunk.text.split("\n\n"):
+            assert part in paragraphs
+        assert chunk.section == "" or chunk.section in sections
+        assert chunk.document_title == doc.title
+        assert chunk.text not in chunk.embed_text.split(": ", 1)[0]
+        assert doc.title in chunk.embed_text and chunk.text in chunk.embed_text
+    vpma = next(c for c in chunks if c.section == "Vice President of Medical Affairs")
+    assert vpma.heading_trail == ("Transitioning to Formal Administrative Leadership", "Vice President of Medical Affairs")
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+
+
+def test_chunk_ids_are_stable_across_rebuilds():
+    first = [c.id for c in chunk_documents([load_document(GUIDE_MD)])]
+    second = [c.id for c in chunk_documents([load_document(GUIDE_MD)])]
+    assert first == second
+    assert len(set(first)) == len(first)
+    assert "cmo-career-path#medical-director-roles-1" in first
+
+
+def test_long_paragraphs_are_cut_between_sentences(tmp_path: Path):
+    sentence = "Physician leaders review the operating budget with the finance team every month."
+    path = tmp_path / "long.md"
+    path.write_text("# Long\n\n## Budget\n\n" + " ".join([sentence] * 60) + "\n", encoding="utf-8")
+    chunks = chunk_document(load_document(path))
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert len(chunk.text.split()) <= MAX_WORDS
+        assert chunk.text.endswith("month.")
+
+
+def test_acronyms_defined_in_the_guide_are_found_and_expanded():
+    acronyms = collect_acronyms([load_document(GUIDE_MD).text])
+    assert acronyms["DO"] == "Doctor of Osteopathic Medicine"
+    assert acronyms["VPMA"] == "Vice President of Medical Affairs"
+    assert acronyms["CPE"] == "Certified Physician Executive"
+    assert "Doctor of Osteopathic Medicine" in expand_acronyms("Can a DO become a CMO?", acronyms)
+    assert "Osteopathic" not in expand_acronyms("What do I do first?", acronyms)
+    assert "Vice President of Medical Affairs" in expand_acronyms("what does a vpma do", acronyms)
