@@ -7,6 +7,10 @@ Replicas share nothing but the database, so every operation is one short
 transaction whose correctness rests on primary keys and ON CONFLICT, never on a
 lock held in this process.
 
+Claims come in two kinds: `claim` takes a key for good (for its TTL), and
+`claim_work` leases it until `complete`, so work a replica claimed and then
+died doing is done again by the next claimer rather than lost.
+
 Privacy: questions arrive already redacted (see `bot.privacy`); user ids are
 stored only as `hash_user` digests; `purge` removes the question log and the
 feedback that quotes it once they pass the retention period, keeping feedback
@@ -26,7 +30,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -93,6 +97,21 @@ class FeedbackTotal:
     count: int
 
 
+ClaimResult = Literal["won", "done", "busy"]
+"""What `claim_work` found: the key is now the caller's (`won`), its work was completed
+(`done`), or another caller holds its lease (`busy`: working on it, or died less than a
+lease ago)."""
+
+
+@dataclass(frozen=True)
+class UnfinishedWork:
+    """Work a replica claimed and never completed (it died): the key and what to redo it from."""
+
+    key: str
+    work: str
+    lease_expired_at: datetime
+
+
 @dataclass(frozen=True)
 class ThreadContext:
     """The question asked earlier in a thread, so "and the MHA?" can be understood."""
@@ -104,6 +123,12 @@ class ThreadContext:
 
 class StateStore(Protocol):
     def claim(self, key: str, ttl_seconds: int = 86400) -> bool: ...
+
+    def claim_work(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult: ...
+
+    def complete(self, key: str, ttl_seconds: int = 86400) -> None: ...
+
+    def unfinished(self, prefix: str, limit: int = 100) -> list[UnfinishedWork]: ...
 
     def save_answer(self, record: AnswerRecord) -> None: ...
 
@@ -175,6 +200,9 @@ claims = sa.Table(
     _tables,
     sa.Column("claim_key", sa.Text, primary_key=True),
     sa.Column("expires_at", _UtcDateTime, nullable=False),
+    # NULL or false: done (a plain `claim`, or `complete`d). True: leased by `claim_work`.
+    sa.Column("pending", sa.Boolean),
+    sa.Column("work", sa.Text),
 )
 questions_table = sa.Table(
     "questions",
@@ -258,11 +286,23 @@ def _v2_comments_conversations_and_daily_feedback(conn: Connection) -> None:
     )
 
 
+def _v3_claim_leases(conn: Connection) -> None:
+    _run(
+        conn,
+        [
+            "ALTER TABLE claims ADD COLUMN pending BOOLEAN",
+            "ALTER TABLE claims ADD COLUMN work TEXT",
+            "CREATE INDEX claims_pending ON claims (pending, expires_at)",
+        ],
+    )
+
+
 Migration = Callable[[Connection], None]
 
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_initial,
     2: _v2_comments_conversations_and_daily_feedback,
+    3: _v3_claim_leases,
 }
 """Ordered by version. Migrations only add tables, columns and indexes: an older
 replica still running during a rolling deploy keeps working on the newer schema,
@@ -272,6 +312,8 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 _MIGRATION_LOCK_ID = 0x6775696465  # "guide": serialises replicas migrating at once on PostgreSQL.
 _SWEEP_EVERY_N_CLAIMS = 256
+UNFINISHED_WORK_KEPT = timedelta(days=1)
+"""How long the work of a lapsed lease waits for `unfinished` to pick it up before sweeps drop it."""
 _IN_CHUNK = 500
 
 
@@ -345,6 +387,14 @@ def _migrate(engine: Engine, now: datetime) -> int:
         return found
 
 
+def _sweepable(now: datetime) -> sa.ColumnElement[bool]:
+    """Expired claims, except lapsed work still waiting (for a day) for a replica to redo it."""
+    return sa.and_(
+        claims.c.expires_at <= now,
+        sa.or_(claims.c.work.is_(None), claims.c.expires_at <= now - UNFINISHED_WORK_KEPT),
+    )
+
+
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -393,8 +443,69 @@ class SqlStore:
                 .returning(claims.c.claim_key)
             ).first()
             if next(self._claims) % _SWEEP_EVERY_N_CLAIMS == 0:
-                conn.execute(sa.delete(claims).where(claims.c.expires_at <= now))
+                conn.execute(sa.delete(claims).where(_sweepable(now)))
         return inserted is not None
+
+    def claim_work(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult:
+        """Lease `key` for work that must be done exactly once, even if this process dies doing it.
+
+        Unlike `claim`, the key is taken only for `lease_seconds`: `complete(key)`
+        once the work is done (the answer delivered) makes it final. A replica
+        that dies before that (SIGKILL, OOM, a lost node) lets its lease lapse;
+        then the platform's retry claims the key again and does the work, instead
+        of being turned away by a claim nobody will ever finish. `work` is what
+        to redo the work from (JSON, say) for platforms that never retry once they
+        had an ack: `unfinished` hands it to the next replica. Choose a lease
+        longer than the work can take, retries included: a lease that lapses
+        while its holder is still working lets a second caller do the work too.
+        """
+        now = self._clock()
+        with self._transaction() as conn:
+            conn.execute(sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now))
+            inserted = conn.execute(
+                self._insert(claims)
+                .values(claim_key=key, expires_at=now + timedelta(seconds=lease_seconds), pending=True, work=work)
+                .on_conflict_do_nothing(index_elements=["claim_key"])
+                .returning(claims.c.claim_key)
+            ).first()
+            if inserted is not None:
+                return "won"
+            pending = conn.execute(sa.select(claims.c.pending).where(claims.c.claim_key == key)).scalar()
+        return "busy" if pending else "done"
+
+    def complete(self, key: str, ttl_seconds: int = 86400) -> None:
+        """The work leased under `key` is done: keep the key claimed for `ttl_seconds` and forget the work."""
+        insert = self._insert(claims).values(
+            claim_key=key, expires_at=self._clock() + timedelta(seconds=ttl_seconds), pending=False, work=None
+        )
+        with self._transaction() as conn:
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["claim_key"],
+                    set_={"expires_at": insert.excluded.expires_at, "pending": False, "work": None},
+                )
+            )
+
+    def unfinished(self, prefix: str, limit: int = 100) -> list[UnfinishedWork]:
+        """Leased work under `prefix` whose lease lapsed before it was completed, oldest first.
+
+        Only reads: take each item with `claim_work(key, lease_seconds=…, work=item.work)`
+        before redoing it, so two replicas recovering at once do it once.
+        """
+        query = (
+            sa.select(claims.c.claim_key, claims.c.work, claims.c.expires_at)
+            .where(
+                claims.c.pending.is_(True),
+                claims.c.work.is_not(None),
+                claims.c.expires_at <= self._clock(),
+                claims.c.claim_key.startswith(prefix, autoescape=True),
+            )
+            .order_by(claims.c.expires_at)
+            .limit(limit)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return [UnfinishedWork(row.claim_key, row.work, row.expires_at) for row in rows]
 
     def save_answer(self, record: AnswerRecord) -> None:
         """Log an answer; a retry with the same answer_id keeps the first row."""
@@ -541,7 +652,8 @@ class SqlStore:
         comment is free text and its answer's question is gone. Each removed
         vote is first added to `feedback_daily`, counted per day, platform,
         section and value, so the report's 👍/👎 by section keeps its history.
-        Thread contexts last touched before the date and expired claims go too.
+        Thread contexts last touched before the date and expired claims go too
+        (the work of a lapsed `claim_work` lease is kept a day for `unfinished`).
         The vote counting uses DELETE … RETURNING, so two replicas purging at
         once never count a vote twice.
         """
@@ -569,7 +681,7 @@ class SqlStore:
                 sa.delete(questions_table).where(questions_table.c.created_at < older_than)
             ).rowcount
             conn.execute(sa.delete(threads).where(threads.c.updated_at < older_than))
-            conn.execute(sa.delete(claims).where(claims.c.expires_at <= self._clock()))
+            conn.execute(sa.delete(claims).where(_sweepable(self._clock())))
         return deleted
 
     def _count_removed_feedback(self, conn: Connection, removed: Sequence[sa.Row[Any]]) -> None:
