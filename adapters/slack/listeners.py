@@ -1,0 +1,314 @@
+"""What guidebot does with each kind of Slack request: turn it into one core call and answer.
+
+Every listener acknowledges at once (Slack wants an ack within 3 seconds) and
+does the work in a background task. De-duplication lives in the state store,
+so it holds across replicas: a Slack retry (`X-Slack-Retry-Num`) or a replay
+of the same event claims `slack:event:<event_id>` a second time and stops;
+the `message` event that accompanies an `app_mention` claims the same
+`slack:message:<channel>:<ts>` and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from adapters.slack import render
+from adapters.slack.delivery import STATUS_SEARCHING, Delivery
+from adapters.slack.text import mentions_user, question_text
+from bot.answer import Answer, Reply
+from bot.metrics import ERRORS
+from bot.service import Guidebot, Inbound
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+CLAIM_TTL_SECONDS = 86400
+HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
+"""Message subtypes a person wrote; edits, joins, bots, files … are ignored."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A member's message that guidebot should answer, as this adapter understands it."""
+
+    event_id: str
+    team: str
+    channel: str
+    ts: str
+    user: str
+    text: str
+    reply_thread_ts: str | None
+    """Where the answer goes: a thread under the question, or None for the DM itself."""
+    thread_key: str
+    """The core's key for the conversation's earlier question (follow-ups)."""
+    assistant_thread: bool = False
+    """A DM thread, as the assistant surface makes them: show a status while answering."""
+    known_thread_only: bool = False
+    """An unmentioned message in a channel thread: answer only in threads guidebot answered in."""
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class Background:
+    """Tasks that run after the ack; awaited (then cancelled) when the server stops."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            ERRORS.labels("slack").inc()
+            log.error("slack: background work failed", exc_info=task.exception())
+
+    async def idle(self, timeout: float | None = None) -> bool:
+        """Wait until no work is pending (True), or `timeout` seconds pass (False)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._tasks:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            await asyncio.wait(set(self._tasks), timeout=left)
+        return True
+
+    async def close(self, grace: float = 10.0) -> None:
+        if not await self.idle(grace):
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class Listeners:
+    """The behaviour behind each Bolt listener."""
+
+    def __init__(self, guidebot: Guidebot, delivery: Delivery, background: Background) -> None:
+        self.guidebot = guidebot
+        self.delivery = delivery
+        self.background = background
+
+    # ------------------------------------------------------------ helpers
+
+    async def _claim(self, key: str) -> bool:
+        return await asyncio.to_thread(self.guidebot.store.claim, key, CLAIM_TTL_SECONDS)
+
+    @staticmethod
+    def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
+        return _str(context.team_id) or _str(body.get("team_id")) or "-"
+
+    # ------------------------------------------------------------ events
+
+    async def app_mention(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        channel, ts, user = _str(event.get("channel")), _str(event.get("ts")), _str(event.get("user"))
+        if not (channel and ts and user) or event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES:
+            return
+        reply_thread = _str(event.get("thread_ts")) or ts
+        team = self._team(body, context)
+        question = Question(
+            event_id=_str(body.get("event_id")) or f"{channel}:{ts}",
+            team=team,
+            channel=channel,
+            ts=ts,
+            user=user,
+            text=question_text(_str(event.get("text")) or "", context.bot_user_id),
+            reply_thread_ts=reply_thread,
+            thread_key=f"slack:{team}:{channel}:{reply_thread}",
+        )
+        self.background.spawn(self._answer(question))
+
+    async def message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        question = self._question_from_message(body, event, context)
+        if question is not None:
+            self.background.spawn(self._answer(question))
+
+    def _question_from_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> Question | None:
+        if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
+            return None
+        channel, ts, user = _str(event.get("channel")), _str(event.get("ts")), _str(event.get("user"))
+        if not (channel and ts and user) or user == context.bot_user_id:
+            return None
+        raw = _str(event.get("text")) or ""
+        thread_ts = _str(event.get("thread_ts"))
+        team = self._team(body, context)
+        event_id = _str(body.get("event_id")) or f"{channel}:{ts}"
+        text = question_text(raw, context.bot_user_id)
+        if event.get("channel_type") == "im":
+            key = f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
+            return Question(event_id, team, channel, ts, user, text, thread_ts, key, assistant_thread=bool(thread_ts))
+        if mentions_user(raw, context.bot_user_id) or not thread_ts:
+            return None  # a mention is answered from its app_mention event; other channel talk is not for us
+        key = f"slack:{team}:{channel}:{thread_ts}"
+        return Question(event_id, team, channel, ts, user, text, thread_ts, key, known_thread_only=True)
+
+    async def _answer(self, q: Question) -> None:
+        try:
+            if not await self._claim(f"slack:event:{q.event_id}"):
+                log.info("slack: event %s already handled", q.event_id, extra={"event_id": q.event_id})
+                return
+            if not await self._claim(f"slack:message:{q.channel}:{q.ts}"):
+                log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
+                return
+            if q.known_thread_only and await asyncio.to_thread(self.guidebot.store.get_thread, q.thread_key) is None:
+                return
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: state store unavailable for event %s", q.event_id, extra={"event_id": q.event_id})
+            await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id)
+            return
+        if q.assistant_thread and q.reply_thread_ts:
+            await self.delivery.set_status(channel=q.channel, thread_ts=q.reply_thread_ts, status=STATUS_SEARCHING, ref=q.event_id)
+        try:
+            reply = await self.guidebot.respond_async(
+                Inbound(text=q.text, platform=PLATFORM, user_id=q.user, conversation_id=q.channel, thread_key=q.thread_key)
+            )
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: could not answer event %s", q.event_id, extra={"event_id": q.event_id})
+            await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id)
+            return
+        if q.known_thread_only and _stay_quiet(reply, q.text):
+            log.info("slack: no answer to an unmentioned thread message", extra={"event_id": q.event_id})
+            return
+        outcome = await self.delivery.post_reply(reply, channel=q.channel, thread_ts=q.reply_thread_ts, ref=q.event_id)
+        if outcome != "delivered":
+            await self.delivery.post_failure(
+                channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id, in_conversation=outcome == "refused"
+            )
+
+    async def assistant_thread_started(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await ack()
+        thread = event.get("assistant_thread")
+        if not isinstance(thread, dict):
+            return
+        channel, thread_ts = _str(thread.get("channel_id")), _str(thread.get("thread_ts"))
+        if channel and thread_ts:
+            event_id = _str(body.get("event_id")) or f"{channel}:{thread_ts}"
+            self.background.spawn(self._suggest(channel, thread_ts, event_id))
+
+    async def _suggest(self, channel: str, thread_ts: str, event_id: str) -> None:
+        from bot.summaries import suggested_prompts
+
+        if not await self._claim(f"slack:event:{event_id}"):
+            return
+        prompts = await asyncio.to_thread(lambda: suggested_prompts(self.guidebot.engines.index, limit=4))
+        if prompts:
+            await self.delivery.suggest_prompts(channel=channel, thread_ts=thread_ts, prompts=prompts, ref=event_id)
+
+    async def ignore(self, ack: AsyncAck) -> None:
+        await ack()
+
+    # ------------------------------------------------------------ /guide
+
+    async def command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self.background.spawn(self._command(body))
+
+    async def _command(self, body: dict[str, Any]) -> None:
+        response_url = _str(body.get("response_url"))
+        ref = _str(body.get("trigger_id")) or "command"
+        if response_url is None:
+            log.warning("slack: a command without response_url", extra={"event_id": ref})
+            return
+        if ref != "command" and not await self._claim(f"slack:command:{ref}"):
+            return
+        text = question_text(_str(body.get("text")) or "") or "help"
+        try:
+            reply = await self.guidebot.respond_async(
+                Inbound(text=text, platform=PLATFORM, user_id=_str(body.get("user_id")), conversation_id=_str(body.get("channel_id")))
+            )
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: could not answer command %s", ref, extra={"event_id": ref})
+            await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
+            return
+        share = render.share_value(text, reply.answer_id if isinstance(reply, Answer) else "") if render.shareable(reply) else None
+        if not await self.delivery.respond(response_url, reply, ref=ref, share=share):
+            await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
+
+    # ------------------------------------------------------------ buttons
+
+    async def share(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        self.background.spawn(self._share(body, action))
+
+    def _reproduce(self, question: str, answer_id: str) -> Reply:
+        """The reply the member saw, again, without logging the question a second time."""
+        summary = self.guidebot.summary_for(question)
+        if summary is not None:
+            return summary
+        answer = self.guidebot.engines.engine().answer(question)
+        return replace(answer, answer_id=answer_id or answer.answer_id)
+
+    async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        response_url = _str(body.get("response_url"))
+        parsed = render.parse_share_value(action.get("value"))
+        ref = _str(body.get("trigger_id")) or "share"
+        if response_url is None or parsed is None:
+            log.warning("slack: a share click without what it needs", extra={"event_id": ref})
+            return
+        try:
+            reply = await asyncio.to_thread(self._reproduce, *parsed)
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: could not share", extra={"event_id": ref})
+            await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+            return
+        if await self.delivery.respond(response_url, reply, ref=ref, response_type="in_channel"):
+            await self.delivery.delete_original(response_url, ref=ref)
+        else:
+            await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+
+    async def feedback(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        self.background.spawn(self._feedback(body, action))
+
+    async def _feedback(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        parsed = render.parse_feedback_value(action.get("value"))
+        user = body.get("user")
+        user_id = _str(user.get("id")) if isinstance(user, dict) else _str(user)
+        ref = _str(body.get("trigger_id")) or "feedback"
+        response_url = _str(body.get("response_url"))
+        if parsed is None or user_id is None:
+            log.info("slack: ignored a feedback click without an answer id", extra={"event_id": ref})
+            return
+        verdict, answer_id = parsed
+        try:
+            await asyncio.to_thread(self.guidebot.record_feedback, answer_id, user_id, PLATFORM, verdict)
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: could not store feedback on %s", answer_id, extra={"event_id": ref})
+            if response_url:
+                await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+            return
+        message = body.get("message")
+        container = body.get("container") if isinstance(body.get("container"), dict) else {}
+        channel = body.get("channel")
+        channel_id = _str(channel.get("id")) if isinstance(channel, dict) else _str(container.get("channel_id"))
+        if isinstance(message, dict) and not container.get("is_ephemeral") and channel_id and _str(message.get("ts")):
+            blocks = message.get("blocks") if isinstance(message.get("blocks"), list) else []
+            text = _str(message.get("text")) or render.feedback_note_message(verdict)["text"]
+            if await self.delivery.update(channel=channel_id, ts=message["ts"], text=text, blocks=render.with_feedback_note(blocks, verdict), ref=ref):
+                return
+        if response_url:
+            await self.delivery.respond_message(response_url, render.feedback_note_message(verdict), ref=ref, response_type="ephemeral", replace_original=False)
+
+
+def _stay_quiet(reply: Reply, text: str) -> bool:
+    """In a thread nobody mentioned guidebot in, only answers and real questions get a reply."""
+    return isinstance(reply, Answer) and reply.abstained and reply.reason in ("out_of_scope", "empty") and not text.rstrip().endswith("?")

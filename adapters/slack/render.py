@@ -1,0 +1,479 @@
+"""Block Kit for the core's values: an `Answer` or a `Summary` in, a message payload out.
+
+Pure functions: no I/O and no settings, only the value and plain parameters
+(`public_url`, the `style` to render in). The payloads are raw dicts, because
+slack_sdk has no model yet for the newest elements (`citation`,
+`context_actions`, `feedback_buttons`); `tests/test_slack_render.py` checks
+their shape against Slack's Block Kit reference.
+
+Layout of an answer:
+- one `rich_text` block per quoted passage: a `rich_text_quote` holding the
+  verbatim passage with its best sentence in bold, closed by its source
+  number `[n]` (a `citation` element, a `link` element to the passage's page
+  under `/docs/…`, or bold text when no public URL is configured);
+- a `context` block naming each numbered source (`[1] Guide › Section`);
+- a `context_actions` block with `feedback_buttons` whose values carry the
+  answer id (`up:<id>`, `down:<id>`);
+- for ephemeral slash-command replies, an `actions` block with "Share in channel".
+
+Escaping: every `mrkdwn` / `plain_text` string and the `text` fallback go
+through `escape`, so `<!channel>`, `<!here>` and `<@U…>` typed by a member or
+found in a document never ping anyone. `rich_text` `text` elements are literal
+text in Slack (pings there only come from `broadcast` / `user` elements, which
+these renderers never build), so quotes stay verbatim there: an escaped `&amp;`
+would be shown to the reader as such.
+
+Styles, most native first: when Slack refuses a payload (`invalid_blocks`),
+the sender retries with the next style, so an answer is never lost to a
+rendering detail:
+- `native`: `citation` elements and `feedback_buttons`;
+- `links`: `link` elements instead of citations;
+- `basic`: links and plain 👍/👎 `button`s in an `actions` block;
+- `text`: no blocks, only the `text` fallback with the sources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from adapters.slack.text import escape
+from bot.answer import Answer, Passage, Reply, Source, Summary, SummaryPoint
+from bot.links import source_link
+
+Style = Literal["native", "links", "basic", "text"]
+STYLES: tuple[Style, ...] = ("native", "links", "basic", "text")
+
+# Slack's limits (Block Kit reference).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_MARKDOWN_TEXT = 12000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_BLOCK_ID = 255
+
+# Our own budgets, inside Slack's.
+MAX_QUOTE_CHARS = 2800
+"""Characters of one quoted passage."""
+MAX_QUOTED_CHARS = 9000
+"""Characters quoted in one message, all passages together (well under a `markdown` block's 12,000)."""
+MIN_QUOTE_CHARS = 200
+"""Below this much room left, a further passage is linked instead of quoted."""
+MAX_PASSAGES = 10
+MAX_SUMMARY_POINTS = 30
+MAX_LABEL_CHARS = 200
+MAX_FALLBACK_CHARS = 3000
+MAX_SNIPPET_CHARS = 200
+MAX_SHARE_QUESTION_CHARS = 1500
+
+FEEDBACK_ACTION = "guide_feedback"
+"""`action_id` of the feedback control (plain buttons add `_up` / `_down`)."""
+SHARE_ACTION = "guide_share"
+FEEDBACK_NOTE_BLOCK = "guide_feedback_note"
+
+FAILURE_TEXT = "I couldn't answer that just now. Please try again in a minute."
+HELP_HINT = "Try `/guide help` to see what I can answer."
+MORE_IN_GUIDE = "more in the guide"
+THANKS = {"up": "Thanks, glad it helped.", "down": "Thanks, noted: this answer missed."}
+
+_WHITESPACE = re.compile(r"\s")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def _clean(text: str) -> str:
+    return _UNPRINTABLE.sub("", text or "")
+
+
+def clip(text: str, limit: int, ellipsis: str = "…") -> str:
+    """`text` within `limit` characters, cut at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    room = max(0, limit - len(ellipsis))
+    cut = _last_space(text, 0, room)
+    if cut <= room // 2:
+        cut = room  # one enormous word: cut it rather than send nothing
+    return text[:cut].rstrip() + ellipsis
+
+
+def _last_space(text: str, lo: int, hi: int) -> int:
+    """Index of the last whitespace in text[lo:hi+1], or lo when there is none."""
+    for i in range(min(hi, len(text) - 1), lo, -1):
+        if text[i].isspace():
+            return i
+    return lo
+
+
+def _first_space_after(text: str, lo: int, hi: int) -> int:
+    match = _WHITESPACE.search(text, lo, hi)
+    return match.end() if match else hi
+
+
+def _plain(text: str, limit: int, fallback: str = "…") -> dict[str, Any]:
+    shown = _clip_escaped(escape(_clean(text).strip()), limit)
+    return {"type": "plain_text", "text": shown if shown.strip() else fallback, "emoji": True}
+
+
+def _mrkdwn(escaped: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": escaped}
+
+
+def _mrkdwn_link(url: str | None, label: str) -> str:
+    """`<url|label>` with the label escaped (and free of `|`), or the escaped label alone."""
+    shown = escape(label)
+    if not url:
+        return shown
+    return f"<{url}|{shown.replace('|', '¦')}>"
+
+
+def _section(escaped: str, block_id: str | None = None) -> Block:
+    shown = _clip_escaped(escaped.strip(), MAX_SECTION_TEXT)
+    block: Block = {"type": "section", "text": _mrkdwn(shown if shown.strip() else "…")}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _clip_escaped(escaped: str, limit: int) -> str:
+    """Clip already-escaped mrkdwn without cutting an entity (`&amp;`) or a `<…|…>` link in half."""
+    if len(escaped) <= limit:
+        return escaped
+    body = clip(escaped, limit - 1, "")
+    amp = body.rfind("&")
+    if amp >= 0 and ";" not in body[amp:]:
+        body = body[:amp]
+    lt = body.rfind("<")
+    if lt >= 0 and ">" not in body[lt:]:
+        body = body[:lt]
+    return body.rstrip() + "…"
+
+
+def _context(texts: Iterable[str], block_id: str) -> Block | None:
+    elements = [_mrkdwn(_clip_escaped(t.strip(), MAX_SECTION_TEXT)) for t in texts if t.strip()][:MAX_CONTEXT_ELEMENTS]
+    if not elements:
+        return None
+    return {"type": "context", "block_id": block_id, "elements": elements}
+
+
+def _text_element(text: str, bold: bool = False) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "text", "text": text}
+    if bold:
+        element["style"] = {"bold": True}
+    return element
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    number: int
+    source: Source
+    link: str | None
+
+
+def _number_sources(sources: Iterable[Source], public_url: str | None, chunk_ids: dict[tuple[str, str], str]) -> dict[tuple[str, str], _Numbered]:
+    numbered: dict[tuple[str, str], _Numbered] = {}
+    for source in sources:
+        key = (source.document_id, source.section)
+        if key not in numbered:
+            link = source_link(public_url, source, chunk_ids.get(key))
+            numbered[key] = _Numbered(len(numbered) + 1, source, link)
+    return numbered
+
+
+def _reference(numbered: _Numbered, style: Style, snippet: str) -> dict[str, Any]:
+    """The `[n]` that closes a quote: a citation, a link, or bold text without a public URL."""
+    label = f"[{numbered.number}]"
+    if numbered.link and style == "native":
+        return {
+            "type": "citation",
+            "url": numbered.link,
+            "text": label,
+            "index": numbered.number,
+            "details": {
+                "citation_type": "web",
+                "display_name": clip(_clean(numbered.source.document_title), 80) or "guide",
+                "title": clip(_clean(numbered.source.label), MAX_LABEL_CHARS) or label,
+                "snippet": clip(_clean(snippet), MAX_SNIPPET_CHARS),
+            },
+        }
+    if numbered.link:
+        return {"type": "link", "url": numbered.link, "text": label}
+    return _text_element(label, bold=True)
+
+
+def _more_in_guide(numbered: _Numbered | None) -> list[dict[str, Any]]:
+    if numbered is not None and numbered.link:
+        return [_text_element(" ("), {"type": "link", "url": numbered.link, "text": MORE_IN_GUIDE}, _text_element(")")]
+    return [_text_element(f" ({MORE_IN_GUIDE})")]
+
+
+def _window(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
+    """The part of `text` to quote within `budget` characters, keeping [start, end) in it when it fits."""
+    if len(text) <= budget:
+        return 0, len(text)
+    lo = 0
+    if start >= 0 and end > budget:
+        # The best sentence lies beyond the first `budget` characters: start a little before it.
+        lo = max(0, start - budget // 5)
+        lo = _first_space_after(text, lo, start) if lo > 0 else 0
+    hi = min(len(text), lo + budget)
+    if hi < len(text):
+        cut = _last_space(text, lo, hi)
+        hi = cut if cut > lo + budget // 2 else hi
+    return lo, hi
+
+
+def _quote_elements(passage: Passage, budget: int) -> tuple[list[dict[str, Any]], bool]:
+    """The passage (or the part of it that fits) as rich-text elements, best sentence in bold."""
+    text = _clean(passage.text)
+    best = _clean(passage.best_sentence).strip()
+    start = text.find(best) if best else -1
+    end = start + len(best) if start >= 0 else -1
+    lo, hi = _window(text, start, end, budget)
+    trimmed = lo > 0 or hi < len(text)
+    pieces: list[tuple[str, bool]] = []
+    if start >= 0 and start < hi and end > lo:
+        pieces = [(text[lo:max(lo, start)], False), (text[max(lo, start):min(hi, end)], True), (text[min(hi, end):hi], False)]
+    else:
+        pieces = [(text[lo:hi], False)]
+    if lo > 0:
+        pieces.insert(0, ("…", False))
+    if hi < len(text):
+        pieces.append(("…", False))
+    return [_text_element(t, bold) for t, bold in pieces if t], trimmed
+
+
+def _feedback_block(answer_id: str, style: Style) -> Block:
+    up, down = f"up:{answer_id}"[:MAX_BUTTON_VALUE], f"down:{answer_id}"[:MAX_BUTTON_VALUE]
+    if style == "basic":
+        return {
+            "type": "actions",
+            "block_id": "guide_feedback",
+            "elements": [
+                {"type": "button", "action_id": f"{FEEDBACK_ACTION}_up", "text": _plain("👍 Helpful", MAX_BUTTON_TEXT), "value": up},
+                {"type": "button", "action_id": f"{FEEDBACK_ACTION}_down", "text": _plain("👎 Not helpful", MAX_BUTTON_TEXT), "value": down},
+            ],
+        }
+    return {
+        "type": "context_actions",
+        "block_id": "guide_feedback",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": {"text": _plain("👍", MAX_BUTTON_TEXT), "value": up, "accessibility_label": "This answer helped"},
+                "negative_button": {"text": _plain("👎", MAX_BUTTON_TEXT), "value": down, "accessibility_label": "This answer did not help"},
+            }
+        ],
+    }
+
+
+def share_value(question: str, answer_id: str) -> str:
+    """What the "Share in channel" button carries: enough to post the same reply again."""
+    value = json.dumps({"q": clip(question, MAX_SHARE_QUESTION_CHARS, ""), "a": answer_id}, ensure_ascii=False)
+    while len(value) > MAX_BUTTON_VALUE:  # many characters that JSON escapes: shorten further
+        question = question[: len(question) // 2]
+        value = json.dumps({"q": question, "a": answer_id}, ensure_ascii=False)
+    return value
+
+
+def parse_share_value(value: str) -> tuple[str, str] | None:
+    try:
+        data = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("q"), str) or not isinstance(data.get("a"), str):
+        return None
+    return data["q"], data["a"]
+
+
+def parse_feedback_value(value: object) -> tuple[str, str] | None:
+    """`up:<answer id>` → ("up", id); anything else → None."""
+    if not isinstance(value, str):
+        return None
+    verdict, _, answer_id = value.partition(":")
+    if verdict not in ("up", "down") or not answer_id or len(answer_id) > 64:
+        return None
+    return verdict, answer_id
+
+
+def _share_block(share: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": "guide_share",
+        "elements": [{"type": "button", "action_id": SHARE_ACTION, "text": _plain("Share in channel", MAX_BUTTON_TEXT), "value": share}],
+    }
+
+
+def _sources_context(numbered: Sequence[_Numbered]) -> Block | None:
+    texts = []
+    for n in numbered[:MAX_CONTEXT_ELEMENTS]:
+        label = clip(_clean(n.source.label), MAX_LABEL_CHARS)
+        text = _mrkdwn_link(n.link, f"[{n.number}] {label}")
+        if n.source.url and n.source.url.startswith(("https://", "http://")) and "|" not in n.source.url and ">" not in n.source.url:
+            text += f" · <{n.source.url}|original>"
+        texts.append(text)
+    return _context(texts, "guide_sources")
+
+
+def _message(text: str, blocks: list[Block], style: Style) -> Message:
+    text = _clip_escaped(text.strip(), MAX_FALLBACK_CHARS)
+    text = text if text.strip() else "guidebot"
+    if style == "text":
+        return {"text": text}
+    return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
+
+
+# ---------------------------------------------------------------- answers
+
+
+def answer_message(answer: Answer, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
+    """An answer (or abstention) as a Slack message: `{"text": …, "blocks": […]}`."""
+    if answer.abstained:
+        return _abstention_message(answer, style)
+    passages = [p for p in answer.passages if _clean(p.text).strip()]
+    if not passages:
+        return _abstention_message(Answer(question=answer.question, abstained=True, reason="out_of_scope", answer_id=answer.answer_id), style)
+    chunk_ids = {}
+    for p in passages:
+        chunk_ids.setdefault((p.source.document_id, p.source.section), p.chunk_id)
+    numbered = _number_sources((p.source for p in passages), public_url, chunk_ids)
+
+    blocks: list[Block] = []
+    room = MAX_QUOTED_CHARS
+    shown: list[_Numbered] = []
+    left_out: _Numbered | None = None
+    for i, passage in enumerate(passages[:MAX_PASSAGES]):
+        n = numbered[(passage.source.document_id, passage.source.section)]
+        budget = min(MAX_QUOTE_CHARS, room)
+        if budget < MIN_QUOTE_CHARS:
+            left_out = left_out or n
+            continue
+        elements, trimmed = _quote_elements(passage, budget)
+        room -= sum(len(e["text"]) for e in elements)
+        elements += [_text_element(" "), _reference(n, style, passage.best_sentence)]
+        if trimmed:
+            elements += _more_in_guide(n)
+        blocks.append({"type": "rich_text", "block_id": f"guide_quote_{i + 1}", "elements": [{"type": "rich_text_quote", "elements": elements}]})
+        if n not in shown:
+            shown.append(n)
+    if len(passages) > MAX_PASSAGES:
+        left_out = left_out or numbered[(passages[MAX_PASSAGES].source.document_id, passages[MAX_PASSAGES].source.section)]
+    if left_out is not None:
+        more = _mrkdwn_link(left_out.link, f"More passages: {MORE_IN_GUIDE}") if left_out.link else escape(f"More passages are {MORE_IN_GUIDE}: {left_out.source.label}")
+        blocks.append(_section(more, "guide_more"))
+        if left_out not in shown:
+            shown.append(left_out)
+    sources = _sources_context(shown)
+    if sources:
+        blocks.append(sources)
+    if answer.answer_id:
+        blocks.append(_feedback_block(answer.answer_id, style))
+    if share:
+        blocks.append(_share_block(share))
+
+    first = passages[0]
+    lead = _clean(first.best_sentence).strip() or _clean(first.text).strip()
+    # Links only where the text is all there is; as a notification preview, labels read better.
+    source_list = "; ".join(f"[{n.number}] {n.source.label}" + (f" {n.link}" if n.link and style == "text" else "") for n in shown)
+    text = escape(f"From the guide: “{clip(lead, 600)}” Sources: {source_list}")
+    return _message(text, blocks, style)
+
+
+def _abstention_message(answer: Answer, style: Style) -> Message:
+    message = _clean(answer.message).strip() or "I couldn't find that in the guide."
+    blocks: list[Block] = [_section(escape(message), "guide_abstain")]
+    suggestions = [clip(_clean(s), MAX_LABEL_CHARS) for s in answer.suggestions if _clean(s).strip()][:8]
+    if suggestions:
+        listed = "\n".join(f"• {escape(s)}" for s in suggestions)
+        blocks.append(_section(f"*Nearest sections of the guide:*\n{listed}", "guide_nearest"))
+    if answer.reason not in ("phi",):
+        blocks.append(_context([HELP_HINT], "guide_help"))  # HELP_HINT holds no member or document text
+    if answer.answer_id and answer.reason == "out_of_scope":
+        blocks.append(_feedback_block(answer.answer_id, style))
+    text = escape(message + (" Nearest sections: " + "; ".join(suggestions) if suggestions else ""))
+    return _message(text, blocks, style)
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def summary_message(summary: Summary, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
+    """A command's summary (`role vpma`, `path`, `help` …) as a Slack message."""
+    blocks: list[Block] = [{"type": "header", "block_id": "guide_title", "text": _plain(summary.title, MAX_HEADER_TEXT, fallback="guidebot")}]
+    if _clean(summary.intro).strip():
+        blocks.append(_section(escape(_clean(summary.intro)), "guide_intro"))
+    points = [p for p in summary.points if _clean(p.text).strip()][:MAX_SUMMARY_POINTS]
+    chunk_ids = {}
+    for p in points:
+        chunk_ids.setdefault((p.source.document_id, p.source.section), p.chunk_id or None)
+    numbered = _number_sources((p.source for p in points), public_url, chunk_ids)
+    items: list[Block] = []
+    room = MAX_QUOTED_CHARS
+    for point in points:
+        n = numbered[(point.source.document_id, point.source.section)]
+        budget = min(MAX_QUOTE_CHARS, room)
+        if budget < MIN_QUOTE_CHARS:
+            break
+        elements = []
+        label = clip(_clean(point.label).strip(), MAX_LABEL_CHARS)
+        if label:
+            elements.append(_text_element(f"{label}: ", bold=True))
+        body = clip(_clean(point.text).strip(), budget)
+        room -= len(body) + len(label)
+        elements += [_text_element(body), _text_element(" "), _reference(n, style, point.text)]
+        items.append({"type": "rich_text_section", "elements": elements})
+    if items:
+        blocks.append({"type": "rich_text", "block_id": "guide_points", "elements": [{"type": "rich_text_list", "style": "bullet", "elements": items}]})
+    shown = sorted({numbered[(p.source.document_id, p.source.section)] for p in points[: len(items)]}, key=lambda n: n.number)
+    sources = _sources_context(shown)
+    if sources:
+        blocks.append(sources)
+    suggestions = [clip(_clean(s), 80) for s in summary.suggestions if _clean(s).strip()][:8]
+    if suggestions:
+        blocks.append(_context(["Try: " + " · ".join(f"`{escape(s)}`" for s in suggestions)], "guide_try"))
+    if share:
+        blocks.append(_share_block(share))
+    lines = [summary.title] + [f"• {(p.label + ': ') if p.label else ''}{p.text}" for p in points[:5]]
+    if shown:
+        lines.append("Sources: " + "; ".join(f"[{n.number}] {n.source.label}" for n in shown))
+    return _message(escape(_clean("\n".join(lines))), [b for b in blocks if b], style)
+
+
+# ---------------------------------------------------------------- everything else
+
+
+def reply_message(reply: Reply, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
+    if isinstance(reply, Summary):
+        return summary_message(reply, public_url=public_url, share=share, style=style)
+    return answer_message(reply, public_url=public_url, share=share, style=style)
+
+
+def shareable(reply: Reply) -> bool:
+    """Replies worth a "Share in channel" button: summaries and real answers."""
+    return isinstance(reply, Summary) or (reply.answered and bool(reply.passages))
+
+
+def failure_message() -> Message:
+    return {"text": escape(FAILURE_TEXT), "blocks": [_section(escape(FAILURE_TEXT), "guide_failure")]}
+
+
+def with_feedback_note(blocks: Sequence[Block], verdict: str) -> list[Block]:
+    """The message's blocks with a line saying the feedback was received (replacing an earlier one)."""
+    note = _context([escape(THANKS.get(verdict, "Thanks for the feedback."))], FEEDBACK_NOTE_BLOCK)
+    kept = [b for b in blocks if isinstance(b, dict) and b.get("block_id") != FEEDBACK_NOTE_BLOCK]
+    return (kept[: MAX_BLOCKS - 1] + [note]) if note else kept
+
+
+def feedback_note_message(verdict: str) -> Message:
+    text = escape(THANKS.get(verdict, "Thanks for the feedback."))
+    return {"text": text, "blocks": [_context([text], FEEDBACK_NOTE_BLOCK)]}
