@@ -1,0 +1,215 @@
+"""Start-up wiring for Teams: settings → Bot Framework authentication → adapter → `POST /api/messages`.
+
+The request handler checks what the SDK takes for granted before it sees a
+request: a JSON content type (else 415), a JSON object shaped like an activity
+(else 400) and, when an app id is configured, a valid Bot Framework token (else
+401, whatever the SDK raised while checking it). With no app id the endpoint
+runs in local development mode (no token check, for the Bot Framework Emulator
+and tests) and says so in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import TurnContext, serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+from botframework.connector.auth import BotFrameworkAuthentication
+
+from adapters.teams.bot import GuidebotTeamsBot
+from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
+from bot.metrics import ERRORS
+from bot.service import Guidebot
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/messages"
+_STRING_FIELDS = ("id", "name", "text", "textFormat", "locale", "replyToId", "channelId", "action")
+_ACCOUNT_FIELDS = ("from", "recipient")
+_LIST_FIELDS = ("entities", "attachments", "membersAdded", "membersRemoved")
+_LOCAL_ACTIVITY_TYPES = {"delay", ActivityTypes.invoke_response, ActivityTypes.trace}
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The names `ConfigurationBotFrameworkAuthentication` reads, taken from `Settings`."""
+
+    APP_ID: str | None
+    APP_PASSWORD: str | None
+    APP_TENANTID: str | None
+    APP_TYPE: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BotConfig:
+        return cls(
+            APP_ID=settings.microsoft_app_id or None,
+            APP_PASSWORD=settings.microsoft_app_password or None,
+            APP_TENANTID=settings.microsoft_app_tenant_id or None,
+            APP_TYPE=settings.microsoft_app_type or "MultiTenant",
+        )
+
+
+class RetryingCloudAdapter(CloudAdapter):
+    """`CloudAdapter` whose connector calls (send, reply, update) go through `with_retries`."""
+
+    def __init__(self, authentication: BotFrameworkAuthentication, policy: RetryPolicy) -> None:
+        super().__init__(authentication)
+        self.policy = policy
+
+    def _prepare(self, context: TurnContext) -> None:
+        single_retry_layer(context.turn_state.get(self.BOT_CONNECTOR_CLIENT_KEY))
+
+    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
+        responses: list[ResourceResponse] = []
+        for activity in activities:
+            if activity.type in _LOCAL_ACTIVITY_TYPES:
+                responses.extend(await super().send_activities(context, [activity]))
+                continue
+            self._prepare(context)
+
+            async def send(one: Activity = activity) -> list[ResourceResponse]:
+                return await CloudAdapter.send_activities(self, context, [one])
+
+            responses.extend(
+                await with_retries(send, self.policy, activity_id=context.activity.id, operation="send")
+            )
+        return responses
+
+    async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse | None:
+        self._prepare(context)
+
+        async def update() -> ResourceResponse | None:
+            return await CloudAdapter.update_activity(self, context, activity)
+
+        return await with_retries(update, self.policy, activity_id=context.activity.id, operation="update")
+
+
+def activity_problem(body: Any) -> str | None:
+    """Why `body` is not an activity we can act on, or None. Checked before the SDK sees it."""
+    if not isinstance(body, Mapping):
+        return "an activity must be a JSON object"
+    kind = body.get("type")
+    if not isinstance(kind, str) or not kind.strip():
+        return "type must be a non-empty string"
+    for field in _STRING_FIELDS:
+        if body.get(field) is not None and not isinstance(body[field], str):
+            return f"{field} must be a string"
+    service_url = body.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url.lower().startswith(("https://", "http://")):
+        return "serviceUrl must be an http(s) URL"
+    conversation = body.get("conversation")
+    if not isinstance(conversation, Mapping) or not isinstance(conversation.get("id"), str) or not conversation["id"]:
+        return "conversation.id must be a non-empty string"
+    for field in _ACCOUNT_FIELDS:
+        account = body.get(field)
+        if account is None and kind in (ActivityTypes.message, ActivityTypes.invoke):
+            return f"{field} is required"
+        if account is not None and (not isinstance(account, Mapping) or not isinstance(account.get("id", ""), str)):
+            return f"{field} must be an object with a string id"
+    for field in _LIST_FIELDS:
+        items = body.get(field)
+        if items is None:
+            continue
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            return f"{field} must be a list of objects"
+    for entity in body.get("entities") or ():
+        if not isinstance(entity.get("type"), str):
+            return "every entity needs a string type"
+    for field in ("membersAdded", "membersRemoved"):
+        if any(not isinstance(m.get("id"), str) for m in body.get(field) or ()):
+            return f"every member in {field} needs a string id"
+    if body.get("channelData") is not None and not isinstance(body["channelData"], Mapping):
+        return "channelData must be an object"
+    return None
+
+
+def _invoke_body(body: Any) -> Any:
+    """An invoke response body as JSON: plain values as they are, SDK models through their serializer."""
+    if body is None or isinstance(body, (dict, list, str, int, float, bool)):
+        return body
+    return serializer_helper(body)
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+class TeamsEndpoint:
+    """`POST /api/messages`: validate, authenticate, run the turn, answer Teams."""
+
+    def __init__(self, guidebot: Guidebot, settings: Settings, retry: RetryPolicy | None = None) -> None:
+        config = BotConfig.from_settings(settings)
+        self.local_mode = not config.APP_ID
+        self.authentication = ConfigurationBotFrameworkAuthentication(config)
+        self.adapter = RetryingCloudAdapter(self.authentication, retry or RetryPolicy())
+        self.adapter.on_turn_error = self._on_turn_error
+        self.bot = GuidebotTeamsBot(guidebot, settings.public_url)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return web.json_response({"error": "send the activity as application/json"}, status=415)
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return _bad_request("the body is not valid JSON")
+        problem = activity_problem(body)
+        if problem:
+            return _bad_request(problem)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception as error:  # msrest raises several kinds for values of the wrong shape
+            return _bad_request(f"not a Bot Framework activity ({type(error).__name__})")
+        try:
+            authenticated = await self.authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
+        except Exception as error:  # PermissionError, jwt errors, unreachable key metadata: no valid token
+            log.warning(
+                "teams request rejected: no valid Bot Framework token (%s)",
+                type(error).__name__,
+                extra={"activity_id": activity.id},
+            )
+            return web.json_response({"error": "a valid Bot Framework token is required"}, status=401)
+        try:
+            invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        except Exception:
+            ERRORS.labels("teams").inc()
+            log.exception("teams activity could not be processed", extra={"activity_id": activity.id})
+            return web.json_response({"error": "the activity could not be processed"}, status=500)
+        if invoke_response is not None:
+            return web.json_response(_invoke_body(invoke_response.body), status=invoke_response.status)
+        return web.Response(status=200)
+
+    async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
+        """A failed turn is logged with the activity id and counted; the member's text is never logged."""
+        if isinstance(error, DeliveryFailed):
+            return  # logged where it failed
+        ERRORS.labels("teams").inc()
+        log.error(
+            "teams turn failed for activity %s",
+            context.activity.id,
+            exc_info=error,
+            extra={"activity_id": context.activity.id, "activity_type": context.activity.type},
+        )
+
+
+TEAMS_ENDPOINT = web.AppKey("teams_endpoint", TeamsEndpoint)
+
+
+def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
+    endpoint = TeamsEndpoint(guidebot, settings)
+    app.router.add_post(ROUTE, endpoint.handle)
+    app[TEAMS_ENDPOINT] = endpoint
+    if endpoint.local_mode:
+        log.warning(
+            "Teams endpoint %s in local development mode: MICROSOFT_APP_ID is not set, so requests are not "
+            "authenticated (for the Bot Framework Emulator and tests only)",
+            ROUTE,
+        )
+    else:
+        log.info("Teams endpoint %s: every request must carry a valid Bot Framework token", ROUTE)

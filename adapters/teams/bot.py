@@ -1,0 +1,244 @@
+"""The Teams behaviour: a member's activity in, one core call, the rendered reply out.
+
+- Messages (personal chat, group chat, channel @mentions with the mention removed)
+  are claimed once in the state store by conversation and activity id, so a
+  message Teams resends, to this replica or another, is answered once.
+- Answers carry citations and Teams' feedback buttons; the `message/submitAction`
+  invoke those buttons send (which botbuilder 4.17 does not route) is stored
+  against the answer the message showed.
+- Summary cards carry 👍 / 👎 `Action.Submit` buttons; a press is stored and the
+  card is redrawn, thanked, in place.
+- Installing the bot, or adding it to a team or chat, sends one welcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
+from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+
+from adapters.teams.cards import FEEDBACK_ACTION
+from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
+from adapters.teams.text import clip
+from bot.answer import Answer, Summary, new_answer_id
+from bot.commands import HELP_EXAMPLES
+from bot.service import Guidebot, Inbound
+from bot.store import hash_user
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+CLAIM_TTL = 86_400
+WELCOME_TTL = 3_600
+FEEDBACK_COMMENT_MAX = 1_000
+REACTIONS = {"like": "up", "dislike": "down"}
+_FEEDBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LEADING_MENTION = re.compile(r"^\s*<at\b[^>]*>.*?</at\s*>", re.IGNORECASE | re.DOTALL)
+_AT_TAG = re.compile(r"</?\s*at\b[^>]*>", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+class _RawEntity(Entity):
+    """An entity sent exactly as given: botbuilder's `Entity` would drop `@type`, `citation` …"""
+
+    _attribute_map = {
+        "type": {"key": "type", "type": "str"},
+        "additional_properties": {"key": "", "type": "{object}"},
+    }
+
+
+def to_activity(payload: dict[str, Any]) -> Activity:
+    """A renderer's JSON as an SDK `Activity`, entities intact."""
+    payload = dict(payload)
+    entities = payload.pop("entities", None) or []
+    activity = Activity().deserialize(payload)
+    if entities:
+        activity.entities = []
+        for raw in entities:
+            entity = _RawEntity(type=raw["type"])
+            entity.additional_properties = {k: v for k, v in raw.items() if k != "type"}
+            activity.entities.append(entity)
+    return activity
+
+
+def base_conversation(conversation_id: str) -> str:
+    """A channel thread's id is `<channel>;messageid=<root>`: message ids are unique per channel."""
+    return conversation_id.split(";", 1)[0]
+
+
+def user_id_of(activity: Activity) -> str:
+    sender = activity.from_property
+    return (getattr(sender, "aad_object_id", None) or getattr(sender, "id", None) or "unknown") if sender else "unknown"
+
+
+def message_key(conversation_id: str, message_id: str) -> str:
+    return f"teams:message:{base_conversation(conversation_id)}:{message_id}"
+
+
+def last_answer_key(conversation_id: str, user_id: str) -> str:
+    return f"teams:last-answer:{base_conversation(conversation_id)}:{hash_user(PLATFORM, user_id)[:24]}"
+
+
+def feedback_text(raw: Any) -> str | None:
+    """Teams sends the form's text as `{"feedbackText": …}`, as JSON text or as an object."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return clip(raw.strip(), FEEDBACK_COMMENT_MAX) or None
+    if isinstance(raw, dict):
+        raw = raw.get("feedbackText")
+    if isinstance(raw, str) and raw.strip():
+        return clip(raw.strip(), FEEDBACK_COMMENT_MAX)
+    return None
+
+
+class GuidebotTeamsBot(TeamsActivityHandler):
+    def __init__(self, guidebot: Guidebot, public_url: str | None) -> None:
+        self.guidebot = guidebot
+        self.public_url = public_url
+
+    # --- messages -----------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION:
+            await self._card_feedback(turn_context, activity.value)
+            return
+        if not await self._first_delivery(activity):
+            return
+        text = self.question_text(activity)
+        inbound = Inbound(
+            text=text,
+            platform=PLATFORM,
+            user_id=user_id_of(activity),
+            conversation_id=activity.conversation.id,
+            thread_key=f"teams:{activity.conversation.id}",
+        )
+        reply = await self.guidebot.respond_async(inbound)
+        if isinstance(reply, Summary):
+            payload = summary_activity(reply, self.public_url, feedback_id=new_answer_id(), command=clip(text, 200))
+            await turn_context.send_activity(to_activity(payload))
+            return
+        await self._send_answer(turn_context, reply)
+
+    async def _send_answer(self, turn_context: TurnContext, answer: Answer) -> None:
+        payload = answer_activity(answer, self.public_url)
+        sent: ResourceResponse | None = await turn_context.send_activity(to_activity(payload))
+        if "channelData" not in payload:
+            return
+        activity = turn_context.activity
+        keys = [last_answer_key(activity.conversation.id, user_id_of(activity))]
+        if sent is not None and sent.id:
+            keys.append(message_key(activity.conversation.id, sent.id))
+        await asyncio.to_thread(self._remember, keys, answer.answer_id)
+
+    def _remember(self, keys: list[str], answer_id: str) -> None:
+        # The thread table maps a key to an answer id and is purged with the question log.
+        for key in keys:
+            self.guidebot.store.set_thread(key, "", answer_id)
+
+    async def _first_delivery(self, activity: Activity) -> bool:
+        if not activity.id:
+            return True
+        key = f"teams:activity:{base_conversation(activity.conversation.id)}:{activity.id}"
+        first = await asyncio.to_thread(self.guidebot.store.claim, key, CLAIM_TTL)
+        if not first:
+            log.info("teams activity already handled, not answering again", extra={"activity_id": activity.id})
+        return first
+
+    @staticmethod
+    def question_text(activity: Activity) -> str:
+        """The member's words: the bot's @mention removed, other mention tags dropped, entities decoded."""
+        original = activity.text or ""
+        try:
+            text = TurnContext.remove_recipient_mention(activity) or ""
+        except Exception:  # a malformed mention entity or a name the SDK's regex chokes on
+            log.info("mention entity unreadable; removing the leading mention", extra={"activity_id": activity.id})
+            activity.text = original
+            text = _LEADING_MENTION.sub(" ", original)
+        text = _AT_TAG.sub(" ", text)
+        return _SPACES.sub(" ", html.unescape(text)).strip()
+
+    # --- feedback -------------------------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name == "message/submitAction":
+            return await self._feedback_loop(turn_context)
+        response = await super().on_invoke_activity(turn_context)
+        if response is not None and response.status == HTTPStatus.NOT_IMPLEMENTED:
+            # An invoke this bot never asked for (its manifest declares no such feature): a client error.
+            return InvokeResponse(status=400, body={"error": "this bot does not handle that invoke"})
+        return response
+
+    async def _feedback_loop(self, turn_context: TurnContext) -> InvokeResponse:
+        """Teams' own 👍 / 👎: answered with 200 and an empty body, as Teams requires."""
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        if value.get("actionName") != "feedback":
+            return InvokeResponse(status=200, body={})
+        action = value.get("actionValue") if isinstance(value.get("actionValue"), dict) else {}
+        reaction = REACTIONS.get(str(action.get("reaction", "")).lower())
+        if reaction is None:
+            return InvokeResponse(status=400, body={"error": "actionValue.reaction must be like or dislike"})
+        answer_id = await asyncio.to_thread(self._answer_for, activity)
+        if answer_id is None:
+            log.warning("feedback for a message this bot has no record of", extra={"activity_id": activity.id})
+            return InvokeResponse(status=200, body={})
+        await asyncio.to_thread(
+            self.guidebot.record_feedback, answer_id, user_id_of(activity), PLATFORM, reaction, feedback_text(action.get("feedback"))
+        )
+        return InvokeResponse(status=200, body={})
+
+    def _answer_for(self, activity: Activity) -> str | None:
+        """The answer a feedback invoke is about: by the message it points at, else the member's latest answer."""
+        store = self.guidebot.store
+        if activity.reply_to_id:
+            found = store.get_thread(message_key(activity.conversation.id, activity.reply_to_id))
+            if found is not None:
+                return found.answer_id
+        latest = store.get_thread(last_answer_key(activity.conversation.id, user_id_of(activity)))
+        return latest.answer_id if latest is not None else None
+
+    async def _card_feedback(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
+        activity = turn_context.activity
+        feedback_id, value, command = data.get("feedbackId"), data.get("value"), data.get("command")
+        if not isinstance(feedback_id, str) or not _FEEDBACK_ID.match(feedback_id) or value not in ("up", "down"):
+            log.info("card feedback ignored: malformed data", extra={"activity_id": activity.id})
+            return
+        await asyncio.to_thread(self.guidebot.record_feedback, feedback_id, user_id_of(activity), PLATFORM, value)
+        summary = await asyncio.to_thread(self.guidebot.summary_for, command) if isinstance(command, str) else None
+        if summary is None or not activity.reply_to_id:
+            await turn_context.send_activity(to_activity(thanks_activity()))
+            return
+        payload = summary_activity(summary, self.public_url, feedback_id=feedback_id, command=command, thanked=value)
+        updated = to_activity(payload)
+        updated.id = activity.reply_to_id
+        await turn_context.update_activity(updated)
+
+    # --- welcome ----------------------------------------------------------------------
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._welcome(turn_context)
+
+    async def on_teams_members_added(
+        self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        bot: ChannelAccount | None = turn_context.activity.recipient
+        if bot is not None and any(m.id == bot.id for m in teams_members_added):
+            await self._welcome(turn_context)
+
+    async def _welcome(self, turn_context: TurnContext) -> None:
+        """Installing sends both installationUpdate and conversationUpdate: welcome once."""
+        key = f"teams:welcome:{base_conversation(turn_context.activity.conversation.id)}"
+        if await asyncio.to_thread(self.guidebot.store.claim, key, WELCOME_TTL):
+            await turn_context.send_activity(to_activity(welcome_activity(HELP_EXAMPLES)))

@@ -1,0 +1,192 @@
+"""The Teams renderers are pure: any guide or member text gives payloads Teams accepts, within its limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.teams.cards import BUTTON_MAX, CARD_BUDGET, FEEDBACK_ACTION
+from adapters.teams.citations import ABSTRACT_MAX, CITATIONS_MAX, KEYWORD_MAX, KEYWORDS_MAX, NAME_MAX
+from adapters.teams.replies import MESSAGE_BUDGET, answer_activity, summary_activity, welcome_activity
+from adapters.teams.text import clip, escape_markdown, plain
+from bot.answer import Answer, Passage, Source, Summary, SummaryPoint
+from bot.commands import HELP_EXAMPLES
+
+MENTION = re.compile(r"<\s*/?\s*at\b", re.IGNORECASE)
+CARD_ELEMENTS = {"AdaptiveCard", "RichTextBlock", "TextRun", "Container", "ActionSet", "Action.Submit", "Action.OpenUrl"}
+HOSTILE = [
+    "<at>Everyone</at>", "< AT id=\"0\">CMO</at>", "</at>", "**bold**", "_x_", "`code`", "[link](https://evil.example)",
+    "<script>alert(1)</script>", "&lt;at&gt;", "# heading", "- item", "1. item", "> quote", "|table|", "\\", "\u0000",
+    "\u202e", "😀", "\n\n", "  ", "[1]", "~~strike~~", "<b>x</b>", "\"}]}", "${{x}}",
+]
+texts = st.one_of(
+    st.text(max_size=400),
+    st.lists(st.sampled_from(HOSTILE) | st.text(max_size=20), max_size=12).map("".join),
+    st.text(min_size=1, max_size=40).map(lambda s: s * (4000 // len(s) + 1)),
+)
+short = st.one_of(st.text(max_size=120), st.lists(st.sampled_from(HOSTILE), max_size=4).map(" ".join))
+sources = st.builds(
+    Source,
+    document_id=st.text(min_size=1, max_size=30),
+    document_title=short,
+    section=short,
+    section_slug=st.text(max_size=30),
+    url=st.none() | st.sampled_from(["https://example.org/guide", "javascript:alert(1)", "ftp://x"]),
+)
+
+
+@st.composite
+def passages(draw: Any) -> Passage:
+    text = draw(texts)
+    best = draw(st.one_of(st.just(""), st.text(max_size=200), st.just(text[: len(text) // 2])))
+    return Passage(text=text, source=draw(sources), chunk_id=draw(st.text(max_size=20)), score=0.5, best_sentence=best)
+
+
+answers = st.builds(
+    Answer,
+    question=short,
+    passages=st.lists(passages(), min_size=1, max_size=4).map(tuple),
+    answer_id=st.from_regex(r"[0-9a-f]{16}", fullmatch=True),
+)
+summaries = st.builds(
+    Summary,
+    kind=st.sampled_from(["role", "credential", "path", "roles", "help", "unknown"]),
+    title=short,
+    points=st.lists(st.builds(SummaryPoint, text=texts, source=sources, chunk_id=st.text(max_size=10), label=short), max_size=8).map(tuple),
+    intro=texts,
+    suggestions=st.lists(short, max_size=6).map(tuple),
+)
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in strings(k) + strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def no_mention_markup(payload: dict[str, Any]) -> None:
+    for text in strings(payload):
+        assert not MENTION.search(text), text
+
+
+def card_elements(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [e for n in node for e in card_elements(n)]
+    if not isinstance(node, dict):
+        return []
+    found = [node] if "type" in node and node is not None else []
+    for key in ("body", "items", "inlines", "actions", "selectAction"):
+        if key in node:
+            found.extend(card_elements(node[key]))
+    return found
+
+
+def assert_valid_card(card: dict[str, Any]) -> None:
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    for element in card_elements(card):
+        assert element["type"] in CARD_ELEMENTS, element["type"]
+        if element["type"] == "RichTextBlock":
+            assert all(i["type"] == "TextRun" and isinstance(i["text"], str) for i in element["inlines"])
+        if element["type"].startswith("Action."):
+            assert 0 < len(element.get("title", "x")) <= BUTTON_MAX
+        if element["type"] == "Action.OpenUrl":
+            assert element["url"].startswith(("https://", "http://"))
+    assert len(json.dumps(card, ensure_ascii=False).encode()) <= CARD_BUDGET
+
+
+@settings(max_examples=100, deadline=None)
+@given(answers, st.sampled_from([None, "https://bot.example.org"]))
+def test_any_answer_gives_a_citation_message_within_teams_limits(answer: Answer, public_url: str | None) -> None:
+    activity = answer_activity(answer, public_url)
+
+    encoded = json.dumps(activity, ensure_ascii=False)
+    assert len(encoded.encode()) <= MESSAGE_BUDGET
+    no_mention_markup(activity)
+    text = activity["text"]
+    assert "<" not in text
+    assert all(line.startswith(">") or not line.strip() for line in text.split("\n"))
+    (entity,) = activity["entities"]
+    assert (entity["type"], entity["@type"], entity["@context"], entity["@id"]) == ("https://schema.org/Message", "Message", "https://schema.org", "")
+    assert "additionalType" not in entity
+    claims = entity["citation"]
+    assert 1 <= len(claims) <= CITATIONS_MAX
+    markers = {int(n) for n in re.findall(r"\[(\d+)\](?:\n|$)", text)}
+    assert {c["position"] for c in claims} == markers
+    for claim in claims:
+        appearance = claim["appearance"]
+        assert claim["@type"] == "Claim" and appearance["@type"] == "DigitalDocument"
+        assert 0 < len(appearance["name"]) <= NAME_MAX
+        assert len(appearance["abstract"]) <= ABSTRACT_MAX
+        assert len(appearance.get("keywords", [])) <= KEYWORDS_MAX
+        assert all(0 < len(k) <= KEYWORD_MAX for k in appearance.get("keywords", []))
+        assert appearance.get("url", "https://").startswith(("https://", "http://"))
+    assert activity["channelData"] == {"feedbackLoopEnabled": True, "guidebot": {"answerId": answer.answer_id}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(summaries, st.sampled_from([None, "https://bot.example.org"]), st.sampled_from([None, "up", "down"]), short)
+def test_any_summary_gives_a_valid_adaptive_card_within_limits(
+    summary: Summary, public_url: str | None, thanked: str | None, command: str
+) -> None:
+    activity = summary_activity(summary, public_url, feedback_id="f00d", command=command, thanked=thanked)
+
+    (attachment,) = activity["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert_valid_card(card)
+    no_mention_markup({k: v for k, v in activity.items() if k != "attachments"} | {"card": _without_feedback_data(card)})
+    if thanked:
+        assert "actions" not in card
+    else:
+        assert [a["data"]["action"] for a in card["actions"]] == [FEEDBACK_ACTION, FEEDBACK_ACTION]
+
+
+def _without_feedback_data(card: dict[str, Any]) -> dict[str, Any]:
+    """The buttons carry the member's command back to us as data, never displayed: checked elsewhere."""
+    return {k: v for k, v in card.items() if k != "actions"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(short, short), max_size=8), st.lists(short, max_size=4))
+def test_any_welcome_is_a_valid_card(examples: list[tuple[str, str]], prompts: list[str]) -> None:
+    card = welcome_activity(examples, prompts)["attachments"][0]["content"]
+    assert_valid_card(card)
+    no_mention_markup(card)
+
+
+@given(texts)
+def test_escaped_markdown_has_no_markup_characters_left(text: str) -> None:
+    escaped = re.sub(r"&#\d+;", "", escape_markdown(text))
+    assert not set(escaped) & set("<>&*_~`[]#|\\")
+    assert all(not line.lstrip().startswith(("-", "+", "=")) for line in escaped.split("\n"))
+
+
+@given(st.text(max_size=500), st.integers(min_value=0, max_value=300))
+def test_clip_never_exceeds_its_limit_and_keeps_short_text(text: str, limit: int) -> None:
+    clipped = clip(text, limit)
+    assert len(clipped) <= limit
+    if len(text) <= limit:
+        assert clipped == text
+
+
+def test_clip_cuts_at_a_word_boundary() -> None:
+    assert clip("The Chief Medical Officer leads the medical staff", 30) == "The Chief Medical Officer…"
+
+
+def test_plain_defuses_mentions_and_keeps_other_text() -> None:
+    assert plain("Ask <at>Dr Smith</at> about a < 5 year plan") == "Ask \uff1cat>Dr Smith\uff1c/at> about a < 5 year plan"
+
+
+def test_the_real_help_list_renders_in_the_welcome() -> None:
+    card = welcome_activity(HELP_EXAMPLES)["attachments"][0]["content"]
+    assert_valid_card(card)
+    assert all(syntax in json.dumps(card, ensure_ascii=False) for syntax, _ in HELP_EXAMPLES)
