@@ -61,6 +61,8 @@ class FakeSlack:
     refuse_blocks_with: str | None = None
     delays: dict[str, float] = field(default_factory=dict)
     """Seconds a method takes to answer, e.g. {"chat.postMessage": 4.0}."""
+    arrived: list[str] = field(default_factory=list)
+    """Methods in the order their requests arrived (before any delay)."""
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
@@ -157,8 +159,13 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await self._decode(request)
+        self.arrived.append(method)
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
+            if request.transport is None or request.transport.is_closing():
+                # The caller went away (a replica that died) before Slack answered: nothing was posted.
+                self.calls.append(Call(method, body, dict(request.headers), ok=False))
+                return web.Response(status=499)
         headers = dict(request.headers)
         fault = self._fault_for(method)
         if fault is not None:
@@ -401,7 +408,8 @@ async def start_env(settings: Any, embedder: Any, fake: FakeSlack) -> SlackEnv:
     return SlackEnv(fake, client, guidebot, app[SLACK_ADAPTER])
 
 
-async def stop_env(env: SlackEnv) -> None:
+async def stop_env(env: SlackEnv, close_fake: bool = True) -> None:
     await env.client.close()
-    await env.fake.close()
+    if close_fake:
+        await env.fake.close()
     env.guidebot.store.close()

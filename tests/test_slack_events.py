@@ -294,3 +294,32 @@ async def test_socket_mode_answers_events_without_the_http_endpoint(guide_settin
         assert fake.sent("apps.connections.open")
     finally:
         await stop_env(env)
+
+
+async def test_an_answer_a_stopped_replica_left_undelivered_is_delivered_by_the_next(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adapters.slack.listeners.LEASE_SECONDS", 1)
+    settings = slack_settings(guide_settings, tmp_path, fake)
+    first = await start_env(settings, embedder, fake)
+    fake.delays["chat.postMessage"] = 2.0
+    event = mention(QUESTION, channel="C0GENERAL")
+    await first.send_event(event, event_id="EvCRASH0001")
+    await fake.wait_for(lambda: "chat.postMessage" in fake.arrived, what="the answer on its way")
+    await first.adapter.background.close(grace=0)  # the replica dies with the answer in flight
+    await stop_env(first, close_fake=False)
+    fake.delays.clear()
+    await asyncio.sleep(1.2)  # its lease lapses
+
+    second = await start_env(settings, embedder, fake)
+    try:
+        [post] = await fake.wait_sent("chat.postMessage")  # found at start-up
+        assert post.body["channel"] == "C0GENERAL" and post.body["thread_ts"] == event["ts"] and answered(post)
+        await second.idle()
+        assert await second.adapter.listeners.recover() == 0
+        assert second.guidebot.store.unfinished("slack:") == []
+        status, _ = await second.send_event(event, event_id="EvCRASH0001", retry=1)
+        await second.idle()
+        assert status == 200 and len(fake.sent("chat.postMessage")) == 1
+    finally:
+        await stop_env(second, close_fake=False)

@@ -343,7 +343,7 @@ def summaries(draw: st.DrawFn) -> Summary:
     return Summary(kind="role", title=draw(ANY_TEXT), points=tuple(points), intro=draw(ANY_TEXT), suggestions=tuple(draw(st.lists(TEXT, max_size=10))))
 
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @FAST

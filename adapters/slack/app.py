@@ -14,6 +14,8 @@ bad body never says more than a bad signature would.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
@@ -26,7 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import render
 from adapters.slack.delivery import Delivery, web_client
-from adapters.slack.listeners import Background, Listeners
+from adapters.slack.listeners import RECOVER_EVERY_SECONDS, Background, Listeners
 from bot.service import Guidebot
 from bot.settings import Settings
 
@@ -58,13 +60,15 @@ def _shape_problem(body: Any) -> str | None:
     for key in ("team", "user", "channel", "enterprise"):
         if key in body and not isinstance(body[key], (str, dict, type(None))):
             return f"'{key}' has the wrong type"
-    for key in ("container", "message", "view", "authorizations", "event", "actions"):
-        if key in body and body[key] is not None and not isinstance(body[key], list if key in ("authorizations", "actions") else dict):
+    for key in ("container", "message", "view", "event", "authorizations", "actions"):
+        if key in body and not isinstance(body[key], list if key in ("authorizations", "actions") else dict):
             return f"'{key}' has the wrong type"
-    if any(not isinstance(a, dict) for a in body.get("authorizations") or []):
+    if any(not isinstance(a, dict) for a in body.get("authorizations", [])):
         return "'authorizations' holds a non-object"
-    if any(not isinstance(a, dict) or not isinstance(a.get("action_id", ""), str) for a in body.get("actions") or []):
+    if any(not isinstance(a, dict) or not isinstance(a.get("action_id", ""), str) for a in body.get("actions", [])):
         return "'actions' holds a malformed action"
+    if body.get("type") == "block_actions" and not body.get("actions"):
+        return "block_actions without actions"
     event = body.get("event")
     if isinstance(event, dict):
         if not isinstance(event.get("type"), str):
@@ -91,6 +95,8 @@ class SlackAdapter:
         self.socket_mode_enabled = bool(token and settings.slack_app_token)
         self.bolt: AsyncApp | None = None
         self.delivery: Delivery | None = None
+        self.listeners: Listeners | None = None
+        self._recovery: asyncio.Task[None] | None = None
         self._verifier = SignatureVerifier(secret) if secret else None
         if not token:
             log.info("slack: no SLACK_BOT_TOKEN; %s answers 503", EVENTS_PATH)
@@ -108,7 +114,8 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
             logger=BOLT_LOG,
         )
-        self._register(Listeners(guidebot, self.delivery, self.background))
+        self.listeners = Listeners(guidebot, self.delivery, self.background)
+        self._register(self.listeners)
 
     def _register(self, listeners: Listeners) -> None:
         assert self.bolt is not None
@@ -162,9 +169,20 @@ class SlackAdapter:
 
     # ------------------------------------------------------------ lifecycle
 
+    async def _recover_forever(self) -> None:
+        """Answer what a stopped replica left unanswered: at start-up, then every so often."""
+        assert self.listeners is not None
+        while True:
+            try:
+                await self.listeners.recover()
+            except Exception:  # noqa: BLE001 - the database may be briefly away; try again later
+                log.exception("slack: could not look for unfinished answers")
+            await asyncio.sleep(RECOVER_EVERY_SECONDS)
+
     async def on_startup(self, _app: web.Application) -> None:
         if self.bolt is None:
             return
+        self._recovery = asyncio.get_running_loop().create_task(self._recover_forever())
         if self.socket_mode_enabled:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -178,6 +196,10 @@ class SlackAdapter:
             log.info("slack: connected in Socket Mode")
 
     async def on_cleanup(self, _app: web.Application) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
         if self.socket_mode is not None:
             await self.socket_mode.close_async()
             self.socket_mode = None

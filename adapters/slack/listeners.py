@@ -6,14 +6,24 @@ so it holds across replicas: a Slack retry (`X-Slack-Retry-Num`) or a replay
 of the same event claims `slack:event:<event_id>` a second time and stops;
 the `message` event that accompanies an `app_mention` claims the same
 `slack:message:<channel>:<ts>` and stops.
+
+Answering is leased work (`store.claim_work`): the lease on
+`slack:message:<channel>:<ts>` (or `slack:command:<trigger_id>`) holds what is
+needed to answer again, and `complete` ends it once the reply is delivered or
+the member was told it could not be. Slack never resends an event it had an
+ack for, so when a replica dies between the ack and the answer, another
+replica's `recover` finds the lapsed lease (`store.unfinished`) and answers.
+A message that looks like it holds patient details is leased with its text
+redacted: it is never written to the database as typed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -24,12 +34,17 @@ from adapters.slack.delivery import STATUS_SEARCHING, Delivery
 from adapters.slack.text import mentions_user, question_text
 from bot.answer import Answer, Reply
 from bot.metrics import ERRORS
+from bot.privacy import looks_like_phi, redact
 from bot.service import Guidebot, Inbound
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 CLAIM_TTL_SECONDS = 86400
+LEASE_SECONDS = 180
+"""Longer than answering can take, Slack's rate-limit waits and retries included."""
+RECOVER_EVERY_SECONDS = 30.0
+WORK_PREFIX = "slack:"
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
 """Message subtypes a person wrote; edits, joins, bots, files … are ignored."""
 
@@ -156,24 +171,44 @@ class Listeners:
         key = f"slack:{team}:{channel}:{thread_ts}"
         return Question(event_id, team, channel, ts, user, text, thread_ts, key, known_thread_only=True)
 
+    async def _lease(self, key: str, work: dict[str, Any]) -> bool:
+        result = await asyncio.to_thread(
+            self.guidebot.store.claim_work, key, lease_seconds=LEASE_SECONDS, work=json.dumps(work, ensure_ascii=False)
+        )
+        return result == "won"
+
+    async def _complete(self, key: str, ref: str) -> None:
+        try:
+            await asyncio.to_thread(self.guidebot.store.complete, key, CLAIM_TTL_SECONDS)
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: could not mark event %s done", ref, extra={"event_id": ref})
+
     async def _answer(self, q: Question) -> None:
+        key = f"slack:message:{q.channel}:{q.ts}"
         try:
             if not await self._claim(f"slack:event:{q.event_id}"):
                 log.info("slack: event %s already handled", q.event_id, extra={"event_id": q.event_id})
                 return
-            if not await self._claim(f"slack:message:{q.channel}:{q.ts}"):
+            stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
+            if not await self._lease(key, {"kind": "message", "question": asdict(stored)}):
                 log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
-                return
-            if q.known_thread_only and await asyncio.to_thread(self.guidebot.store.get_thread, q.thread_key) is None:
                 return
         except Exception:
             ERRORS.labels("slack").inc()
             log.exception("slack: state store unavailable for event %s", q.event_id, extra={"event_id": q.event_id})
             await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id)
             return
-        if q.assistant_thread and q.reply_thread_ts:
-            await self.delivery.set_status(channel=q.channel, thread_ts=q.reply_thread_ts, status=STATUS_SEARCHING, ref=q.event_id)
+        await self._answer_leased(q)
+        await self._complete(key, q.event_id)
+
+    async def _answer_leased(self, q: Question) -> None:
+        """Answer a message whose lease this replica holds; every outcome ends here, told or delivered."""
         try:
+            if q.known_thread_only and await asyncio.to_thread(self.guidebot.store.get_thread, q.thread_key) is None:
+                return
+            if q.assistant_thread and q.reply_thread_ts:
+                await self.delivery.set_status(channel=q.channel, thread_ts=q.reply_thread_ts, status=STATUS_SEARCHING, ref=q.event_id)
             reply = await self.guidebot.respond_async(
                 Inbound(text=q.text, platform=PLATFORM, user_id=q.user, conversation_id=q.channel, thread_key=q.thread_key)
             )
@@ -190,6 +225,34 @@ class Listeners:
             await self.delivery.post_failure(
                 channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id, in_conversation=outcome == "refused"
             )
+
+    async def recover(self) -> int:
+        """Take over answers whose replica stopped before delivering them; return how many."""
+        items = await asyncio.to_thread(self.guidebot.store.unfinished, WORK_PREFIX, 50)
+        taken = 0
+        for item in items:
+            if await asyncio.to_thread(self.guidebot.store.claim_work, item.key, lease_seconds=LEASE_SECONDS, work=item.work) != "won":
+                continue
+            try:
+                work = json.loads(item.work)
+                if work["kind"] == "message":
+                    question = Question(**work["question"])
+                    log.warning("slack: answering event %s, left unanswered by a stopped replica", question.event_id, extra={"event_id": question.event_id})
+                    self.background.spawn(self._finish(item.key, question.event_id, self._answer_leased(question)))
+                elif work["kind"] == "command":
+                    log.warning("slack: answering command %s, left unanswered by a stopped replica", work["ref"], extra={"event_id": work["ref"]})
+                    self.background.spawn(self._finish(item.key, work["ref"], self._command_leased(work)))
+                else:
+                    raise ValueError(work["kind"])
+                taken += 1
+            except (ValueError, KeyError, TypeError):
+                log.error("slack: dropped unreadable unfinished work %s", item.key)
+                await self._complete(item.key, item.key)
+        return taken
+
+    async def _finish(self, key: str, ref: str, work: Coroutine[Any, Any, None]) -> None:
+        await work
+        await self._complete(key, ref)
 
     async def assistant_thread_started(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
@@ -225,12 +288,32 @@ class Listeners:
         if response_url is None:
             log.warning("slack: a command without response_url", extra={"event_id": ref})
             return
-        if ref != "command" and not await self._claim(f"slack:command:{ref}"):
-            return
         text = question_text(_str(body.get("text")) or "") or "help"
+        work = {
+            "kind": "command",
+            "ref": ref,
+            "text": redact(text) if looks_like_phi(text) else text,
+            "user": _str(body.get("user_id")),
+            "channel": _str(body.get("channel_id")),
+            "response_url": response_url,
+        }
+        key = f"slack:command:{ref}"
+        try:
+            if not await self._lease(key, work):
+                return
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: state store unavailable for command %s", ref, extra={"event_id": ref})
+            await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
+            return
+        await self._command_leased({**work, "text": text})
+        await self._complete(key, ref)
+
+    async def _command_leased(self, work: dict[str, Any]) -> None:
+        response_url, ref, text = work["response_url"], work["ref"], work["text"]
         try:
             reply = await self.guidebot.respond_async(
-                Inbound(text=text, platform=PLATFORM, user_id=_str(body.get("user_id")), conversation_id=_str(body.get("channel_id")))
+                Inbound(text=text, platform=PLATFORM, user_id=work.get("user"), conversation_id=work.get("channel"))
             )
         except Exception:
             ERRORS.labels("slack").inc()
