@@ -24,7 +24,6 @@ from bot.summaries import suggested_prompts
 from tests.slack_fake import (
     BOT_ID,
     BOT_USER_ID,
-    SIGNING_SECRET,
     FakeSlack,
     SlackEnv,
     event_callback,

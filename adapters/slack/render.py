@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from adapters.slack.text import escape
-from bot.answer import Answer, Passage, Reply, Source, Summary, SummaryPoint
+from bot.answer import Answer, Passage, Reply, Source, Summary
 from bot.links import source_link
 
 Style = Literal["native", "links", "basic", "text"]
