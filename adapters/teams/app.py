@@ -22,7 +22,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication
 
-from adapters.teams.bot import GuidebotTeamsBot
+from adapters.teams.bot import GuidebotTeamsBot, StillAnswering
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
 from bot.metrics import ERRORS
 from bot.service import Guidebot
@@ -177,6 +177,12 @@ class TeamsEndpoint:
             return web.json_response({"error": "a valid Bot Framework token is required"}, status=401)
         try:
             invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        except StillAnswering as busy:
+            return web.json_response(
+                {"error": "this activity is still being answered; send it again later"},
+                status=503,
+                headers={"Retry-After": str(busy.retry_after)},
+            )
         except Exception:
             ERRORS.labels("teams").inc()
             log.exception("teams activity could not be processed", extra={"activity_id": activity.id})
@@ -189,6 +195,8 @@ class TeamsEndpoint:
         """A failed turn is logged with the activity id and counted; the member's text is never logged."""
         if isinstance(error, DeliveryFailed):
             return  # logged where it failed
+        if isinstance(error, StillAnswering):
+            raise error  # not a failure: `handle` asks Teams to resend later
         ERRORS.labels("teams").inc()
         log.error(
             "teams turn failed for activity %s",

@@ -1,8 +1,13 @@
 """The Teams behaviour: a member's activity in, one core call, the rendered reply out.
 
 - Messages (personal chat, group chat, channel @mentions with the mention removed)
-  are claimed once in the state store by conversation and activity id, so a
-  message Teams resends, to this replica or another, is answered once.
+  are leased in the state store by conversation and activity id
+  (`store.claim_work`) and completed once the reply is sent, so a message Teams
+  resends, to this replica or another, is answered once, and one whose replica
+  died mid-turn is answered by the resend once the lease lapses instead of
+  being lost. A resend that finds the message still being answered waits
+  a little for that; if it is still unfinished it gets 503 with Retry-After
+  (`StillAnswering`), so Teams tries again rather than taking the 200 as done.
 - Answers carry citations and Teams' feedback buttons; the `message/submitAction`
   invoke those buttons send (which botbuilder 4.17 does not route) is stored
   against the answer the message showed.
@@ -38,6 +43,11 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 CLAIM_TTL = 86_400
+LEASE_SECONDS = 30
+"""Longer than a turn can take (answering, then connector retries up to `RetryPolicy.deadline`)."""
+BUSY_WAIT_SECONDS = 5.0
+"""How long a resend waits for the replica answering it before asking Teams to try again later."""
+BUSY_POLL_SECONDS = 0.25
 WELCOME_TTL = 3_600
 FEEDBACK_COMMENT_MAX = 1_000
 REACTIONS = {"like": "up", "dislike": "down"}
@@ -45,6 +55,15 @@ _FEEDBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LEADING_MENTION = re.compile(r"^\s*<at\b[^>]*>.*?</at\s*>", re.IGNORECASE | re.DOTALL)
 _AT_TAG = re.compile(r"</?\s*at\b[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+
+
+class StillAnswering(Exception):
+    """A resent message is still being answered (or its replica died less than a lease ago): try later."""
+
+    def __init__(self, activity_id: str | None) -> None:
+        super().__init__(f"activity {activity_id} is still being answered")
+        self.activity_id = activity_id
+        self.retry_after = LEASE_SECONDS // 2
 
 
 class _RawEntity(Entity):
@@ -114,8 +133,15 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         if isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION:
             await self._card_feedback(turn_context, activity.value)
             return
-        if not await self._first_delivery(activity):
+        key = self._lease_key(activity)
+        if key is not None and not await self._lease(key, activity):
             return
+        await self._answer(turn_context)
+        if key is not None:
+            await asyncio.to_thread(self.guidebot.store.complete, key, CLAIM_TTL)
+
+    async def _answer(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
         text = self.question_text(activity)
         inbound = Inbound(
             text=text,
@@ -147,14 +173,25 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         for key in keys:
             self.guidebot.store.set_thread(key, "", answer_id)
 
-    async def _first_delivery(self, activity: Activity) -> bool:
-        if not activity.id:
-            return True
-        key = f"teams:activity:{base_conversation(activity.conversation.id)}:{activity.id}"
-        first = await asyncio.to_thread(self.guidebot.store.claim, key, CLAIM_TTL)
-        if not first:
-            log.info("teams activity already handled, not answering again", extra={"activity_id": activity.id})
-        return first
+    @staticmethod
+    def _lease_key(activity: Activity) -> str | None:
+        return f"teams:activity:{base_conversation(activity.conversation.id)}:{activity.id}" if activity.id else None
+
+    async def _lease(self, key: str, activity: Activity) -> bool:
+        """True when this turn should answer; False when the message was answered; `StillAnswering` otherwise."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + BUSY_WAIT_SECONDS
+        while True:
+            result = await asyncio.to_thread(self.guidebot.store.claim_work, key, lease_seconds=LEASE_SECONDS)
+            if result == "won":
+                return True
+            if result == "done":
+                log.info("teams activity already handled, not answering again", extra={"activity_id": activity.id})
+                return False
+            if loop.time() >= give_up:
+                log.info("teams activity resent while still being answered; asking for a retry", extra={"activity_id": activity.id})
+                raise StillAnswering(activity.id)
+            await asyncio.sleep(BUSY_POLL_SECONDS)
 
     @staticmethod
     def question_text(activity: Activity) -> str:
