@@ -195,6 +195,7 @@ def _register_plugins() -> None:
     from bot import staff_cli
 
     staff_cli.register(app, get_settings)
+    from bot import server_cli; server_cli.register(app, get_settings)
     for entry in sorted(entry_points(group="guidebot.cli"), key=lambda e: e.name):
         entry.load()(app, get_settings)
 

@@ -1,0 +1,30 @@
+"""The web console: one page to try guidebot without Slack or Teams.
+
+`GET /` serves a static page (HTML, CSS and vanilla JavaScript, no build step)
+that talks to the server's `/api/ask` and `/api/feedback`. Everything the page
+shows from an answer or a document is inserted as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.server import session_id, set_session_cookie
+from bot.service import Guidebot
+from bot.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
+    async def page(request: web.Request) -> web.FileResponse:
+        response = web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        session, new = session_id(request)
+        if new:
+            set_session_cookie(response, session, settings)
+        return response
+
+    app.router.add_get("/", page, name="console")
+    app.router.add_static("/console/", STATIC, name="console-static")

@@ -1,0 +1,235 @@
+// guidebot web console: ask, show quoted passages with numbered sources, run commands, send 👍/👎.
+// Every string from an answer, a document or the member is inserted with textContent (via el()),
+// never as HTML.
+"use strict";
+
+(() => {
+  const log = document.getElementById("log");
+  const form = document.getElementById("ask");
+  const input = document.getElementById("question");
+  const send = document.getElementById("send");
+  const status = document.getElementById("status");
+  const feedbackTemplate = document.getElementById("tpl-feedback");
+  let busy = false;
+
+  /** Build an element; strings among children become text nodes. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "className") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined && child !== false) node.append(child);
+    }
+    return node;
+  }
+
+  function safeLink(path) {
+    return typeof path === "string" && path.startsWith("/") && !path.startsWith("//") ? path : null;
+  }
+
+  function safeUrl(url) {
+    if (typeof url !== "string") return null;
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** A paragraph with the best sentence emphasised, all as text nodes. */
+  function quotedParagraph(text, best) {
+    const p = el("p");
+    const at = best ? text.indexOf(best) : -1;
+    if (at < 0) {
+      p.append(text);
+      return p;
+    }
+    p.append(text.slice(0, at), el("mark", { className: "best", text: best }), text.slice(at + best.length));
+    return p;
+  }
+
+  function sourceKey(item) {
+    return `${item.document_id}\u0000${item.section}`;
+  }
+
+  function sourceLinks(label, link, url) {
+    const href = safeLink(link);
+    const parts = [href ? el("a", { href, text: label }) : el("span", { text: label })];
+    const original = safeUrl(url);
+    if (original) {
+      parts.push(" ", el("a", { className: "original", href: original, rel: "noopener noreferrer", target: "_blank", text: "original ↗" }));
+    }
+    return parts;
+  }
+
+  function renderAnswer(data) {
+    const body = el("div", { className: "reply-body" });
+    if (!data.answered) {
+      const tone = data.reason === "phi" ? "notice warning" : "notice";
+      body.append(el("p", { className: tone, text: data.message || "The guide doesn't cover that." }));
+      if (Array.isArray(data.suggestions) && data.suggestions.length) {
+        const list = el("ul", { className: "suggestions" });
+        for (const label of data.suggestions) {
+          const section = String(label).split(" › ").pop();
+          list.append(el("li", null, el("button", { type: "button", className: "chip", "data-ask": section, text: section })));
+        }
+        body.append(el("p", { className: "muted", text: "Nearest sections of the guide:" }), list);
+      }
+      if (data.reason === "out_of_scope" && data.answer_id) body.append(feedbackControls(data.answer_id));
+      return body;
+    }
+    const numbers = new Map();
+    const sources = [];
+    for (const passage of data.passages) {
+      const key = sourceKey(passage);
+      if (!numbers.has(key)) {
+        numbers.set(key, numbers.size + 1);
+        sources.push(passage);
+      }
+    }
+    for (const passage of data.passages) {
+      const n = numbers.get(sourceKey(passage));
+      const quote = el("blockquote", { cite: safeLink(passage.link) });
+      for (const paragraph of String(passage.text).split(/\n{2,}/)) {
+        if (paragraph.trim()) quote.append(quotedParagraph(paragraph, passage.best_sentence));
+      }
+      const caption = el("figcaption", null,
+        el("span", { className: "ref", text: `[${n}]` }), " ",
+        ...sourceLinks(passage.section || passage.source, passage.link, null));
+      body.append(el("figure", { className: "passage" }, quote, caption));
+    }
+    const list = el("ol", { className: "sources" });
+    for (const source of sources) {
+      list.append(el("li", null, ...sourceLinks(source.source, source.link, source.url)));
+    }
+    body.append(el("h3", { className: "sources-title", text: "Sources" }), list);
+    body.append(feedbackControls(data.answer_id));
+    return body;
+  }
+
+  function renderSummary(data) {
+    const body = el("div", { className: "reply-body summary" });
+    body.append(el("h2", { className: "summary-title", text: data.title || "Summary" }));
+    if (data.intro) body.append(el("p", { text: data.intro }));
+    if (Array.isArray(data.points) && data.points.length) {
+      const list = el("ul", { className: "points" });
+      for (const point of data.points) {
+        const item = el("li");
+        if (point.label) item.append(el("strong", { text: point.label }), " ");
+        item.append(el("q", { text: point.text }));
+        if (point.source) item.append(el("span", { className: "point-source" }, "— ", ...sourceLinks(point.section || point.source, point.link, point.url)));
+        list.append(item);
+      }
+      body.append(list);
+    }
+    if (Array.isArray(data.suggestions) && data.suggestions.length) {
+      const chips = el("div", { className: "try", role: "group", "aria-label": "Related" });
+      for (const suggestion of data.suggestions) {
+        chips.append(el("button", { type: "button", className: "chip", "data-ask": suggestion }, el("code", { text: suggestion })));
+      }
+      body.append(chips);
+    }
+    return body;
+  }
+
+  function feedbackControls(answerId) {
+    const controls = feedbackTemplate.content.firstElementChild.cloneNode(true);
+    const note = controls.querySelector(".feedback-status");
+    for (const button of controls.querySelectorAll("button[data-value]")) {
+      button.addEventListener("click", async () => {
+        const value = button.dataset.value;
+        note.textContent = "Sending…";
+        try {
+          const response = await fetch("/api/feedback", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            credentials: "same-origin",
+            body: JSON.stringify({ answer_id: answerId, value }),
+          });
+          if (!response.ok) throw new Error(String(response.status));
+          for (const other of controls.querySelectorAll("button[data-value]")) {
+            other.setAttribute("aria-pressed", String(other === button));
+          }
+          note.textContent = value === "up" ? "Thanks, feedback received." : "Thanks, feedback received. We'll look at this answer.";
+        } catch (_) {
+          note.textContent = "Couldn't send your feedback. Please try again.";
+        }
+      });
+    }
+    return controls;
+  }
+
+  function addTurn(who, ...content) {
+    const item = el("li", { className: `turn ${who}` });
+    if (who === "bot") item.append(el("span", { className: "avatar", "aria-hidden": "true", text: "g" }));
+    const bubble = el("div", { className: "bubble" }, el("span", { className: "visually-hidden", text: who === "bot" ? "guidebot: " : "You: " }), ...content);
+    item.append(bubble);
+    log.append(item);
+    return bubble;
+  }
+
+  async function ask(text) {
+    const question = text.trim();
+    if (!question || busy) return;
+    busy = true;
+    send.disabled = true;
+    status.textContent = "Searching the guide…";
+    addTurn("member", el("p", { text: question }));
+    const bubble = addTurn("bot", el("p", { className: "muted", text: "Searching the guide…" }));
+    bubble.setAttribute("aria-busy", "true");
+    let reply;
+    try {
+      const response = await fetch("/api/ask", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({ question }),
+      });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        reply = el("p", { className: "notice error", text: data.message || `Something went wrong (${response.status}).` });
+      } else {
+        reply = "kind" in data ? renderSummary(data) : renderAnswer(data);
+      }
+    } catch (_) {
+      reply = el("p", { className: "notice error", text: "Couldn't reach guidebot. Check your connection and try again." });
+    }
+    bubble.replaceChildren(el("span", { className: "visually-hidden", text: "guidebot: " }), reply);
+    bubble.removeAttribute("aria-busy");
+    status.textContent = "";
+    busy = false;
+    send.disabled = false;
+    bubble.parentElement.scrollIntoView({ block: "start", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value;
+    if (!text.trim()) {
+      status.textContent = "Type a question first.";
+      input.focus();
+      return;
+    }
+    input.value = "";
+    ask(text).then(() => input.focus({ preventScroll: true }));
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  // Example chips, nearest-section suggestions and related commands all ask their text.
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest("button[data-ask]");
+    if (!chip) return;
+    ask(chip.dataset.ask).then(() => input.focus({ preventScroll: true }));
+  });
+})();

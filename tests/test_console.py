@@ -1,0 +1,130 @@
+"""The web console: served by its adapter, safe by construction, and working in a real browser.
+
+The browser test drives Debian's chromium (`apt-get install -y chromium`) headless
+through playwright, against `guidebot serve` running as a subprocess. Without a
+chromium binary it is skipped with the reason; no browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.console import STATIC, mount
+from bot.server import SESSION_COOKIE
+from bot.settings import PROJECT_ROOT, Settings
+from tests.server_fixtures import indexed_data_dir, serve  # noqa: F401
+
+CHROMIUM = os.environ.get("GUIDEBOT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+async def test_the_console_page_is_served_with_a_session_cookie_and_its_assets() -> None:
+    app = web.Application()
+    mount(app, guidebot=None, settings=Settings())  # type: ignore[arg-type]
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/")
+        html = await resp.text()
+        assert resp.status == 200 and resp.content_type == "text/html"
+        assert SESSION_COOKIE in resp.cookies and resp.cookies[SESSION_COOKIE]["httponly"]
+        for asset in re.findall(r'(?:src|href)="(/console/[^"]+)"', html):
+            assert (await client.get(asset)).status == 200, asset
+        again = await client.get("/")
+        assert SESSION_COOKIE not in again.cookies, "an existing session is kept"
+
+
+def test_the_page_is_accessible_by_construction() -> None:
+    html = (STATIC / "index.html").read_text()
+    assert '<html lang="en">' in html
+    assert '<label for="question"' in html and 'id="question"' in html
+    assert 'aria-live="polite"' in html and 'role="status"' in html
+    assert re.search(r'<main id="main">', html) and "<header" in html and "<footer" in html
+    assert 'aria-label="Helpful"' in html and 'aria-label="Not helpful"' in html
+    assert "skip-link" in html
+
+
+def test_the_console_never_inserts_html_from_strings() -> None:
+    """Answer and document text reach the page through textContent / text nodes only."""
+    script = (STATIC / "console.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in script, sink
+
+
+def _chromium_or_skip() -> str:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (Debian/Ubuntu) to run the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    return CHROMIUM
+
+
+def test_a_member_asks_gives_feedback_and_runs_a_command_in_a_real_browser(indexed_data_dir: Path) -> None:
+    executable = _chromium_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve(data_dir=indexed_data_dir) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1400})
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.goto(server.url + "/")
+            expect(page.get_by_role("heading", name="Ask the guide")).to_be_visible()
+
+            question = page.get_by_label("Your question")
+            question.fill("What does a VPMA do?")
+            question.press("Enter")
+            answer = page.locator(".turn.bot").nth(0)
+            expect(answer.locator("blockquote").first).to_contain_text("Vice President of Medical Affairs")
+            expect(answer.locator("mark.best").first).to_be_visible()
+            source = answer.locator(".sources a").first
+            expect(source).to_contain_text("Vice President of Medical Affairs")
+            expect(answer.locator("figcaption").first).to_contain_text("[1] Vice President of Medical Affairs")
+            assert source.get_attribute("href").startswith("/docs/cmo-career-path?chunk=")
+
+            answer.get_by_role("button", name="Helpful", exact=True).click()
+            expect(answer.locator(".feedback-status")).to_have_text("Thanks, feedback received.")
+            expect(answer.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
+
+            question.fill("role vpma")
+            page.get_by_role("button", name="Ask", exact=True).click()
+            summary = page.locator(".turn.bot").nth(1)
+            expect(summary.locator(".summary-title")).to_contain_text("Vice President of Medical Affairs")
+            expect(summary.locator(".points li").first).to_be_visible()
+
+            question.fill("What is a good recipe for banana bread?")
+            question.press("Enter")
+            expect(page.locator(".turn.bot").nth(2).locator(".notice")).to_contain_text("doesn't cover")
+
+            # A viewport as tall as the page, so the sticky ask box sits where it would after scrolling down.
+            page.set_viewport_size({"width": 1100, "height": page.evaluate("document.documentElement.scrollHeight")})
+            page.screenshot(path=str(ARTIFACTS / "console.png"))
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            page.locator(".turn.member").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "console-mobile.png"))
+            page.set_viewport_size({"width": 1100, "height": 900})
+
+            with page.expect_navigation():
+                source.click()
+            expect(page.locator("section.passage.highlighted mark").first).to_contain_text("Vice President of Medical Affairs")
+            assert page.url.endswith("#vice-president-of-medical-affairs")
+            page.screenshot(path=str(ARTIFACTS / "document.png"))
+            assert failed == []
+        finally:
+            browser.close()
