@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RepeatedStratifiedKFold
 
 from bot.retrieval import FEATURES
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 # Bump when the model or its features change, so `guidebot index` refits it.
 ABSTAIN_VERSION = "4"
@@ -50,6 +53,8 @@ def _standardise(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarr
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
     """Standardise the evidence columns; the embedding columns keep their geometry."""
+    from sklearn.linear_model import LogisticRegression  # only when fitting: answering needs numpy alone
+
     n_features = len(FEATURES)
     mean = np.zeros(x.shape[1])
     scale = np.ones(x.shape[1])
@@ -94,6 +99,8 @@ def choose_point(points: list[CurvePoint], target_coverage: float = TARGET_COVER
 def fit_abstention(
     features: np.ndarray, vectors: np.ndarray, in_scope: np.ndarray, correct: np.ndarray, seed: int = 13
 ) -> dict:
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
     x = design(features, vectors)
     y = in_scope.astype(int)
     probs = np.zeros(len(y))

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from index import dense as dense_ops
 from index import lexical
@@ -20,6 +19,7 @@ from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from bot.query import focus_of
 from knowledge.acronyms import expand_acronyms, without_terms
+from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 RRF_K = 2
 DENSE_WEIGHT = 1.0

@@ -13,10 +13,12 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.answer import Answer, Reply, Summary, new_answer_id
+from bot.batching import AnswerBatcher
 from bot.commands import parse_command
 from bot.engine import AnswerEngine
 from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, INDEX_RELOADS, QUESTIONS
@@ -112,11 +114,12 @@ class Guidebot:
         self.settings = settings
         self.engines = engines
         self.store = store
+        self.batcher = AnswerBatcher(engines.engine)
 
-    def respond(self, inbound: Inbound) -> Reply:
+    def respond(self, inbound: Inbound, answer: Callable[[str], Answer] | None = None) -> Reply:
         started = time.perf_counter()
         try:
-            reply = self._respond(inbound)
+            reply = self._respond(inbound, answer)
         except Exception:
             ERRORS.labels("core").inc()
             raise
@@ -124,10 +127,11 @@ class Guidebot:
         return reply
 
     async def respond_async(self, inbound: Inbound) -> Reply:
-        """For adapters on the event loop: the model and the database run off the loop."""
-        return await asyncio.to_thread(self.respond, inbound)
+        """For adapters on the event loop: the model and the database run off the loop, and
+        concurrent questions are answered together, one encode call per batch (`bot.batching`)."""
+        return await asyncio.to_thread(self.respond, inbound, self.batcher.answer)
 
-    def _respond(self, inbound: Inbound) -> Reply:
+    def _respond(self, inbound: Inbound, answer_question: Callable[[str], Answer] | None = None) -> Reply:
         text = inbound.text or ""
         if looks_like_phi(text):
             answer = Answer(question="", abstained=True, reason="phi", message=PHI_MESSAGE, answer_id=new_answer_id())
@@ -142,7 +146,7 @@ class Guidebot:
         previous = self.store.get_thread(inbound.thread_key) if inbound.thread_key else None
         if previous and _is_follow_up(text):
             question = f"{previous.question} {text}"
-        answer = engine.answer(question)
+        answer = (answer_question or engine.answer)(question)
         if question != text:
             answer = replace(answer, question=text.strip())
         self._log(inbound, answer, redact(question))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,10 @@ class Settings(BaseSettings):
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     data_dir: Path = PROJECT_ROOT / "data"
     model: str = Field(default_factory=_default_model)
+    # How the model runs: "onnx" (exported once into data_dir; serving imports no torch, so it starts in a
+    # fraction of the time; same vectors as torch), "onnx-int8" (int8 weights: faster, cosine ≥ 0.99 with torch),
+    # or "torch" (sentence-transformers itself). Switching rebuilds the index.
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     max_question_chars: int = 2000
     top_k: int = 3
     # Above this many chunks the dense index is HNSW instead of exact search.
@@ -37,6 +42,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 3978
     public_url: str | None = None
+    # Seconds a replica may take to answer a Slack message before another takes it over (crash recovery).
+    # Unset: the Slack adapter's default, longer than Slack's rate-limit waits and retries.
+    work_lease_seconds: int | None = Field(default=None, gt=0)
     database_url: str | None = None
     question_retention_days: int = 180
     log_level: str = "INFO"

@@ -85,10 +85,32 @@ def load_embedder(settings: Settings) -> Embedder:
     if settings.model.startswith("hashing"):
         dim = int(settings.model.split("-", 1)[1]) if "-" in settings.model else 256
         return HashingEmbedder(dim)
+    if settings.embedding_backend in ("onnx", "onnx-int8"):
+        return _load_onnx(settings)
     try:
         return SentenceTransformerEmbedder(settings.model)
     except OSError as exc:
         raise EmbedderError(
             f"cannot load the embedding model {settings.model!r} without network: {exc}. "
             "Set GUIDEBOT_MODEL to a local sentence-transformers model directory."
+        ) from exc
+
+
+def _load_onnx(settings: Settings) -> Embedder:
+    try:
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - onnxruntime is a dependency
+        raise EmbedderError(
+            f"the ONNX embedding backend needs onnxruntime and onnx ({exc}); install them, "
+            "or set GUIDEBOT_EMBEDDING_BACKEND=torch."
+        ) from exc
+    from index.onnx_embedder import OnnxExportError, load_onnx_embedder
+
+    try:
+        return load_onnx_embedder(settings.model, settings.data_dir, quantize=settings.embedding_backend == "onnx-int8")
+    except (OSError, OnnxExportError) as exc:
+        raise EmbedderError(
+            f"cannot export or load the ONNX version of {settings.model!r}: {exc}. "
+            "Set GUIDEBOT_MODEL to a local sentence-transformers model directory, or GUIDEBOT_EMBEDDING_BACKEND=torch."
         ) from exc

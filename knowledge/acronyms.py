@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 _DEFINITION = re.compile(r"\(([A-Z][A-Za-z&]{0,9}[A-Z])\)")
 _WORD = re.compile(r"[A-Za-z][\w’'&-]*")

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from knowledge.chunking import Chunk
 from knowledge.document import Document
 from knowledge.loaders import slugify
+from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 ENTITIES_VERSION = 1
 

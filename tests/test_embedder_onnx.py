@@ -1,0 +1,68 @@
+"""The ONNX backend embeds as the torch model does, so retrieval and abstention stay the same."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.settings import PROJECT_ROOT, Settings
+from index.embedder import SentenceTransformerEmbedder, load_embedder
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: the ONNX embedding backend is unavailable")
+pytest.importorskip("onnx", reason="onnx is not installed: the ONNX export cannot be made")
+
+GUIDE = PROJECT_ROOT.parent / "shared" / "knowledge-source" / "cmo-career-path.txt"
+
+
+def guide_sentences() -> list[str]:
+    documents = PROJECT_ROOT / "knowledge" / "documents"
+    text = GUIDE.read_text(encoding="utf-8") if GUIDE.exists() else ""
+    text += "\n".join(p.read_text(encoding="utf-8") for p in sorted(documents.glob("*.md")))
+    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+|\n+", text) if len(s.split()) >= 3]
+    return list(dict.fromkeys(sentences))
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> tuple[list[str], np.ndarray]:
+    sentences = guide_sentences()
+    assert len(sentences) > 30
+    return sentences, SentenceTransformerEmbedder(Settings().model).encode(sentences)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-data")
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_onnx_vectors_are_close_to_torch_on_the_guides_sentences(backend, torch_vectors, data_dir: Path):
+    sentences, expected = torch_vectors
+    embedder = load_embedder(Settings(data_dir=data_dir, embedding_backend=backend))
+    got = embedder.encode(sentences)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    cosine = (got * expected).sum(axis=1)
+    assert cosine.min() >= 0.99, f"{backend}: lowest cosine {cosine.min():.4f}"
+    if backend == "onnx":
+        assert cosine.min() >= 0.9999
+
+
+def test_a_text_embeds_the_same_alone_and_in_a_batch(data_dir: Path):
+    embedder = load_embedder(Settings(data_dir=data_dir, embedding_backend="onnx"))
+    texts = ["What does a VPMA do?", "A much longer sentence about physician executives and their credentials."]
+    together = embedder.encode(texts)
+    alone = np.vstack([embedder.encode([t]) for t in texts])
+    assert ((together * alone).sum(axis=1) > 0.9999).all()
+    assert embedder.encode([]).shape == (0, embedder.dim)
+
+
+def test_the_export_is_made_once_and_named_apart_from_torch(data_dir: Path):
+    settings = Settings(data_dir=data_dir, embedding_backend="onnx")
+    first = load_embedder(settings)
+    exports = sorted((data_dir / "onnx").iterdir())
+    second = load_embedder(settings)
+    assert sorted((data_dir / "onnx").iterdir()) == exports
+    assert first.name == second.name == f"{settings.model}#onnx" != settings.model
