@@ -110,11 +110,13 @@ class SlackAdapter:
             signing_secret=secret or "",
             # Without a secret only Socket Mode runs, and the HTTP route answers 503 before Bolt.
             request_verification_enabled=bool(secret),
-            process_before_response=False,
+            # Answer Slack when the listener returns, not before it runs: listeners store what must
+            # survive a crash (a question's lease, a vote), ack, and leave the slow part to `background`.
+            process_before_response=True,
             raise_error_for_unhandled_request=False,
             logger=BOLT_LOG,
         )
-        self.listeners = Listeners(guidebot, self.delivery, self.background)
+        self.listeners = Listeners(guidebot, self.delivery, self.background, lease_seconds=settings.work_lease_seconds)
         self._register(self.listeners)
 
     def _register(self, listeners: Listeners) -> None:
@@ -177,7 +179,7 @@ class SlackAdapter:
                 await self.listeners.recover()
             except Exception:  # noqa: BLE001 - the database may be briefly away; try again later
                 log.exception("slack: could not look for unfinished answers")
-            await asyncio.sleep(RECOVER_EVERY_SECONDS)
+            await asyncio.sleep(min(RECOVER_EVERY_SECONDS, self.listeners.lease_seconds / 2))
 
     async def on_startup(self, _app: web.Application) -> None:
         if self.bolt is None:

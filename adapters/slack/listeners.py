@@ -11,8 +11,10 @@ Answering is leased work (`store.claim_work`): the lease on
 `slack:message:<channel>:<ts>` (or `slack:command:<trigger_id>`) holds what is
 needed to answer again, and `complete` ends it once the reply is delivered or
 the member was told it could not be. Slack never resends an event it had an
-ack for, so when a replica dies between the ack and the answer, another
-replica's `recover` finds the lapsed lease (`store.unfinished`) and answers.
+ack for, so a question is leased before its ack (and a feedback click stored
+before its ack): when a replica dies after the ack, another replica's
+`recover` finds the lapsed lease (`store.unfinished`) and answers; when it
+dies before, Slack retries.
 A message that looks like it holds patient details is leased with its text
 redacted: it is never written to the database as typed.
 """
@@ -111,10 +113,16 @@ class Background:
 class Listeners:
     """The behaviour behind each Bolt listener."""
 
-    def __init__(self, guidebot: Guidebot, delivery: Delivery, background: Background) -> None:
+    def __init__(self, guidebot: Guidebot, delivery: Delivery, background: Background, lease_seconds: int | None = None) -> None:
         self.guidebot = guidebot
         self.delivery = delivery
         self.background = background
+        self._lease_seconds = lease_seconds
+
+    @property
+    def lease_seconds(self) -> int:
+        """`GUIDEBOT_WORK_LEASE_SECONDS`, else `LEASE_SECONDS`."""
+        return self._lease_seconds or LEASE_SECONDS
 
     # ------------------------------------------------------------ helpers
 
@@ -128,13 +136,15 @@ class Listeners:
     # ------------------------------------------------------------ events
 
     async def app_mention(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await ack()
+        await self._accept(ack, self._question_from_mention(body, event, context))
+
+    def _question_from_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> Question | None:
         channel, ts, user = _str(event.get("channel")), _str(event.get("ts")), _str(event.get("user"))
         if not (channel and ts and user) or event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES:
-            return
+            return None
         reply_thread = _str(event.get("thread_ts")) or ts
         team = self._team(body, context)
-        question = Question(
+        return Question(
             event_id=_str(body.get("event_id")) or f"{channel}:{ts}",
             team=team,
             channel=channel,
@@ -144,13 +154,26 @@ class Listeners:
             reply_thread_ts=reply_thread,
             thread_key=f"slack:{team}:{channel}:{reply_thread}",
         )
-        self.background.spawn(self._answer(question))
 
     async def message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._accept(ack, self._question_from_message(body, event, context))
+
+    async def _accept(self, ack: AsyncAck, q: Question | None) -> None:
+        """Lease the question, then ack, then answer: once acked, Slack never sends the event again."""
+        if q is None:
+            await ack()
+            return
+        try:
+            taken = await self._take(q)
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: state store unavailable for event %s", q.event_id, extra={"event_id": q.event_id})
+            await ack()
+            self.background.spawn(self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id))
+            return
         await ack()
-        question = self._question_from_message(body, event, context)
-        if question is not None:
-            self.background.spawn(self._answer(question))
+        if taken:
+            self.background.spawn(self._finish(_message_key(q), q.event_id, self._answer_leased(q)))
 
     def _question_from_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> Question | None:
         if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
@@ -173,7 +196,7 @@ class Listeners:
 
     async def _lease(self, key: str, work: dict[str, Any]) -> bool:
         result = await asyncio.to_thread(
-            self.guidebot.store.claim_work, key, lease_seconds=LEASE_SECONDS, work=json.dumps(work, ensure_ascii=False)
+            self.guidebot.store.claim_work, key, lease_seconds=self.lease_seconds, work=json.dumps(work, ensure_ascii=False)
         )
         return result == "won"
 
@@ -184,23 +207,16 @@ class Listeners:
             ERRORS.labels("slack").inc()
             log.exception("slack: could not mark event %s done", ref, extra={"event_id": ref})
 
-    async def _answer(self, q: Question) -> None:
-        key = f"slack:message:{q.channel}:{q.ts}"
-        try:
-            if not await self._claim(f"slack:event:{q.event_id}"):
-                log.info("slack: event %s already handled", q.event_id, extra={"event_id": q.event_id})
-                return
-            stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
-            if not await self._lease(key, {"kind": "message", "question": asdict(stored)}):
-                log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
-                return
-        except Exception:
-            ERRORS.labels("slack").inc()
-            log.exception("slack: state store unavailable for event %s", q.event_id, extra={"event_id": q.event_id})
-            await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id)
-            return
-        await self._answer_leased(q)
-        await self._complete(key, q.event_id)
+    async def _take(self, q: Question) -> bool:
+        """Claim the event and lease its message: True when this replica should answer it."""
+        if not await self._claim(f"slack:event:{q.event_id}"):
+            log.info("slack: event %s already handled", q.event_id, extra={"event_id": q.event_id})
+            return False
+        stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
+        if not await self._lease(_message_key(q), {"kind": "message", "question": asdict(stored)}):
+            log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
+            return False
+        return True
 
     async def _answer_leased(self, q: Question) -> None:
         """Answer a message whose lease this replica holds; every outcome ends here, told or delivered."""
@@ -231,7 +247,7 @@ class Listeners:
         items = await asyncio.to_thread(self.guidebot.store.unfinished, WORK_PREFIX, 50)
         taken = 0
         for item in items:
-            if await asyncio.to_thread(self.guidebot.store.claim_work, item.key, lease_seconds=LEASE_SECONDS, work=item.work) != "won":
+            if await asyncio.to_thread(self.guidebot.store.claim_work, item.key, lease_seconds=self.lease_seconds, work=item.work) != "won":
                 continue
             try:
                 work = json.loads(item.work)
@@ -358,27 +374,33 @@ class Listeners:
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
 
     async def feedback(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        self.background.spawn(self._feedback(body, action))
-
-    async def _feedback(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Store the vote, then ack: an acknowledged click is in the database, whatever happens next."""
         parsed = render.parse_feedback_value(action.get("value"))
         user = body.get("user")
         user_id = _str(user.get("id")) if isinstance(user, dict) else _str(user)
         ref = _str(body.get("trigger_id")) or "feedback"
         response_url = _str(body.get("response_url"))
         if parsed is None or user_id is None:
+            await ack()
             log.info("slack: ignored a feedback click without an answer id", extra={"event_id": ref})
             return
         verdict, answer_id = parsed
         try:
             await asyncio.to_thread(self.guidebot.record_feedback, answer_id, user_id, PLATFORM, verdict)
         except Exception:
+            await ack()
             ERRORS.labels("slack").inc()
             log.exception("slack: could not store feedback on %s", answer_id, extra={"event_id": ref})
             if response_url:
-                await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+                self.background.spawn(
+                    self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+                )
             return
+        await ack()
+        self.background.spawn(self._feedback_noted(body, verdict, ref, response_url))
+
+    async def _feedback_noted(self, body: dict[str, Any], verdict: str, ref: str, response_url: str | None) -> None:
+        """Show the member their vote was received: in the message itself, else privately."""
         message = body.get("message")
         container = body.get("container") if isinstance(body.get("container"), dict) else {}
         channel = body.get("channel")
@@ -390,6 +412,10 @@ class Listeners:
                 return
         if response_url:
             await self.delivery.respond_message(response_url, render.feedback_note_message(verdict), ref=ref, response_type="ephemeral", replace_original=False)
+
+
+def _message_key(q: Question) -> str:
+    return f"slack:message:{q.channel}:{q.ts}"
 
 
 def _stay_quiet(reply: Reply, text: str) -> bool:
