@@ -98,6 +98,14 @@ def encode_questions(
     return out
 
 
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, highest first, without sorting every chunk's score."""
+    if len(scores) <= k:
+        return np.argsort(-scores)
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part])]
+
+
 def _ranks(scores: dict[str, float]) -> dict[str, int]:
     ordered = sorted(scores, key=lambda key: -scores[key])
     return {key: rank for rank, key in enumerate(ordered)}
@@ -132,7 +140,7 @@ def search(
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
 
     bm25_all = lexical.score_all(index.lexical, expanded)
-    top_lex = np.argsort(-bm25_all)[:CANDIDATES]
+    top_lex = _top(bm25_all, CANDIDATES)
     lex_scores = {int(i): float(bm25_all[i]) for i in top_lex if bm25_all[i] > 0}
 
     bank_in = index.bank_in @ q_vec if len(index.bank_in) else np.zeros(0, dtype=np.float32)

@@ -7,21 +7,30 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+# FAISS parallelises with OpenMP. Building an index gains from every core; a search of a query or
+# two loses badly (threads wake, spin and wait for each other: 0.4 ms becomes 2.5 ms for exact
+# search over 10k chunks on two idle cores, and tens of ms on busy ones), so searches run on one.
+_BUILD_THREADS = faiss.omp_get_max_threads()
+PARALLEL_QUERIES = 16
+
 
 def build_dense(vectors: np.ndarray, hnsw_threshold: int) -> faiss.Index:
     n, dim = vectors.shape
     if n >= hnsw_threshold:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
+        # 128 (not 64): recall@10 on clustered corpora rises by about a tenth for under a millisecond.
+        index.hnsw.efSearch = 128
     else:
         index = faiss.IndexFlatIP(dim)
+    faiss.omp_set_num_threads(_BUILD_THREADS)
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
 
 def search_dense(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, index.ntotal)
+    faiss.omp_set_num_threads(_BUILD_THREADS if len(queries) >= PARALLEL_QUERIES else 1)
     scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
     return scores, ids
 
