@@ -1,0 +1,556 @@
+"""`python -m bench.run` (`make bench`): guidebot's speed, scale and memory, each against a bare baseline.
+
+Machines here are shared and noisy, so every figure is a median (p50) and a
+p99 over many runs, and every time is also given as a ratio to a baseline
+measured in the same run: the bare baseline is the same model's `encode` of
+the question plus one FAISS search, nothing else. Everything runs on loopback
+and in bounded loops. Writes BENCHMARKS.md and docs/bench.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench import scale  # noqa: E402
+from bench.stats import Row, Sample, ms, ratio  # noqa: E402
+from bot.batching import AnswerBatcher  # noqa: E402
+from bot.engine import AnswerEngine  # noqa: E402
+from bot.indexing import build_index  # noqa: E402
+from bot.service import EngineHolder, Guidebot, Inbound  # noqa: E402
+from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
+from bot.store import SqlStore  # noqa: E402
+from index import dense  # noqa: E402
+from index.embedder import load_embedder  # noqa: E402
+from index.guide_index import load_index  # noqa: E402
+
+SHARED = PROJECT_ROOT.parent / "shared"
+DEV = SHARED / "eval" / "dev.jsonl"
+HELDOUT = PROJECT_ROOT / "tests" / "data" / "heldout.jsonl"
+REPORT = PROJECT_ROOT / "BENCHMARKS.md"
+PLOT = PROJECT_ROOT / "docs" / "bench.png"
+GUIDEBOT = Path(sys.executable).with_name("guidebot")
+
+LATENCY_ROUNDS = 10
+CLIENTS = 64
+THROUGHPUT_QUESTIONS = 1920
+SCALE_SIZES = (1_000, 10_000, 100_000)
+SCALE_ROUNDS = 3
+START_RUNS = 3
+HTTP_CLIENTS = 50
+HTTP_REQUESTS = 500
+
+console = Console()
+
+
+def questions(path: Path) -> list[str]:
+    return [json.loads(line)["q"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def unique_questions(base: list[str], n: int) -> list[str]:
+    """Distinct wordings (so no answer comes from the cache) of real questions."""
+    openers = ("", "Quick question: ", "Hi, ", "Could you tell me: ", "I wonder, ", "Please help: ", "Hello! ", "One more: ")
+    closers = ("", " Thanks.", " Thank you!", " Cheers.", " Much appreciated.", " (asking for my team)")
+    out: list[str] = []
+    for i in range(n):
+        q = base[i % len(base)]
+        k = i // len(base)
+        out.append(f"{openers[k % len(openers)]}{q}{closers[(k // len(openers)) % len(closers)]} #{k}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. In-process latency against the bare baseline
+
+
+def part_latency(engine: AnswerEngine, dev: list[str]) -> tuple[list[Row], dict]:
+    base: list[float] = []
+    full: list[float] = []
+    for q in dev[:5]:
+        engine.answer(q)
+    for r in range(LATENCY_ROUNDS):
+        for q in dev:
+            steps: list[tuple[list[float], Callable[[], object]]] = [
+                (base, lambda: dense.search_dense(engine.index.dense, engine.embedder.encode([q]), 10)),
+                (full, lambda: engine.answer(q)),
+            ]
+            for bucket, step in steps if r % 2 == 0 else steps[::-1]:
+                t0 = time.perf_counter()
+                step()
+                bucket.append(time.perf_counter() - t0)
+    b, f = Sample.of(base), Sample.of(full)
+    rows = [
+        Row("1 latency", f"bare baseline: encode + FAISS (n={len(b)})", f"p50 {ms(b.p50)} · p99 {ms(b.p99)}", "1.00×"),
+        Row(
+            "1 latency",
+            f"answer in-process, dev questions (n={len(f)})",
+            f"p50 {ms(f.p50)} · p99 {ms(f.p99)}",
+            f"p50 {ratio(f.p50, b.p50)} · p99 {ratio(f.p99, b.p99)}",
+            "p50 ≤ 1.3× baseline",
+            f.p50 <= 1.3 * b.p50,
+        ),
+    ]
+    return rows, {"baseline": b, "answer": f}
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Throughput with many concurrent questions
+
+
+def closed_loop(ask: Callable[[str], object], asked: list[str], clients: int) -> float:
+    """`clients` threads ask `asked` between them, each waiting for its answer before the next: questions/s."""
+    it = iter(range(len(asked)))
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                i = next(it, None)
+            if i is None:
+                return
+            ask(asked[i])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(asked) / (time.perf_counter() - started)
+
+
+async def core_loop(guidebot: Guidebot, asked: list[str], clients: int) -> float:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for q in asked:
+        queue.put_nowait(q)
+
+    async def client(n: int) -> None:
+        while not queue.empty():
+            q = queue.get_nowait()
+            await guidebot.respond_async(Inbound(q, platform="bench", user_id=f"U{n}"))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return len(asked) / (time.perf_counter() - started)
+
+
+def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) -> tuple[list[Row], dict]:
+    sequential_qs = unique_questions(dev, 120)
+    started = time.perf_counter()
+    for q in sequential_qs:
+        engine.answer(q)
+    sequential = len(sequential_qs) / (time.perf_counter() - started)
+    bare_qs = unique_questions(dev, 120)
+    started = time.perf_counter()
+    for q in bare_qs:
+        dense.search_dense(engine.index.dense, engine.embedder.encode([q]), 10)
+    bare = len(bare_qs) / (time.perf_counter() - started)
+
+    cold = AnswerBatcher(lambda: engine, cache_size=0)
+    batched_cold = closed_loop(cold.answer, unique_questions(dev, THROUGHPUT_QUESTIONS // 2), CLIENTS)
+    cold_batches = cold.batches
+    cold.close()
+    warm = AnswerBatcher(lambda: engine)
+    repeated = [dev[i % len(dev)] for i in range(THROUGHPUT_QUESTIONS)]
+    batched_warm = closed_loop(warm.answer, repeated, CLIENTS)
+    warm.close()
+
+    tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
+    try:
+        core_settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp / 'state.sqlite3'}"})
+        holder = EngineHolder(core_settings, engine.embedder)
+        holder._engine, holder._next_check = engine, float("inf")  # the engine already loaded; no reload checks
+        guidebot = Guidebot(core_settings, holder, SqlStore(core_settings.resolved_database_url))
+        core_warm = asyncio.run(core_loop(guidebot, repeated[: THROUGHPUT_QUESTIONS // 2], CLIENTS))
+        core_cold = asyncio.run(core_loop(guidebot, unique_questions(dev, THROUGHPUT_QUESTIONS // 4), CLIENTS))
+        guidebot.batcher.close()
+        guidebot.store.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    qps = lambda v: f"{v:.0f} q/s"  # noqa: E731
+    rows = [
+        Row("3 throughput", "bare baseline: encode + FAISS, one at a time", qps(bare), "1.00×"),
+        Row("3 throughput", "answer one at a time (no batching)", qps(sequential), ratio(sequential, bare)),
+        Row(
+            "3 throughput",
+            f"batched, {CLIENTS} clients, all distinct (cache off; mean batch {len(unique_questions(dev, THROUGHPUT_QUESTIONS // 2)) / max(1, cold_batches):.0f})",
+            qps(batched_cold),
+            ratio(batched_cold, bare),
+        ),
+        Row(
+            "3 throughput",
+            f"batched + cache, {CLIENTS} clients, the dev questions repeated",
+            qps(batched_warm),
+            ratio(batched_warm, bare),
+            "≥ 300 q/s",
+            batched_warm >= 300,
+        ),
+        Row(
+            "3 throughput",
+            f"core respond_async + SQLite question log, {CLIENTS} clients, repeated",
+            qps(core_warm),
+            ratio(core_warm, bare),
+            note="each answer is logged with its own durable commit",
+        ),
+        Row("3 throughput", f"core respond_async + SQLite question log, {CLIENTS} clients, distinct", qps(core_cold), ratio(core_cold, bare)),
+    ]
+    return rows, {"bare": bare, "sequential": sequential, "batched_cold": batched_cold, "batched_warm": batched_warm, "core_warm": core_warm, "core_cold": core_cold}
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Scale
+
+
+def part_scale(settings: Settings, engine: AnswerEngine, dev: list[str]) -> tuple[list[Row], list[scale.ScaleResult]]:
+    rate = scale.embed_rate(engine)
+    results: list[scale.ScaleResult] = []
+    rows: list[Row] = [Row("4 scale", "model embedding rate (synthetic chunks)", f"{rate:.0f} chunks/s")]
+    for n in SCALE_SIZES:
+        r = scale.measure(engine, n, dev, SCALE_ROUNDS, settings.hnsw_threshold, rate)
+        results.append(r)
+        live = "HNSW" if n >= settings.hnsw_threshold else "exact"
+        live_answer = r.hnsw_answer if live == "HNSW" else r.flat_answer
+        rows.append(
+            Row(
+                "4 scale",
+                f"{n:,} chunks: build BM25 / exact / HNSW (+ embedding, est.)",
+                f"{r.bm25_build:.1f} s / {r.flat_build:.2f} s / {r.hnsw_build:.1f} s (+{r.embed_estimate:.0f} s)",
+            )
+        )
+        rows.append(
+            Row(
+                "4 scale",
+                f"{n:,} chunks: answer exact · HNSW (retrieval alone)",
+                f"p50 {ms(r.flat_answer.p50)} ({ms(r.flat_search.p50)}) · {ms(r.hnsw_answer.p50)} ({ms(r.hnsw_search.p50)})",
+                f"HNSW recall@10 {r.recall_at_10:.2f}",
+                f"p50 ≤ 25 ms (live index: {live})" if n == SCALE_SIZES[-1] else "",
+                live_answer.p50 <= 0.025 if n == SCALE_SIZES[-1] else None,
+            )
+        )
+    return rows, results
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Start-up and index build; 6. peak memory (with HTTP load on /api/ask)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except OSError as exc:
+        return getattr(exc, "code", 0) or 0
+
+
+def start_server(env: dict[str, str], timeout: float = 90.0) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(GUIDEBOT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"guidebot serve exited with {proc.returncode}")
+        if get(f"{base}/readyz", timeout=1.0) == 200:
+            return proc, base, time.perf_counter() - started
+        time.sleep(0.02)
+    stop(proc)
+    raise TimeoutError("guidebot serve was not ready in time")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def http_load(base: str, asked: list[str], clients: int) -> tuple[Sample, float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for q in asked:
+        queue.put_nowait(q)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+
+        async def client() -> None:
+            while not queue.empty():
+                q = queue.get_nowait()
+                t0 = time.perf_counter()
+                async with session.post(f"{base}/api/ask", json={"question": q}) as response:
+                    await response.read()
+                    if response.status == 200:
+                        latencies.append(time.perf_counter() - t0)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Sample.of(latencies), len(latencies) / elapsed
+
+
+def server_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUIDEBOT_", "SLACK_", "MICROSOFT_"))}
+    env.update(
+        GUIDEBOT_DATA_DIR=str(settings.data_dir),
+        GUIDEBOT_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}",
+        GUIDEBOT_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def part_startup(settings: Settings, engine: AnswerEngine, dev: list[str], baseline: Sample) -> tuple[list[Row], dict]:
+    rows: list[Row] = []
+    tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
+    try:
+        # Index build for the guide, model already loaded (what `guidebot index` reports).
+        build_settings = settings.model_copy(update={"data_dir": tmp / "build"})
+        builds = []
+        for _ in range(START_RUNS):
+            started = time.perf_counter()
+            build_index(build_settings, engine.embedder, force=True)
+            builds.append(time.perf_counter() - started)
+        b = Sample.of(builds)
+        rows.append(Row("5 start-up", f"index build for the guide (n={len(b)})", f"p50 {b.p50:.2f} s · max {max(builds):.2f} s", f"{b.p50 / baseline.p50:.0f}× one baseline query", "≤ 2 s", b.p50 <= 2.0))
+
+        starts, rss, http = [], [], None
+        for run in range(START_RUNS):
+            proc, base, seconds = start_server(server_env(settings, tmp))
+            starts.append(seconds)
+            try:
+                if run == 0:
+                    asked = [dev[i % len(dev)] for i in range(HTTP_REQUESTS // 2)] + unique_questions(dev, HTTP_REQUESTS // 2)
+                    http = asyncio.run(http_load(base, asked, HTTP_CLIENTS))
+                    rss.append(peak_rss_mb(proc.pid))
+            finally:
+                stop(proc)
+        s = Sample.of(starts)
+        rows.append(Row("5 start-up", f"`guidebot serve` to /readyz 200, ONNX backend (n={len(s)})", f"p50 {s.p50:.2f} s · max {max(starts):.2f} s", "", "≤ 3 s", s.p50 <= 3.0))
+
+        # The same with the torch backend, for comparison (its own index: the model name differs).
+        torch_settings = settings.model_copy(update={"data_dir": tmp / "torch", "embedding_backend": "torch"})
+        subprocess.run(
+            [str(GUIDEBOT), "index"], env=server_env(torch_settings, tmp, GUIDEBOT_EMBEDDING_BACKEND="torch"),
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+        )
+        proc, _, torch_start = start_server(server_env(torch_settings, tmp, GUIDEBOT_EMBEDDING_BACKEND="torch"))
+        torch_rss = peak_rss_mb(proc.pid)
+        stop(proc)
+        rows.append(Row("5 start-up", "`guidebot serve` to /readyz 200, torch backend (before)", f"{torch_start:.2f} s", ratio(torch_start, s.p50) + " of ONNX"))
+
+        if http is not None:
+            latency, rate = http
+            rows.append(
+                Row(
+                    "2 HTTP",
+                    f"/api/ask, {HTTP_CLIENTS} concurrent clients, {HTTP_REQUESTS} questions (half repeated)",
+                    f"p50 {ms(latency.p50)} · p99 {ms(latency.p99)} · {rate:.0f} answers/s",
+                    f"p50 {ratio(latency.p50, baseline.p50)}",
+                )
+            )
+        rows.append(Row("6 memory", "peak RSS of `guidebot serve` after the HTTP load (ONNX)", f"{rss[0]:.0f} MiB" if rss else "n/a", ""))
+        rows.append(Row("6 memory", "peak RSS of `guidebot serve` at ready (torch, before)", f"{torch_rss:.0f} MiB", ""))
+        return rows, {"start": s, "torch_start": torch_start, "build": b}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Report
+
+
+def table(rows: list[Row]) -> Table:
+    t = Table(title="guidebot bench", show_lines=False)
+    for name, justify in (("part", "left"), ("measure", "left"), ("value", "right"), ("vs baseline", "right"), ("target", "left"), ("", "left")):
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        style = {True: "green", False: "red", None: ""}[r.met]
+        t.add_row(r.part, r.measure, r.value, r.ratio, r.target, f"[{style}]{r.verdict}[/{style}]" if style else "")
+    return t
+
+
+def markdown(rows: list[Row], meta: dict[str, str]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "`make bench` (`python -m bench.run`) writes this file and [docs/bench.png](docs/bench.png).",
+        "Times are medians (p50) and p99 over many runs on a shared, noisy 2-core machine; each is also a",
+        "ratio to a baseline measured in the same run (the bare baseline: the same model's `encode` of the",
+        "question and one FAISS search, nothing else), which is the figure to compare across runs.",
+        "",
+        "| part | measure | value | vs baseline | target | |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for r in rows:
+        verdict = {True: "**met**", False: "**NOT met**", None: ""}[r.met]
+        measure = r.measure + (f" ({r.note})" if r.note else "")
+        lines.append(f"| {r.part} | {measure} | {r.value} | {r.ratio} | {r.target} | {verdict} |")
+    lines += ["", "Run: " + ", ".join(f"{k}: {v}" for k, v in meta.items()), "", "![benchmarks](docs/bench.png)", ""]
+    lines += [NOTES]
+    return "\n".join(lines)
+
+
+NOTES = """## How to read it
+
+- **1 latency**: each dev question is timed through `AnswerEngine.answer` (cleaning, one encode call of the
+  question and, for long questions, its asking sentence, hybrid retrieval, abstention, passages) and
+  through the bare baseline, alternately, so both see the same noise.
+- **2 HTTP**: `guidebot serve` as a subprocess, 50 concurrent clients on loopback posting to `/api/ask`
+  (the console's JSON API). Not yet measured: signed Slack events and Bot Framework activities against
+  the recording fakes in `tests/slack_fake.py` / `tests/teams_fake.py` (ack p99 target ≤ 100 ms).
+- **3 throughput**: in-process. "batched" is `bot.batching.AnswerBatcher` (what `Guidebot.respond_async`
+  uses): questions that arrive while a batch is answered form the next batch (one encode call), and a
+  repeated question is answered from a per-index cache of retrieval results with a fresh `answer_id`.
+  The core rows add the privacy guard, thread look-up and the durable SQLite question log
+  (`synchronous=FULL`: one fsync per logged answer), which bounds them.
+- **4 scale**: synthetic corpora of the guide's sentences, three to a chunk (see `bench/scale.py`: chunk
+  vectors are sums of the model's sentence vectors; the model's embedding time is estimated from its
+  measured rate). Recall@10 is HNSW's top 10 against exact search's for the dev questions. The live
+  index switches to HNSW at `GUIDEBOT_HNSW_THRESHOLD` chunks.
+- **5 start-up**: process start to `/readyz` 200 with an existing index; the ONNX backend imports neither
+  torch nor scikit-learn. Index build: `build_index` for the guide with the model loaded.
+- **6 memory**: `VmHWM` of the server process.
+"""
+
+
+def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult], startup: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    ax = axes[0][0]
+    labels = ["baseline\n(encode+FAISS)", "answer"]
+    p50 = [latency["baseline"].p50 * 1000, latency["answer"].p50 * 1000]
+    p99 = [latency["baseline"].p99 * 1000, latency["answer"].p99 * 1000]
+    x = np.arange(2)
+    ax.bar(x - 0.2, p50, 0.4, label="p50")
+    ax.bar(x + 0.2, p99, 0.4, label="p99")
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("ms")
+    ax.set_title("1. In-process latency, dev questions")
+    ax.legend()
+
+    ax = axes[0][1]
+    names = ["bare", "sequential", "batched_cold", "batched_warm", "core_cold", "core_warm"]
+    ax.bar(range(len(names)), [throughput.get(n, 0) for n in names], color="tab:green")
+    ax.axhline(300, color="red", linestyle="--", label="target 300 q/s")
+    ax.set_xticks(range(len(names)), ["bare\nbaseline", "one at\na time", "batched\ndistinct", "batched\n+cache", "core\ndistinct", "core\nrepeated"], fontsize=8)
+    ax.set_ylabel("questions / s")
+    ax.set_title("3. Throughput")
+    ax.legend()
+
+    ax = axes[1][0]
+    ns = [r.chunks for r in scale_results]
+    ax.plot(ns, [r.flat_answer.p50 * 1000 for r in scale_results], "o-", label="answer, exact (FlatIP)")
+    ax.plot(ns, [r.hnsw_answer.p50 * 1000 for r in scale_results], "s-", label="answer, HNSW")
+    ax.plot(ns, [r.flat_search.p50 * 1000 for r in scale_results], "o--", label="retrieval only, exact")
+    ax.plot(ns, [r.hnsw_search.p50 * 1000 for r in scale_results], "s--", label="retrieval only, HNSW")
+    ax.axhline(25, color="red", linestyle="--", label="target 25 ms")
+    ax.set_xscale("log")
+    ax.set_xlabel("chunks")
+    ax.set_ylabel("p50 ms")
+    ax.set_title("4. Query latency vs corpus size")
+    ax.legend(fontsize=8)
+
+    ax = axes[1][1]
+    ax.plot(ns, [r.bm25_build for r in scale_results], "o-", label="BM25")
+    ax.plot(ns, [r.hnsw_build for r in scale_results], "s-", label="HNSW")
+    ax.plot(ns, [r.flat_build for r in scale_results], "^-", label="exact")
+    ax.plot(ns, [r.embed_estimate for r in scale_results], "x:", label="embedding (est.)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("chunks")
+    ax.set_ylabel("seconds")
+    ax.set_title(f"4. Build time (start-up: {startup['start'].p50:.1f} s ONNX vs {startup['torch_start']:.1f} s torch)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    PLOT.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(PLOT, dpi=110)
+
+
+def main() -> int:
+    started = time.perf_counter()
+    settings = Settings()
+    console.print(f"guidebot bench: backend {settings.embedding_backend}, data {settings.data_dir}")
+    embedder = load_embedder(settings)
+    index = load_index(settings.index_dir, expected_model=embedder.name)
+    engine = AnswerEngine(index, embedder, top_k=settings.top_k, max_chars=settings.max_question_chars)
+    dev = questions(DEV)
+    rows: list[Row] = []
+
+    console.print("1. in-process latency")
+    latency_rows, latency = part_latency(engine, dev)
+    rows += latency_rows
+    console.print("3. throughput")
+    throughput_rows, throughput = part_throughput(settings, engine, dev)
+    rows += throughput_rows
+    console.print("5/6. start-up, HTTP, memory")
+    startup_rows, startup = part_startup(settings, engine, dev, latency["baseline"])
+    console.print("4. scale")
+    scale_rows, scale_results = part_scale(settings, engine, dev)
+    rows += scale_rows + startup_rows
+    rows.sort(key=lambda r: r.part[0])
+
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "embedding backend": settings.embedding_backend,
+        "load average at start": "%.1f" % os.getloadavg()[0],
+        "bench wall time": f"{time.perf_counter() - started:.0f} s",
+    }
+    console.print(table(rows))
+    REPORT.write_text(markdown(rows, meta), encoding="utf-8")
+    plot(latency, throughput, scale_results, startup)
+    console.print(f"wrote {REPORT.relative_to(PROJECT_ROOT)} and {PLOT.relative_to(PROJECT_ROOT)} in {meta['bench wall time']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
