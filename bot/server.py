@@ -27,6 +27,7 @@ import signal
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from typing import Any
 from urllib.parse import urlsplit
@@ -464,6 +465,18 @@ async def _install_sighup(app: web.Application) -> None:
         log.info("SIGHUP reload unavailable on this platform")
 
 
+BLOCKING_THREADS = 64
+"""Threads behind `asyncio.to_thread` (database calls, answers). Each answer holds one while it waits
+for its batch, so with the default (CPUs + 4) a 2 ms database write that must precede a Slack ack
+queued behind whole answers under load."""
+
+
+async def _use_thread_pool(app: web.Application) -> None:
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="guidebot-blocking")
+    )
+
+
 async def _close_store(app: web.Application) -> None:
     await asyncio.to_thread(app[GUIDEBOT_KEY].store.close)
 
@@ -541,8 +554,11 @@ def run_server(settings: Settings, host: str, port: int, *, embedder: Any = None
     """Build the core, mount the adapters and serve until SIGINT / SIGTERM (SIGHUP reloads the index)."""
     from bot.wiring import build_guidebot
 
+    settings = settings.model_copy(update={"host": host, "port": port})
+
     guidebot = build_guidebot(settings, embedder)
     app = create_app(settings, guidebot)
+    app.on_startup.insert(0, _use_thread_pool)
     app.on_startup.append(_install_sighup)
     urls = server_urls(settings, host, port)
 

@@ -10,6 +10,7 @@ and tests) and says so in the log.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Mapping
@@ -209,7 +210,34 @@ class TeamsEndpoint:
 TEAMS_ENDPOINT = web.AppKey("teams_endpoint", TeamsEndpoint)
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+async def _not_configured(_request: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "error": "teams_not_configured",
+            "message": "Microsoft Teams is not configured: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD.",
+        },
+        status=503,
+    )
+
+
 def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
+    """Without an app id the endpoint is for the Bot Framework Emulator on this machine only.
+
+    Unauthenticated requests would let anyone make the bot post to any
+    `serviceUrl`, so on a non-loopback interface the endpoint stays idle (503)
+    until credentials are set.
+    """
+    if not settings.microsoft_app_id and not _is_loopback(settings.host):
+        app.router.add_post(ROUTE, _not_configured)
+        log.warning("Teams endpoint %s idle: MICROSOFT_APP_ID is not set", ROUTE)
+        return
     endpoint = TeamsEndpoint(guidebot, settings)
     app.router.add_post(ROUTE, endpoint.handle)
     app[TEAMS_ENDPOINT] = endpoint
