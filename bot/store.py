@@ -409,9 +409,13 @@ class SqlStore:
 
     def __init__(self, url: str, clock: Callable[[], datetime] = utc_now) -> None:
         self._engine, in_memory = _create_engine(url)
-        # An in-memory SQLite database is one connection shared by all threads;
-        # serialise its transactions here. Every other backend does it itself.
-        self._guard: AbstractContextManager[Any] = threading.Lock() if in_memory else nullcontext()
+        # SQLite runs one transaction at a time (each begins IMMEDIATE). Queue this process's threads
+        # on a lock rather than in SQLite's busy handler, which sleeps up to 100 ms between looks and
+        # so made a 1 ms write wait whole sleeps under load; other processes still meet busy_timeout.
+        # (An in-memory database is also one connection shared by all threads.) PostgreSQL
+        # needs neither.
+        sqlite_backend = self._engine.dialect.name == "sqlite"
+        self._guard: AbstractContextManager[Any] = threading.Lock() if sqlite_backend else nullcontext()
         self._clock = clock
         self._claims = itertools.count(1)
         self._is_postgres = self._engine.dialect.name == "postgresql"
