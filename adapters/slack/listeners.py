@@ -2,10 +2,9 @@
 
 Every listener acknowledges at once (Slack wants an ack within 3 seconds) and
 does the work in a background task. De-duplication lives in the state store,
-so it holds across replicas: a Slack retry (`X-Slack-Retry-Num`) or a replay
-of the same event claims `slack:event:<event_id>` a second time and stops;
-the `message` event that accompanies an `app_mention` claims the same
-`slack:message:<channel>:<ts>` and stops.
+so it holds across replicas: a Slack retry (`X-Slack-Retry-Num`), a replay
+of the same event, and the `message` event that accompanies an `app_mention`
+all lease the same `slack:message:<channel>:<ts>` and stop.
 
 Answering is leased work (`store.claim_work`): the lease on
 `slack:message:<channel>:<ts>` (or `slack:command:<trigger_id>`) holds what is
@@ -208,10 +207,13 @@ class Listeners:
             log.exception("slack: could not mark event %s done", ref, extra={"event_id": ref})
 
     async def _take(self, q: Question) -> bool:
-        """Claim the event and lease its message: True when this replica should answer it."""
-        if not await self._claim(f"slack:event:{q.event_id}"):
-            log.info("slack: event %s already handled", q.event_id, extra={"event_id": q.event_id})
-            return False
+        """Lease the message: True when this replica should answer it.
+
+        The lease on channel + ts is the only claim: a retry or replay of the
+        event, and the `message` event beside an `app_mention`, name the same
+        message. (A separate final claim on the event id, taken first, would
+        turn away Slack's retry of an event whose replica died between the two.)
+        """
         stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
         if not await self._lease(_message_key(q), {"kind": "message", "question": asdict(stored)}):
             log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
