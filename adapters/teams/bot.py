@@ -134,10 +134,16 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             await self._card_feedback(turn_context, activity.value)
             return
         key = self._lease_key(activity)
-        if key is not None and not await self._lease(key, activity):
+        if key is None:
+            await self._answer(turn_context)
             return
-        await self._answer(turn_context)
-        if key is not None:
+        if not await self._lease(key, activity):
+            return
+        try:
+            await self._answer(turn_context)
+        finally:
+            # The turn is over, replied or failed (and logged): Teams gets its 200 either way, so a
+            # resend must not answer again. Only a replica that dies mid-turn leaves the lease to lapse.
             await asyncio.to_thread(self.guidebot.store.complete, key, CLAIM_TTL)
 
     async def _answer(self, turn_context: TurnContext) -> None:
