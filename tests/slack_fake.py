@@ -4,7 +4,8 @@ Runs on 127.0.0.1 inside the test's event loop. Point `SLACK_API_URL` at
 `fake.api_url`; give slash-command and button payloads a `fake.response_url()`.
 It answers the methods guidebot calls (`auth.test`, `chat.postMessage`,
 `chat.postEphemeral`, `chat.update`, `assistant.threads.*`,
-`apps.connections.open`), records every attempt and every success, and can be
+`apps.connections.open`, and `conversations.replies` / `conversations.history`
+from the messages it accepted, metadata included), records every attempt and every success, and can be
 told to fail: `fail("chat.postMessage", status=429, retry_after=1)`,
 `fail(..., status=500, times=None)` (forever), or to refuse blocks holding
 some element (`refuse_blocks_with="citation"`). `/socket` is a Socket Mode
@@ -73,6 +74,7 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads conversations.* with GET
         app.router.add_post("/response/{token}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self.server = TestServer(app, host="127.0.0.1")
@@ -144,7 +146,7 @@ class FakeSlack:
     async def _decode(request: web.Request) -> dict[str, Any]:
         raw = await request.text()
         if not raw:
-            return {}
+            return dict(request.query)
         if request.content_type == "application/json":
             return json.loads(raw)
         body: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
@@ -193,9 +195,27 @@ class FakeSlack:
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text")}
         if method.startswith("assistant.threads."):
             return {"ok": True}
+        if method in ("conversations.replies", "conversations.history"):
+            return {"ok": True, "messages": self._history(method, body), "has_more": False}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"{self.base.replace('http://', 'ws://')}/socket"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, method: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Accepted posts in the channel: a thread's replies, or the top-level messages (no `oldest` filter)."""
+        channel, thread = query.get("channel"), query.get("ts")
+        messages = []
+        for call in self.sent("chat.postMessage"):
+            body = call.body
+            if body.get("channel") != channel:
+                continue
+            if (body.get("thread_ts") or None) != (thread if method == "conversations.replies" else None):
+                continue
+            message = {"type": "message", "bot_id": BOT_ID, "text": body.get("text"), "thread_ts": body.get("thread_ts")}
+            if query.get("include_all_metadata") in ("1", "true", "True", True) and isinstance(body.get("metadata"), dict):
+                message["metadata"] = body["metadata"]
+            messages.append(message)
+        return messages
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await self._decode(request)

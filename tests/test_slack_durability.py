@@ -115,3 +115,58 @@ def _values(node: Any) -> list[str]:
         return [v for child in node for v in _values(child)]
     return []
 
+
+
+async def test_an_answer_that_reached_slack_just_before_its_replica_died_is_not_posted_again(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = slack_settings(guide_settings, tmp_path, fake, work_lease_seconds=1)
+    first = await start_env(settings, embedder, fake)
+
+    async def died_before_recording(*_args: Any) -> None:  # killed between Slack's 200 and the database commit
+        return None
+
+    monkeypatch.setattr(first.adapter.listeners, "_complete", died_before_recording)
+    thread_event = mention(QUESTION, channel="C0GENERAL")
+    dm_event = message(QUESTION, channel="D0DIRECT7")
+    await first.send_event(thread_event)
+    await first.send_event(dm_event)
+    await fake.wait_sent("chat.postMessage", count=2)
+    await first.idle()
+    await stop_env(first, close_fake=False)
+    await asyncio.sleep(1.2)  # the leases lapse, still unfinished
+
+    second = await start_env(settings, embedder, fake)
+    try:
+        await fake.wait_for(lambda: len(fake.sent("conversations.replies")) + len(fake.sent("conversations.history")) >= 2, what="the read-back")
+        await second.idle()
+        assert len(fake.sent("chat.postMessage")) == 2, "each answer once"
+        assert second.guidebot.store.unfinished("slack:") == []
+        for event in (thread_event, dm_event):
+            assert second.guidebot.store.claim_work(lease_key(event), lease_seconds=1) == "done"
+    finally:
+        await stop_env(second)
+
+
+async def test_a_lease_whose_answer_never_reached_slack_is_answered_after_the_read_back(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack
+) -> None:
+    settings = slack_settings(guide_settings, tmp_path, fake, work_lease_seconds=1)
+    first = await start_env(settings, embedder, fake)
+    fake.delays["chat.postMessage"] = 3.0
+    event = mention(QUESTION, channel="C0GENERAL")
+    await first.send_event(event)
+    await fake.wait_for(lambda: "chat.postMessage" in fake.arrived, what="the answer on its way")
+    await first.adapter.background.close(grace=0)  # dies with the post in flight: Slack never takes it
+    await stop_env(first, close_fake=False)
+    fake.delays.clear()
+    await asyncio.sleep(1.2)
+
+    second = await start_env(settings, embedder, fake)
+    try:
+        [post] = await fake.wait_sent("chat.postMessage")
+        assert fake.sent("conversations.replies"), "it looked first"
+        assert post.body["thread_ts"] == event["ts"]
+        assert post.body["metadata"]["event_payload"]["lease"] == lease_key(event)
+    finally:
+        await stop_env(second)

@@ -35,6 +35,9 @@ BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "invalid_at
 """Errors that mean "Slack did not accept these blocks": worth a simpler rendering."""
 TRANSPORT_ERRORS = (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 STATUS_SEARCHING = "Searching the guide…"
+ANSWER_EVENT = "guidebot_answer"
+"""Message metadata on every answer, naming the lease it answers, so a replica recovering a lease can
+see whether the answer had reached Slack before the replica holding it died."""
 
 # slack_sdk logs request bodies (members' words) at DEBUG: keep its loggers above that.
 SDK_LOG = logging.getLogger("adapters.slack.sdk")
@@ -91,13 +94,19 @@ class Delivery:
 
     # ------------------------------------------------------------ Web API
 
-    async def post_reply(self, reply: Reply, *, channel: str, thread_ts: str | None, ref: str, share: str | None = None) -> str:
-        """chat.postMessage a reply: "delivered", "refused" (Slack said no to it) or "unavailable" (Slack is down)."""
+    async def post_reply(
+        self, reply: Reply, *, channel: str, thread_ts: str | None, ref: str, share: str | None = None, lease: str | None = None
+    ) -> str:
+        """chat.postMessage a reply: "delivered", "refused" (Slack said no to it) or "unavailable" (Slack is down).
+
+        `lease` (the key the answer is leased under) rides along as message metadata, for `answered`.
+        """
+        extra = {"metadata": {"event_type": ANSWER_EVENT, "event_payload": {"lease": lease}}} if lease else {}
         for style in render.STYLES:
             message = render.reply_message(reply, public_url=self.public_url, share=share, style=style)
             try:
                 await self.client.chat_postMessage(
-                    channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message
+                    channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message, **extra
                 )
                 return "delivered"
             except SlackApiError as error:
@@ -111,6 +120,31 @@ class Delivery:
                 self._failed("posting the answer", ref, _error_code(error))
                 return "unavailable"
         return "refused"
+
+    async def answered(self, *, lease: str, channel: str, thread_ts: str | None, after_ts: str, ref: str) -> bool:
+        """Is an answer for `lease` already in the conversation? Read back when recovering a lease only.
+
+        A replica killed in the instant between Slack taking its answer and the database recording
+        it leaves a lease that looks unanswered; this one conversations.replies / .history call (the
+        history scopes the app already has) keeps the member from getting the answer twice. When the
+        check itself fails, the answer is sent: twice is better than never.
+        """
+        try:
+            if thread_ts:
+                response = await self.client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+            else:
+                response = await self.client.conversations_history(channel=channel, oldest=after_ts, include_all_metadata=True, limit=100)
+        except (SlackApiError, *TRANSPORT_ERRORS) as error:
+            log.warning("slack: could not check for an earlier answer (%s); answering", _error_code(error), extra={"event_id": ref})
+            return False
+        messages = response.get("messages") or []
+        return any(
+            isinstance(m, dict)
+            and isinstance(m.get("metadata"), dict)
+            and m["metadata"].get("event_type") == ANSWER_EVENT
+            and (m["metadata"].get("event_payload") or {}).get("lease") == lease
+            for m in messages
+        )
 
     async def post_failure(self, *, channel: str, thread_ts: str | None, user: str | None, ref: str, in_conversation: bool = True) -> None:
         """Tell the member we could not answer: in the conversation, or privately when that fails.

@@ -238,7 +238,7 @@ class Listeners:
         if q.known_thread_only and _stay_quiet(reply, q.text):
             log.info("slack: no answer to an unmentioned thread message", extra={"event_id": q.event_id})
             return
-        outcome = await self.delivery.post_reply(reply, channel=q.channel, thread_ts=q.reply_thread_ts, ref=q.event_id)
+        outcome = await self.delivery.post_reply(reply, channel=q.channel, thread_ts=q.reply_thread_ts, ref=q.event_id, lease=_message_key(q))
         if outcome != "delivered":
             await self.delivery.post_failure(
                 channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id, in_conversation=outcome == "refused"
@@ -256,7 +256,7 @@ class Listeners:
                 if work["kind"] == "message":
                     question = Question(**work["question"])
                     log.warning("slack: answering event %s, left unanswered by a stopped replica", question.event_id, extra={"event_id": question.event_id})
-                    self.background.spawn(self._finish(item.key, question.event_id, self._answer_leased(question)))
+                    self.background.spawn(self._finish(item.key, question.event_id, self._answer_recovered(question)))
                 elif work["kind"] == "command":
                     log.warning("slack: answering command %s, left unanswered by a stopped replica", work["ref"], extra={"event_id": work["ref"]})
                     self.background.spawn(self._finish(item.key, work["ref"], self._command_leased(work)))
@@ -267,6 +267,13 @@ class Listeners:
                 log.error("slack: dropped unreadable unfinished work %s", item.key)
                 await self._complete(item.key, item.key)
         return taken
+
+    async def _answer_recovered(self, q: Question) -> None:
+        """A lease whose replica stopped: answer, unless that replica's answer reached Slack before it died."""
+        if await self.delivery.answered(lease=_message_key(q), channel=q.channel, thread_ts=q.reply_thread_ts, after_ts=q.ts, ref=q.event_id):
+            log.info("slack: event %s was answered before its replica stopped", q.event_id, extra={"event_id": q.event_id})
+            return
+        await self._answer_leased(q)
 
     async def _finish(self, key: str, ref: str, work: Coroutine[Any, Any, None]) -> None:
         await work
