@@ -166,16 +166,18 @@ class GuidebotTeamsBot(TeamsActivityHandler):
     async def _send_answer(self, turn_context: TurnContext, answer: Answer) -> None:
         payload = answer_activity(answer, self.public_url)
         sent: ResourceResponse | None = await turn_context.send_activity(to_activity(payload))
-        if "channelData" not in payload:
-            return
         activity = turn_context.activity
-        keys = [last_answer_key(activity.conversation.id, user_id_of(activity))]
-        if sent is not None and sent.id:
+        keys = [last_answer_key(activity.conversation.id, user_id_of(activity))] if "channelData" in payload else []
+        if keys and sent is not None and sent.id:
             keys.append(message_key(activity.conversation.id, sent.id))
-        await asyncio.to_thread(self._remember, keys, answer.answer_id)
+        await asyncio.to_thread(self._remember, self._lease_key(activity), keys, answer.answer_id)
 
-    def _remember(self, keys: list[str], answer_id: str) -> None:
-        # The thread table maps a key to an answer id and is purged with the question log.
+    def _remember(self, lease: str | None, keys: list[str], answer_id: str) -> None:
+        # Completed first, in the same hop as the send's return: until then a kill -9 would have the
+        # resend answer again. Then the thread table, which maps a key to an answer id and is purged
+        # with the question log.
+        if lease is not None:
+            self.guidebot.store.complete(lease, CLAIM_TTL)
         for key in keys:
             self.guidebot.store.set_thread(key, "", answer_id)
 
