@@ -21,8 +21,9 @@ that point is recorded with the index for `guidebot eval` to show.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,6 +50,20 @@ class CurvePoint:
 
 def _standardise(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return (x - mean) / scale
+
+
+def prepare_fit() -> None:
+    """Start importing scikit-learn (about a second) on a side thread, so it overlaps an index build's
+    embedding (which leaves the interpreter free) instead of following it. Answering never imports it."""
+    threading.Thread(target=_import_sklearn, name="import-sklearn", daemon=True).start()
+
+
+def _import_sklearn() -> None:
+    try:
+        for module in ("sklearn.linear_model", "sklearn.model_selection"):
+            importlib.import_module(module)
+    except ImportError:
+        pass  # the fit's own import raises it where it can be reported
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:

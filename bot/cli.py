@@ -61,10 +61,12 @@ def _engine():
 @app.command()
 def index(force: Annotated[bool, typer.Option("--force", help="Rebuild even when nothing changed.")] = False) -> None:
     """Build the index from knowledge/documents (only when documents or model changed)."""
+    from bot.abstain import prepare_fit
     from bot.indexing import build_index
     from knowledge.loaders import DocumentError
 
     settings = get_settings()
+    prepare_fit()  # scikit-learn (for the abstention fit) loads while the model does
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("Loading the embedding model", total=None)
         embedder = _embedder()
@@ -76,7 +78,8 @@ def index(force: Annotated[bool, typer.Option("--force", help="Rebuild even when
     if result.built:
         console.print(
             f"Index built ({result.reason}): {m.documents} document(s), {m.chunks} chunks, "
-            f"{m.dense_kind}, model {Path(m.model).name}, in {result.seconds:.1f}s → {result.path}"
+            f"{m.dense_kind}, model {Path(m.model).name}, {result.embedded} texts embedded "
+            f"and {result.texts - result.embedded} from the cache, in {result.seconds:.1f}s → {result.path}"
         )
     else:
         console.print(f"Index is up to date: {m.documents} document(s), {m.chunks} chunks ({result.path}).")

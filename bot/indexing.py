@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.abstain import ABSTAIN_VERSION, fit_abstention
-from bot.retrieval import encode_questions, search
+from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
+from bot.retrieval import question_texts, question_vectors, search
 from bot.settings import Settings
 from index import dense, lexical
-from index.embedder import Embedder
+from index.embedder import Embedder, for_bulk
+from index.embedding_cache import EmbeddingCache
 from index.guide_index import (
     ABSTAIN,
     ACRONYMS,
@@ -52,6 +53,10 @@ class BuildResult:
     path: Path
     seconds: float
     reason: str
+    texts: int = 0
+    """Texts the build needed embedded (chunks, sentences, bank questions)."""
+    embedded: int = 0
+    """Of those, the ones the model embedded: the rest came from the embedding cache."""
 
 
 def _questions_dir(settings: Settings) -> Path:
@@ -100,6 +105,7 @@ def build_index(
         assert manifest is not None
         return BuildResult(False, manifest, live_target(settings.index_dir), 0.0, "up to date")
 
+    prepare_fit()  # scikit-learn loads on the side while the model embeds
     step("Reading documents")
     docs = load_documents(settings.documents_dir)
     if not docs:
@@ -118,13 +124,19 @@ def build_index(
     in_sections = [f"{q.document_id}#{q.section_slug}" for q in in_bank] + [f"{d}#{s}" for d, s, _ in headings]
     out_bank = load_out_of_scope(qdir)
 
-    step(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences")
-    chunk_vectors = embedder.encode([c.embed_text for c in chunks])
-    sentence_vectors = embedder.encode(sentences)
-    step("Embedding the question banks")
-    in_vectors = encode_questions(embedder, in_texts, acronyms, topic) if in_texts else np.zeros((0, embedder.dim), np.float32)
     out_texts = [q.text for q in out_bank]
-    out_vectors = encode_questions(embedder, out_texts, acronyms, topic) if out_texts else np.zeros((0, embedder.dim), np.float32)
+    in_embedded, in_spans = question_texts(in_texts, acronyms, topic)
+    out_embedded, out_spans = question_texts(out_texts, acronyms, topic)
+    step(f"Embedding {len(chunks)} chunks, {len(sentences)} sentences and {len(in_texts) + len(out_texts)} bank questions")
+    # One call for every text, so the model's batches are as full and as evenly padded as they can be;
+    # texts embedded by an earlier build come from the cache.
+    parts = [[c.embed_text for c in chunks], sentences, in_embedded, out_embedded]
+    cache = EmbeddingCache.for_embedder(settings.data_dir, embedder)
+    vectors = cache.encode(for_bulk(embedder), [text for part in parts for text in part])
+    bounds = np.cumsum([0] + [len(part) for part in parts])
+    chunk_vectors, sentence_vectors, in_rows, out_rows = (vectors[a:b] for a, b in zip(bounds, bounds[1:]))
+    in_vectors = question_vectors(in_rows, in_spans, embedder.dim)
+    out_vectors = question_vectors(out_rows, out_spans, embedder.dim)
 
     step("Building FAISS and BM25")
     dense_index = dense.build_dense(chunk_vectors, settings.hnsw_threshold)
@@ -170,7 +182,7 @@ def build_index(
     step("Deriving roles and credentials")
     write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
     final = publish(build_dir, settings.index_dir, manifest)
-    return BuildResult(True, manifest, final, time.perf_counter() - started, reason)
+    return BuildResult(True, manifest, final, time.perf_counter() - started, reason, cache.stats.texts, cache.stats.embedded)
 
 
 def calibrate(index: GuideIndex, in_bank, in_vectors: np.ndarray, out_texts: list[str], out_vectors: np.ndarray) -> dict:

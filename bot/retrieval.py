@@ -75,10 +75,10 @@ def dense_text(question: str, acronyms: dict[str, str], topic: tuple[str, ...] |
     return retrieval_text(neutral, acronyms)
 
 
-def encode_questions(
-    embedder: Embedder, questions: list[str], acronyms: dict[str, str], topic: tuple[str, ...] | list[str] = ()
-) -> np.ndarray:
-    """One encode call for a batch: the question plus, for long ones, its asking sentence."""
+def question_texts(
+    questions: list[str], acronyms: dict[str, str], topic: tuple[str, ...] | list[str] = ()
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """What the model embeds for each question (it, and for long ones its asking sentence): texts and spans."""
     texts: list[str] = []
     spans: list[tuple[int, int]] = []
     for question in questions:
@@ -89,13 +89,25 @@ def encode_questions(
         if focus:
             texts.append(focus)
         spans.append((start, len(texts)))
-    vectors = embedder.encode(texts)
-    out = np.zeros((len(questions), vectors.shape[1] if len(vectors) else embedder.dim), dtype=np.float32)
+    return texts, spans
+
+
+def question_vectors(vectors: np.ndarray, spans: list[tuple[int, int]], dim: int) -> np.ndarray:
+    """One unit vector per question: the sum of its texts' vectors, normalised."""
+    out = np.zeros((len(spans), vectors.shape[1] if len(vectors) else dim), dtype=np.float32)
     for row, (start, end) in enumerate(spans):
         combined = vectors[start:end].sum(axis=0)
         norm = float(np.linalg.norm(combined)) or 1.0
         out[row] = combined / norm
     return out
+
+
+def encode_questions(
+    embedder: Embedder, questions: list[str], acronyms: dict[str, str], topic: tuple[str, ...] | list[str] = ()
+) -> np.ndarray:
+    """One encode call for a batch: the question plus, for long ones, its asking sentence."""
+    texts, spans = question_texts(questions, acronyms, topic)
+    return question_vectors(embedder.encode(texts), spans, embedder.dim)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

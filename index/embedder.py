@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,6 +22,22 @@ class Embedder(Protocol):
         ...
 
 
+@runtime_checkable
+class BulkCapable(Protocol):
+    def for_bulk(self) -> Embedder:
+        """The same model set up for embedding many texts at once (an index build) on every core."""
+        ...
+
+
+def for_bulk(embedder: Embedder) -> Embedder:
+    """The embedder an index build should use: the backend's bulk mode where it has one.
+
+    The ONNX backend serves on half the cores (the server's other threads need the rest) and
+    builds on all of them; torch already uses every core, and the hashing embedder needs none.
+    """
+    return embedder.for_bulk() if isinstance(embedder, BulkCapable) else embedder
+
+
 class SentenceTransformerEmbedder:
     def __init__(self, model: str, batch_size: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,7 +47,11 @@ class SentenceTransformerEmbedder:
 
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
+        from index.onnx_embedder import export_key
+
         self.name = model
+        # A digest of the model's files, so an embedding cache never serves another version's vectors.
+        self.fingerprint = f"{model}#torch@{export_key(model)}"
         self.batch_size = batch_size
         self._model = SentenceTransformer(model, device="cpu")
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension

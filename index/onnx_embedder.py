@@ -31,12 +31,15 @@ Two variants (`GUIDEBOT_EMBEDDING_BACKEND`):
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,10 @@ META_FILE = "export.json"
 # Layers whose feed-forward output projection stays float32 (see the module docstring).
 FLOAT_LAYERS = (0, 1)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# A model call costs about the same per token, padding included, whatever its batch size, so a batch
+# holds only texts within PAD_FRACTION (or PAD_TOKENS) of its longest one (see `plan_batches`).
+PAD_FRACTION = 0.1
+PAD_TOKENS = 2
 
 
 class OnnxExportError(RuntimeError):
@@ -189,6 +196,27 @@ def _quantize(source: Path, target: Path) -> None:
     )
 
 
+def plan_batches(lengths: Sequence[int], max_rows: int) -> list[list[int]]:
+    """Row indices grouped into model calls, longest texts first, padding kept small.
+
+    The network's cost is linear in the padded tokens of a call, and a call of
+    one short text costs only a little more per token than a call of many, so
+    a batch that pads a 12-token question to the 40 tokens of a long one costs
+    three times what it needs to. Each batch holds at most `max_rows` texts,
+    each within `PAD_FRACTION` (or `PAD_TOKENS`) of the batch's longest.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    width = 0
+    for i in order:
+        n = lengths[i]
+        if not batches or len(batches[-1]) >= max_rows or width - n > max(PAD_TOKENS, PAD_FRACTION * width):
+            batches.append([])
+            width = n
+        batches[-1].append(i)
+    return batches
+
+
 class OnnxEmbedder:
     """Unit-length float32 vectors from an ONNX export; same contract as the torch embedder."""
 
@@ -198,8 +226,12 @@ class OnnxEmbedder:
 
         meta = json.loads((export_dir / META_FILE).read_text())
         self.name = name
+        # The export's directory name holds a digest of the model's files: what an embedding cache keys on.
+        self.fingerprint = f"{name}@{export_dir.name}"
         self.dim = int(meta["dim"])
         self.batch_size = batch_size
+        self.workers = 1
+        """Model calls run side by side (one session runs calls from several threads at once)."""
         self._pooling = meta["pooling"]
         self._tokenizer = Tokenizer.from_file(str(export_dir / TOKENIZER_FILE))
         self._tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
@@ -208,40 +240,57 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         # Half the cores and no spin-waiting: on a small shared machine the server's other threads (the event
         # loop, the database, retrieval) need the rest, and spinning threads starve them.
-        options.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2) // 2)
+        self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(export_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
 
+    def for_bulk(self) -> OnnxEmbedder:
+        """This embedder (same session) for index builds: its model calls run side by side on every core.
+
+        Serving keeps the session's half of the cores; a build has the machine to itself. Separate
+        calls on single-threaded sessions scale better on a busy machine than one call on more
+        intra-op threads, whose every operator waits for its slowest thread.
+        """
+        bulk = copy.copy(self)
+        bulk.workers = max(1, (os.cpu_count() or 1) // self.threads)
+        return bulk
+
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
-        # Longest first, as sentence-transformers does, so a batch pads little.
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-            if self._pooling == "cls":
-                pooled = hidden[:, 0, :]
-            else:
-                weights = mask[..., None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[rows] = pooled
+        batches = plan_batches([len(e.ids) for e in encodings], self.batch_size)
+        if self.workers > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(batches)), thread_name_prefix="onnx-encode") as pool:
+                pooled = list(pool.map(lambda rows: self._pooled(encodings, rows), batches))
+        else:
+            pooled = [self._pooled(encodings, rows) for rows in batches]
+        for rows, vectors in zip(batches, pooled):
+            out[rows] = vectors
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(out / norms, dtype=np.float32)
+
+    def _pooled(self, encodings: list[Any], rows: list[int]) -> np.ndarray:
+        """One model call: the pooled (not yet normalised) vectors of `rows`."""
+        width = max(len(encodings[i].ids) for i in rows)
+        ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, i in enumerate(rows):
+            n = len(encodings[i].ids)
+            ids[r, :n] = encodings[i].ids
+            mask[r, :n] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        if self._pooling == "cls":
+            return hidden[:, 0, :]
+        weights = mask[..., None].astype(np.float32)
+        return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
 
 def load_onnx_embedder(model: str, data_dir: Path, quantize: bool = False) -> OnnxEmbedder:

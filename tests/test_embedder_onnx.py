@@ -66,3 +66,23 @@ def test_the_export_is_made_once_and_named_apart_from_torch(data_dir: Path):
     second = load_embedder(settings)
     assert sorted((data_dir / "onnx").iterdir()) == exports
     assert first.name == second.name == f"{settings.model}#onnx" != settings.model
+
+
+def test_batches_pad_little_and_hold_every_text_once():
+    from index.onnx_embedder import PAD_FRACTION, PAD_TOKENS, plan_batches
+
+    lengths = [12, 40, 9, 11, 38, 12, 100, 13, 10, 39, 12] * 9
+    batches = plan_batches(lengths, max_rows=16)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        width = max(lengths[i] for i in batch)
+        assert len(batch) <= 16
+        assert all(width - lengths[i] <= max(PAD_TOKENS, PAD_FRACTION * width) for i in batch)
+
+
+def test_bulk_mode_embeds_as_serving_does(data_dir: Path):
+    embedder = load_embedder(Settings(data_dir=data_dir, embedding_backend="onnx"))
+    bulk = embedder.for_bulk()
+    texts = guide_sentences()[:80]
+    assert bulk.name == embedder.name and embedder.workers == 1
+    np.testing.assert_allclose(bulk.encode(texts), embedder.encode(texts), atol=1e-5)

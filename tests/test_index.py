@@ -102,3 +102,20 @@ def test_a_large_corpus_gets_an_approximate_hnsw_index(hashing_settings: Setting
     settings = hashing_settings.model_copy(update={"hnsw_threshold": 10})
     result = _build(settings)
     assert result.manifest.dense_kind == "IndexHNSWFlat"
+
+
+def test_a_rebuild_embeds_only_the_texts_an_edit_changed(hashing_settings: Settings):
+    first = _build(hashing_settings)
+    assert first.embedded == first.texts > 300
+    forced = _build(hashing_settings, force=True)
+    assert forced.embedded == 0
+    document = next(hashing_settings.documents_dir.glob("*.md"))
+    document.write_text(document.read_text(encoding="utf-8") + "\nBoards also ask physician executives about strategy.\n", encoding="utf-8")
+    edited = _build(hashing_settings)
+    assert edited.built and 0 < edited.embedded <= 5
+    fresh = hashing_settings.model_copy(update={"data_dir": hashing_settings.data_dir.parent / "fresh"})
+    _build(fresh)
+    cached, uncached = load_index(hashing_settings.index_dir), load_index(fresh.index_dir)
+    assert cached.bank_in.shape == uncached.bank_in.shape
+    assert abs(cached.bank_in - uncached.bank_in).max() < 1e-6
+    assert abs(cached.sentence_vectors - uncached.sentence_vectors).max() < 1e-6
