@@ -1,10 +1,14 @@
 """Concurrent questions answered together: one encode call per batch, and repeated questions from a cache.
 
-The model is the expensive part of an answer, and it costs little more for
-thirty questions than for one. `AnswerBatcher` gathers the questions that
-arrive while the previous batch is being answered (or within `window`
-seconds of the first one, when it was idle) and answers them with one
-`AnswerEngine.answer_many` call on one worker thread.
+The model is the expensive part of an answer. `AnswerBatcher` answers the
+questions that arrive while a batch is being answered as the next batch, with
+one `AnswerEngine.answer_many` call (one encode call) on a worker thread: under
+load, batches form by themselves, and an idle batcher answers a lone question
+at once (no waiting for company: the model's cost per token barely falls with
+batch size, so a wait would cost a lone question more than it saves).
+`workers` batches run at once: the ONNX session computes each call on its own
+share of the cores (half of them), so two calls side by side use the machine
+as concurrent unbatched calls would, and batching never does worse than them.
 
 Each batch takes the live engine once, so a hot reload of the index
 (`EngineHolder`) never splits a batch across two indexes. The cache keeps the
@@ -30,18 +34,20 @@ from bot.query import clean_question
 
 log = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 0.002
+WINDOW_SECONDS = 0.0
 MAX_BATCH = 64
 CACHE_SIZE = 2048
+WORKERS = 2
 
 
 class AnswerCache:
-    """Least-recently-used answers of one engine, stored without their `answer_id`."""
+    """Least-recently-used answers of one engine, stored without their `answer_id`; thread-safe."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
         self._engine: AnswerEngine | None = None
         self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
@@ -51,23 +57,26 @@ class AnswerCache:
             self._engine = engine
 
     def get(self, engine: AnswerEngine, key: str) -> Answer | None:
-        self._for(engine)
-        cached = self._items.get(key)
-        if cached is None:
-            self.misses += 1
-            return None
-        self._items.move_to_end(key)
-        self.hits += 1
+        with self._lock:
+            self._for(engine)
+            cached = self._items.get(key)
+            if cached is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
         return replace(cached, answer_id=new_answer_id())
 
     def put(self, engine: AnswerEngine, key: str, answer: Answer) -> None:
         if self.size <= 0:
             return
-        self._for(engine)
-        self._items[key] = replace(answer, answer_id="")
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        stored = replace(answer, answer_id="")
+        with self._lock:
+            self._for(engine)
+            self._items[key] = stored
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -77,8 +86,10 @@ class AnswerBatcher:
     """Answers questions submitted from any thread or event loop, a batch at a time.
 
     `submit` returns a `concurrent.futures.Future` (await it with `asyncio.wrap_future`);
-    `answer` blocks until the answer is ready. An error while answering a batch is set on
-    every question of that batch that was not answered from the cache.
+    `answer` blocks until the answer is ready, and answers on the calling thread when
+    nothing else is being answered (a hand-off to a worker would only add two thread
+    switches). An error while answering a batch is set on every question of that batch
+    that was not answered from the cache.
     """
 
     def __init__(
@@ -88,14 +99,20 @@ class AnswerBatcher:
         window: float = WINDOW_SECONDS,
         max_batch: int = MAX_BATCH,
         cache_size: int = CACHE_SIZE,
+        workers: int = WORKERS,
     ) -> None:
         self._engine = engine
         self.window = window
         self.max_batch = max_batch
+        self.workers = max(1, workers)
         self.cache = AnswerCache(cache_size)
         self._pending: list[tuple[str, Future[Answer]]] = []
         self._ready = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        """Worker threads not answering: starting, waiting for questions or gathering a batch."""
+        self._answering = 0
+        """Batches being answered, by workers or by callers of `answer`: at most `workers`."""
         self._closed = False
         self.batches = 0
 
@@ -105,53 +122,86 @@ class AnswerBatcher:
             if self._closed:
                 raise RuntimeError("the answer batcher is closed")
             self._pending.append((question, future))
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="answer-batcher", daemon=True)
-                self._worker.start()
+            if self._idle == 0 and len(self._threads) < self.workers:
+                thread = threading.Thread(target=self._run, name=f"answer-batcher-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                self._idle += 1
+                thread.start()
             self._ready.notify()
         return future
 
     def answer(self, question: str) -> Answer:
-        return self.submit(question).result()
+        with self._ready:
+            alone = not self._pending and self._answering == 0 and not self._closed
+            if alone:
+                self._answering += 1
+                self.batches += 1
+        if not alone:
+            return self.submit(question).result()
+        future: Future[Answer] = Future()
+        try:
+            self._answer([(question, future)])
+        finally:
+            self._done()
+        return future.result()
 
     def close(self) -> None:
-        """Answer what is queued, then stop the worker."""
+        """Answer what is queued, then stop the workers."""
         with self._ready:
             self._closed = True
-            self._ready.notify()
-            worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join()
+            self._ready.notify_all()
+            threads = list(self._threads)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()
+
+    def _can_take(self) -> bool:
+        return bool(self._pending) and self._answering < self.workers
 
     def _next_batch(self, idle: bool) -> list[tuple[str, Future[Answer]]] | None:
         with self._ready:
-            while not self._pending and not self._closed:
-                self._ready.wait()
-                idle = True
-            if not self._pending:
-                return None
-            if idle:
-                # The first question after a quiet spell waits a moment for company.
-                deadline = time.monotonic() + self.window
-                while len(self._pending) < self.max_batch and not self._closed:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._ready.wait(left)
+            while True:
+                while not self._can_take():
+                    if self._closed and not self._pending:
+                        self._idle -= 1
+                        return None
+                    self._ready.wait()
+                    idle = True
+                if idle and self.window > 0:
+                    # Asked for: the first question after a quiet spell waits a moment for company.
+                    deadline = time.monotonic() + self.window
+                    while len(self._pending) < self.max_batch and not self._closed:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._ready.wait(left)
+                if self._can_take():  # (another worker may have taken the questions meanwhile)
+                    break
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            self._idle -= 1
+            self._answering += 1
+            self.batches += 1
             return batch
+
+    def _done(self, worker: bool = False) -> None:
+        with self._ready:
+            self._answering -= 1
+            self._idle += worker
+            self._ready.notify_all()
 
     def _run(self) -> None:
         idle = True
         while (batch := self._next_batch(idle)) is not None:
-            self._answer(batch)
+            try:
+                self._answer(batch)
+            finally:
+                self._done(worker=True)
             idle = False
 
     def _answer(self, batch: list[tuple[str, Future[Answer]]]) -> None:
         live = [(q, f) for q, f in batch if f.set_running_or_notify_cancel()]
         if not live:
             return
-        self.batches += 1
         try:
             engine = self._engine()
         except Exception as exc:

@@ -42,6 +42,15 @@ FOLLOW_UP_MAX_WORDS = 3
 
 
 @dataclass(frozen=True)
+class _Asked:
+    """A message that needs the model: what the member typed, and the question answered (a
+    follow-up joined to its thread's earlier question)."""
+
+    text: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Inbound:
     """A member's message as the core sees it, whatever the platform."""
 
@@ -119,39 +128,58 @@ class Guidebot:
     def respond(self, inbound: Inbound, answer: Callable[[str], Answer] | None = None) -> Reply:
         started = time.perf_counter()
         try:
-            reply = self._respond(inbound, answer)
+            step = self._prepare(inbound)
+            if isinstance(step, _Asked):
+                step = self._finish(inbound, step, (answer or self.engines.engine().answer)(step.question))
         except Exception:
             ERRORS.labels("core").inc()
             raise
         ANSWER_SECONDS.labels(inbound.platform).observe(time.perf_counter() - started)
-        return reply
+        return step
 
     async def respond_async(self, inbound: Inbound) -> Reply:
         """For adapters on the event loop: the model and the database run off the loop, and
-        concurrent questions are answered together, one encode call per batch (`bot.batching`)."""
-        return await asyncio.to_thread(self.respond, inbound, self.batcher.answer)
+        concurrent questions are answered together, one encode call per batch (`bot.batching`).
 
-    def _respond(self, inbound: Inbound, answer_question: Callable[[str], Answer] | None = None) -> Reply:
+        No thread waits for the batch: the database work before and after it runs on the
+        default executor, and the loop awaits the batch itself, so a burst of questions
+        never ties up the threads a Slack ack's database write needs.
+        """
+        started = time.perf_counter()
+        try:
+            step = await asyncio.to_thread(self._prepare, inbound)
+            if isinstance(step, _Asked):
+                answer = await asyncio.wrap_future(self.batcher.submit(step.question))
+                step = await asyncio.to_thread(self._finish, inbound, step, answer)
+        except Exception:
+            ERRORS.labels("core").inc()
+            raise
+        ANSWER_SECONDS.labels(inbound.platform).observe(time.perf_counter() - started)
+        return step
+
+    def _prepare(self, inbound: Inbound) -> Reply | _Asked:
+        """Everything before the model: the privacy guard, commands, a follow-up's earlier question."""
         text = inbound.text or ""
         if looks_like_phi(text):
             answer = Answer(question="", abstained=True, reason="phi", message=PHI_MESSAGE, answer_id=new_answer_id())
             self._log(inbound, answer, redact(text))
             return answer
-        engine = self.engines.engine()
         command = parse_command(text)
         if command is not None:
             QUESTIONS.labels(inbound.platform, f"command:{command.name}").inc()
-            return summarize(command, engine.index)
-        question = text
+            return summarize(command, self.engines.engine().index)
         previous = self.store.get_thread(inbound.thread_key) if inbound.thread_key else None
         if previous and _is_follow_up(text):
-            question = f"{previous.question} {text}"
-        answer = (answer_question or engine.answer)(question)
-        if question != text:
-            answer = replace(answer, question=text.strip())
-        self._log(inbound, answer, redact(question))
+            return _Asked(text, f"{previous.question} {text}")
+        return _Asked(text, text)
+
+    def _finish(self, inbound: Inbound, asked: _Asked, answer: Answer) -> Answer:
+        """Everything after the model: the question log and the thread's context."""
+        if asked.question != asked.text:
+            answer = replace(answer, question=asked.text.strip())
+        self._log(inbound, answer, redact(asked.question))
         if inbound.thread_key and answer.answered:
-            self.store.set_thread(inbound.thread_key, redact(question), answer.answer_id)
+            self.store.set_thread(inbound.thread_key, redact(asked.question), answer.answer_id)
         return answer
 
     def _log(self, inbound: Inbound, answer: Answer, redacted_question: str) -> None:

@@ -220,3 +220,38 @@ async def test_respond_async_batches_concurrent_members_and_logs_each(
     logged = {r.answer_id for r in guidebot.store.questions()}
     assert logged == {r.answer_id for r in replies}  # type: ignore[union-attr]
     assert embedder.calls <= len(QUESTIONS)
+
+
+def test_a_lone_question_is_answered_on_the_asking_thread_without_waiting_for_company():
+    seen: list[threading.Thread] = []
+
+    class Recording(FakeEngine):
+        def answer_many(self, questions: list[str]) -> list[Answer]:
+            seen.append(threading.current_thread())
+            return super().answer_many(questions)
+
+    batcher = AnswerBatcher(lambda: Recording("a"))
+    assert batcher.answer("What is a CMO?").message == "a"
+    batcher.close()
+    assert seen == [threading.current_thread()]
+
+
+def test_two_workers_answer_two_batches_at_once():
+    """The model's session uses half the cores per call: two batches side by side use them all."""
+    inside = threading.Event()
+    both_inside = threading.Barrier(2, timeout=10)
+
+    class Overlapping(FakeEngine):
+        def answer_many(self, questions: list[str]) -> list[Answer]:
+            inside.set()
+            both_inside.wait()  # breaks (and the batch fails) unless another batch is being answered too
+            return super().answer_many(questions)
+
+    engine = Overlapping("a")
+    batcher = AnswerBatcher(lambda: engine, workers=2)
+    first = batcher.submit(QUESTIONS[0])
+    assert inside.wait(10)
+    second = batcher.submit(QUESTIONS[1])
+    assert first.result(timeout=20).message == second.result(timeout=20).message == "a"
+    batcher.close()
+    assert sorted(engine.batches) == sorted([[QUESTIONS[0]], [QUESTIONS[1]]])
