@@ -24,9 +24,9 @@ import itertools
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -400,6 +400,43 @@ def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[st
         yield items[start : start + size]
 
 
+class _Turns:
+    """SQLite's one transaction at a time, handed out in this process in order of arrival, with the
+    transactions a platform is waiting on (`urgent`: a lease or a vote before Slack's ack, a readiness
+    probe) served before bookkeeping done after an answer (the question log, threads, completions).
+
+    A plain lock wakes whichever waiter the scheduler picks, so under load a write could wait behind
+    dozens of later ones; and first come first served alone put an ack's lease behind every answer's
+    log writes.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiting: tuple[deque[threading.Lock], deque[threading.Lock]] = (deque(), deque())
+
+    @contextmanager
+    def turn(self, urgent: bool) -> Iterator[None]:
+        with self._mutex:
+            gate = None
+            if self._held:
+                gate = threading.Lock()
+                gate.acquire()
+                self._waiting[0 if urgent else 1].append(gate)
+            self._held = True
+        if gate is not None:
+            gate.acquire()  # released by the holder before us, which hands its turn straight over
+        try:
+            yield
+        finally:
+            with self._mutex:
+                queue = self._waiting[0] or self._waiting[1]
+                if queue:
+                    queue.popleft().release()
+                else:
+                    self._held = False
+
+
 class SqlStore:
     """`StateStore` on SQLite or PostgreSQL through SQLAlchemy Core.
 
@@ -410,12 +447,11 @@ class SqlStore:
     def __init__(self, url: str, clock: Callable[[], datetime] = utc_now) -> None:
         self._engine, in_memory = _create_engine(url)
         # SQLite runs one transaction at a time (each begins IMMEDIATE). Queue this process's threads
-        # on a lock rather than in SQLite's busy handler, which sleeps up to 100 ms between looks and
+        # here (`_Turns`) rather than in SQLite's busy handler, which sleeps up to 100 ms between looks and
         # so made a 1 ms write wait whole sleeps under load; other processes still meet busy_timeout.
         # (An in-memory database is also one connection shared by all threads.) PostgreSQL
         # needs neither.
-        sqlite_backend = self._engine.dialect.name == "sqlite"
-        self._guard: AbstractContextManager[Any] = threading.Lock() if sqlite_backend else nullcontext()
+        self._turns = _Turns() if self._engine.dialect.name == "sqlite" else None
         self._clock = clock
         self._claims = itertools.count(1)
         self._is_postgres = self._engine.dialect.name == "postgresql"
@@ -426,8 +462,9 @@ class SqlStore:
         return self._engine.dialect.name
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with self._guard, self._engine.begin() as conn:
+    def _transaction(self, urgent: bool = False) -> Iterator[Connection]:
+        """One transaction; `urgent` when a platform waits on it (see `_Turns`)."""
+        with self._turns.turn(urgent) if self._turns else nullcontext(), self._engine.begin() as conn:
             yield conn
 
     def _insert(self, table: sa.Table) -> Any:
@@ -435,7 +472,7 @@ class SqlStore:
 
     def claim(self, key: str, ttl_seconds: int = 86400) -> bool:
         now = self._clock()
-        with self._transaction() as conn:
+        with self._transaction(urgent=True) as conn:
             conn.execute(
                 sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now)
             )
@@ -464,7 +501,7 @@ class SqlStore:
         while its holder is still working lets a second caller do the work too.
         """
         now = self._clock()
-        with self._transaction() as conn:
+        with self._transaction(urgent=True) as conn:
             conn.execute(sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now))
             inserted = conn.execute(
                 self._insert(claims)
@@ -553,7 +590,7 @@ class SqlStore:
                 "created_at": insert.excluded.created_at,
             },
         )
-        with self._transaction() as conn:
+        with self._transaction(urgent=True) as conn:
             conn.execute(upsert)
 
     def _feedback_query(self) -> sa.Select[Any]:
@@ -719,7 +756,7 @@ class SqlStore:
     def ping(self) -> bool:
         """Readiness: can this replica reach its database right now?"""
         try:
-            with self._transaction() as conn:
+            with self._transaction(urgent=True) as conn:
                 conn.exec_driver_sql("SELECT 1")
         except SQLAlchemyError as error:
             log.warning("state store unreachable: %s", error)

@@ -322,3 +322,43 @@ def test_sqlite_files_are_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     store.close()
+
+
+def test_on_sqlite_a_waiting_claim_goes_before_waiting_bookkeeping(tmp_path: Path) -> None:
+    """A lease a platform waits on (Slack's ack) is not queued behind answers' log writes."""
+    import threading
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    order: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+    turns = store._turns  # noqa: SLF001 - the queue is the behaviour under test
+    assert turns is not None
+
+    def holder() -> None:
+        with turns.turn(urgent=False):
+            entered.set()
+            release.wait(10)
+
+    def waiter(name: str, urgent: bool, queued: threading.Event) -> None:
+        queued.set()
+        with turns.turn(urgent):
+            order.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert entered.wait(10)
+    waiters = []
+    for name, urgent in (("log 1", False), ("log 2", False), ("lease", True)):
+        queued = threading.Event()
+        thread = threading.Thread(target=waiter, args=(name, urgent, queued))
+        thread.start()
+        queued.wait(10)
+        while len(turns._waiting[0]) + len(turns._waiting[1]) < len(waiters) + 1:  # noqa: SLF001
+            threading.Event().wait(0.001)
+        waiters.append(thread)
+    release.set()
+    for thread in [first, *waiters]:
+        thread.join(10)
+    assert order == ["lease", "log 1", "log 2"]
+    assert store.claim_work("slack:message:C1:1", lease_seconds=60) == "won"
+    store.close()
