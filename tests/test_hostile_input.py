@@ -336,6 +336,34 @@ def test_a_well_formed_activity_and_slack_event_are_answered(server: RunningServ
     assert fakes.slack.sent("chat.postMessage")
 
 
+def test_a_teams_conversation_update_without_channel_data_gets_400(server: RunningServer, fakes: Fakes) -> None:
+    """Found by the fuzzing above: botbuilder's Teams handler read `channelData.team` of None (a logged crash)."""
+    TRIED["/api/messages: activities with wrong types"] += 1
+    activity = {
+        "type": "conversationUpdate", "id": "hostile-update", "serviceUrl": fakes.connector.url, "channelId": "msteams",
+        "from": {"id": "29:member"}, "recipient": {"id": "28:bot"}, "conversation": {"id": "a:hostile-update"},
+        "membersAdded": [{"id": "28:bot"}],
+    }
+    status, body = server.post_json("/api/messages", activity)
+    assert status == 400 and "channelData" in body["error"]
+
+
+@pytest.mark.parametrize("name", ["adaptiveCard/action", "composeExtension/query", "task/fetch", "signin/verifyState"])
+def test_an_invoke_without_a_value_gets_a_clear_4xx(server: RunningServer, fakes: Fakes, name: str) -> None:
+    """Found by the fuzzing above: botbuilder's own 400 for a valueless `adaptiveCard/action` could not be serialised (500)."""
+    TRIED["/api/messages: activities with wrong types"] += 1
+    activity = {
+        "type": "invoke", "id": f"hostile-invoke-{name}", "name": name, "serviceUrl": fakes.connector.url, "channelId": "msteams",
+        "from": {"id": "29:member"}, "recipient": {"id": "28:bot"}, "conversation": {"id": "a:hostile-invoke"},
+    }
+    status, body = server.post_json("/api/messages", activity)
+    assert 400 <= status < 500 and body["error"]
+    activity["value"] = []  # found by the fuzzing too: the SDK failed to read a list into its models (501 and a logged crash)
+    activity["id"] += "-list"
+    status, body = server.post_json("/api/messages", activity)
+    assert 400 <= status < 500 and body["error"]
+
+
 def _b64(value: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 

@@ -22,6 +22,7 @@ from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication
+from msrest.exceptions import SerializationError
 
 from adapters.teams.bot import GuidebotTeamsBot, StillAnswering
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
@@ -128,6 +129,8 @@ def activity_problem(body: Any) -> str | None:
             return f"every member in {field} needs a string id"
     if body.get("channelData") is not None and not isinstance(body["channelData"], Mapping):
         return "channelData must be an object"
+    if kind == ActivityTypes.conversation_update and body.get("channelId") == "msteams" and body.get("channelData") is None:
+        return "a Teams conversationUpdate needs channelData"  # the SDK's Teams handler reads channelData.team
     return None
 
 
@@ -135,7 +138,15 @@ def _invoke_body(body: Any) -> Any:
     """An invoke response body as JSON: plain values as they are, SDK models through their serializer."""
     if body is None or isinstance(body, (dict, list, str, int, float, bool)):
         return body
-    return serializer_helper(body)
+    try:
+        return serializer_helper(body)
+    except SerializationError:
+        # botbuilder's own error replies (an `adaptiveCard/action` without a value …) hold an
+        # Exception as their value, which msrest cannot serialise: send the error in Teams' shape.
+        value = getattr(body, "value", None)
+        code, message = ([str(a) for a in value.args] + ["BadRequest", "bad request"])[:2] if isinstance(value, Exception) else ("BadRequest", "bad request")
+        return {"statusCode": getattr(body, "status_code", None), "type": "application/vnd.microsoft.error",
+                "value": {"code": code, "message": message}, "error": message}
 
 
 def _bad_request(reason: str) -> web.Response:

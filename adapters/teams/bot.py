@@ -30,6 +30,7 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
 from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+from msrest.exceptions import DeserializationError
 
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
@@ -219,7 +220,12 @@ class GuidebotTeamsBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name == "message/submitAction":
             return await self._feedback_loop(turn_context)
-        response = await super().on_invoke_activity(turn_context)
+        try:
+            response = await super().on_invoke_activity(turn_context)
+        except DeserializationError:
+            # The SDK reads the value of the invokes it routes (task/fetch …) into its models first.
+            log.info("invoke with a malformed value refused", extra={"activity_id": turn_context.activity.id})
+            return InvokeResponse(status=400, body={"error": "the invoke's value is malformed"})
         if response is not None and response.status == HTTPStatus.NOT_IMPLEMENTED:
             # An invoke this bot never asked for (its manifest declares no such feature): a client error.
             return InvokeResponse(status=400, body={"error": "this bot does not handle that invoke"})
