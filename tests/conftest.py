@@ -19,6 +19,13 @@ from index.guide_index import GuideIndex, load_index  # noqa: E402
 
 SHARED = PROJECT_ROOT.parent / "shared"
 
+# CI runs the same examples every time, so a red build is reproducible; locally hypothesis explores.
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 
 @pytest.fixture(scope="session")
 def guide_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
