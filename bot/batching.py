@@ -87,8 +87,8 @@ class AnswerBatcher:
 
     `submit` returns a `concurrent.futures.Future` (await it with `asyncio.wrap_future`);
     `answer` blocks until the answer is ready, and answers on the calling thread when
-    nothing else is being answered (a hand-off to a worker would only add two thread
-    switches). An error while answering a batch is set on every question of that batch
+    nothing else is being answered and no `window` was asked for (a hand-off to a worker
+    would only add two thread switches). An error while answering a batch is set on every question of that batch
     that was not answered from the cache.
     """
 
@@ -132,7 +132,7 @@ class AnswerBatcher:
 
     def answer(self, question: str) -> Answer:
         with self._ready:
-            alone = not self._pending and self._answering == 0 and not self._closed
+            alone = self.window <= 0 and not self._pending and self._answering == 0 and not self._closed
             if alone:
                 self._answering += 1
                 self.batches += 1

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +37,8 @@ PHI_MESSAGE = (
     "It looks like your message may contain patient information (a name, record number, date of birth, "
     "phone number or e-mail). Please don't share patient details here: ask your question without them."
 )
+BOOKKEEPING_THREADS = 4
+"""Threads for `respond_async`'s database work before and after the model (see `Guidebot.respond_async`)."""
 _FOLLOW_UP = re.compile(r"^(and|also|what about|how about|same for|what of|or)\b", re.IGNORECASE)
 FOLLOW_UP_MAX_WORDS = 3
 
@@ -124,6 +127,7 @@ class Guidebot:
         self.engines = engines
         self.store = store
         self.batcher = AnswerBatcher(engines.engine)
+        self._bookkeeping = ThreadPoolExecutor(max_workers=BOOKKEEPING_THREADS, thread_name_prefix="guidebot-bookkeeping")
 
     def respond(self, inbound: Inbound, answer: Callable[[str], Answer] | None = None) -> Reply:
         started = time.perf_counter()
@@ -141,16 +145,19 @@ class Guidebot:
         """For adapters on the event loop: the model and the database run off the loop, and
         concurrent questions are answered together, one encode call per batch (`bot.batching`).
 
-        No thread waits for the batch: the database work before and after it runs on the
-        default executor, and the loop awaits the batch itself, so a burst of questions
-        never ties up the threads a Slack ack's database write needs.
+        No thread waits for the batch (the loop awaits it), and the database work before and
+        after it (the thread's earlier question, the question log) runs on a few threads of its
+        own: the database takes one transaction at a time, so under load these calls wait there,
+        and on the default executor they would hold every thread while a Slack ack's lease waited
+        for one.
         """
         started = time.perf_counter()
+        loop = asyncio.get_running_loop()
         try:
-            step = await asyncio.to_thread(self._prepare, inbound)
+            step = await loop.run_in_executor(self._bookkeeping, self._prepare, inbound)
             if isinstance(step, _Asked):
                 answer = await asyncio.wrap_future(self.batcher.submit(step.question))
-                step = await asyncio.to_thread(self._finish, inbound, step, answer)
+                step = await loop.run_in_executor(self._bookkeeping, self._finish, inbound, step, answer)
         except Exception:
             ERRORS.labels("core").inc()
             raise
