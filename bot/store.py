@@ -26,6 +26,7 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -437,6 +438,14 @@ class _Turns:
                     self._held = False
 
 
+@dataclass
+class _LeaseRequest:
+    key: str
+    lease_seconds: int
+    work: str | None
+    result: Future[ClaimResult] = field(default_factory=Future)
+
+
 class SqlStore:
     """`StateStore` on SQLite or PostgreSQL through SQLAlchemy Core.
 
@@ -452,6 +461,10 @@ class SqlStore:
         # (An in-memory database is also one connection shared by all threads.) PostgreSQL
         # needs neither.
         self._turns = _Turns() if self._engine.dialect.name == "sqlite" else None
+        self._lease_queue: list[_LeaseRequest] = []
+        self._lease_ready = threading.Condition()
+        self._lease_writer: threading.Thread | None = None
+        self._closed = False
         self._clock = clock
         self._claims = itertools.count(1)
         self._is_postgres = self._engine.dialect.name == "postgresql"
@@ -500,18 +513,59 @@ class SqlStore:
         longer than the work can take, retries included: a lease that lapses
         while its holder is still working lets a second caller do the work too.
         """
-        now = self._clock()
-        with self._transaction(urgent=True) as conn:
-            conn.execute(sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now))
-            inserted = conn.execute(
-                self._insert(claims)
-                .values(claim_key=key, expires_at=now + timedelta(seconds=lease_seconds), pending=True, work=work)
-                .on_conflict_do_nothing(index_elements=["claim_key"])
-                .returning(claims.c.claim_key)
-            ).first()
-            if inserted is not None:
-                return "won"
-            pending = conn.execute(sa.select(claims.c.pending).where(claims.c.claim_key == key)).scalar()
+        if self._turns is None:
+            with self._transaction(urgent=True) as conn:
+                return self._lease(conn, key, lease_seconds, work, self._clock())
+        return self._lease_with_others(_LeaseRequest(key, lease_seconds, work))
+
+    def _lease_with_others(self, mine: _LeaseRequest) -> ClaimResult:
+        """On SQLite, leases asked for at about the same moment are taken together, in one transaction.
+
+        A burst of Slack events (members answering the same batch of replies, say) would
+        otherwise be acknowledged one fsync after another. One writer thread takes every
+        request queued while it was committing the last ones; the callers wait for theirs.
+        """
+        with self._lease_ready:
+            if self._closed:
+                raise RuntimeError("the state store is closed")
+            if self._lease_writer is None or not self._lease_writer.is_alive():
+                self._lease_writer = threading.Thread(target=self._write_leases, name="lease-writer", daemon=True)
+                self._lease_writer.start()
+            self._lease_queue.append(mine)
+            self._lease_ready.notify()
+        return mine.result.result()
+
+    def _write_leases(self) -> None:
+        assert self._turns is not None
+        while True:
+            with self._lease_ready:
+                while not self._lease_queue and not self._closed:
+                    self._lease_ready.wait()
+                if not self._lease_queue:
+                    return
+                batch, self._lease_queue = self._lease_queue, []
+            try:
+                with self._turns.turn(urgent=True), self._engine.begin() as conn:
+                    now = self._clock()
+                    results = [self._lease(conn, r.key, r.lease_seconds, r.work, now) for r in batch]
+            except Exception as error:  # each caller raises it from its own future
+                for request in batch:
+                    request.result.set_exception(error)
+            else:
+                for request, result in zip(batch, results):
+                    request.result.set_result(result)
+
+    def _lease(self, conn: Connection, key: str, lease_seconds: int, work: str | None, now: datetime) -> ClaimResult:
+        conn.execute(sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now))
+        inserted = conn.execute(
+            self._insert(claims)
+            .values(claim_key=key, expires_at=now + timedelta(seconds=lease_seconds), pending=True, work=work)
+            .on_conflict_do_nothing(index_elements=["claim_key"])
+            .returning(claims.c.claim_key)
+        ).first()
+        if inserted is not None:
+            return "won"
+        pending = conn.execute(sa.select(claims.c.pending).where(claims.c.claim_key == key)).scalar()
         return "busy" if pending else "done"
 
     def complete(self, key: str, ttl_seconds: int = 86400) -> None:
@@ -764,4 +818,10 @@ class SqlStore:
         return True
 
     def close(self) -> None:
+        with self._lease_ready:
+            self._closed = True
+            self._lease_ready.notify()
+            writer = self._lease_writer
+        if writer is not None and writer is not threading.current_thread():
+            writer.join()  # after the leases already asked for
         self._engine.dispose()

@@ -163,3 +163,26 @@ def test_work_leased_by_a_process_killed_with_sigkill_is_redone_once(database_ur
     assert survivor.claim_work(left.key, lease_seconds=LEASE, work=left.work) == "busy"
     assert survivor.claim_work("slack:message:C9:8.0", lease_seconds=LEASE) == "done"
     survivor.close()
+
+
+def test_leases_asked_for_at_once_each_get_their_own_answer(store: SqlStore) -> None:
+    """On SQLite a burst of leases is committed together; every caller still learns whether it won."""
+    store.claim_work("teams:activity:a:1:done", lease_seconds=LEASE)
+    store.complete("teams:activity:a:1:done")
+    keys = [f"slack:message:C{n % 8}:1.0" for n in range(32)] + ["teams:activity:a:1:done"] * 4
+    start = Barrier(len(keys))
+
+    def lease(key: str) -> str:
+        start.wait(timeout=30)
+        return store.claim_work(key, lease_seconds=LEASE, work=json.dumps({"key": key}))
+
+    with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+        results = list(pool.map(lease, keys))
+    by_key: dict[str, list[str]] = {}
+    for key, result in zip(keys, results):
+        by_key.setdefault(key, []).append(result)
+    for key, outcomes in by_key.items():
+        if key.endswith(":done"):
+            assert outcomes == ["done"] * 4
+        else:
+            assert sorted(outcomes) == ["busy", "busy", "busy", "won"]
