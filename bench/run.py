@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -33,10 +34,10 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench import scale  # noqa: E402
+from bench.platforms import PlatformResult, run_platforms  # noqa: E402
 from bench.stats import Row, Sample, ms, ratio  # noqa: E402
 from bot.batching import AnswerBatcher  # noqa: E402
 from bot.engine import AnswerEngine  # noqa: E402
-from bot.indexing import build_index  # noqa: E402
 from bot.service import EngineHolder, Guidebot, Inbound  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 from bot.store import SqlStore  # noqa: E402
@@ -59,6 +60,13 @@ SCALE_ROUNDS = 3
 START_RUNS = 3
 HTTP_CLIENTS = 50
 HTTP_REQUESTS = 500
+PLATFORM_QUESTIONS = 800
+"""Split between Slack and Teams."""
+BUILD_RUNS = 5
+SWEEP_CLIENTS = (1, 4, 16, 64)
+SWEEP_QUESTIONS = 120
+SWEEP_ROUNDS = 2
+ACK_TARGET = 0.100
 
 console = Console()
 
@@ -154,6 +162,26 @@ async def core_loop(guidebot: Guidebot, asked: list[str], clients: int) -> float
     return len(asked) / (time.perf_counter() - started)
 
 
+def concurrency_sweep(engine: AnswerEngine, dev: list[str]) -> dict[int, tuple[float, float]]:
+    """For each client count: (one at a time, batched) questions/s, measured back to back, medians of rounds."""
+    asked = iter(unique_questions(dev, 2 * SWEEP_ROUNDS * len(SWEEP_CLIENTS) * SWEEP_QUESTIONS + 1000)[1000:])
+    take = lambda: [next(asked) for _ in range(SWEEP_QUESTIONS)]  # noqa: E731
+    out: dict[int, tuple[float, float]] = {}
+    for clients in SWEEP_CLIENTS:
+        alone, together = [], []
+        for _ in range(SWEEP_ROUNDS):
+            qs = take()
+            started = time.perf_counter()
+            for q in qs:
+                engine.answer(q)
+            alone.append(len(qs) / (time.perf_counter() - started))
+            batcher = AnswerBatcher(lambda: engine, cache_size=0)
+            together.append(closed_loop(batcher.answer, take(), clients))
+            batcher.close()
+        out[clients] = (float(np.median(alone)), float(np.median(together)))
+    return out
+
+
 def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) -> tuple[list[Row], dict]:
     sequential_qs = unique_questions(dev, 120)
     started = time.perf_counter()
@@ -166,14 +194,17 @@ def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) ->
         dense.search_dense(engine.index.dense, engine.embedder.encode([q]), 10)
     bare = len(bare_qs) / (time.perf_counter() - started)
 
+    cold_qs = unique_questions(dev, THROUGHPUT_QUESTIONS // 2)
     cold = AnswerBatcher(lambda: engine, cache_size=0)
-    batched_cold = closed_loop(cold.answer, unique_questions(dev, THROUGHPUT_QUESTIONS // 2), CLIENTS)
+    batched_cold = closed_loop(cold.answer, cold_qs, CLIENTS)
     cold_batches = cold.batches
     cold.close()
+    unbatched = closed_loop(engine.answer, unique_questions(dev, THROUGHPUT_QUESTIONS // 2 + 7)[7:], CLIENTS)
     warm = AnswerBatcher(lambda: engine)
     repeated = [dev[i % len(dev)] for i in range(THROUGHPUT_QUESTIONS)]
     batched_warm = closed_loop(warm.answer, repeated, CLIENTS)
     warm.close()
+    sweep = concurrency_sweep(engine, dev)
 
     tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
     try:
@@ -189,14 +220,26 @@ def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) ->
         shutil.rmtree(tmp, ignore_errors=True)
 
     qps = lambda v: f"{v:.0f} q/s"  # noqa: E731
+    sweep_ratios = [together / alone for alone, together in sweep.values()]
     rows = [
         Row("3 throughput", "bare baseline: encode + FAISS, one at a time", qps(bare), "1.00×"),
         Row("3 throughput", "answer one at a time (no batching)", qps(sequential), ratio(sequential, bare)),
         Row(
             "3 throughput",
-            f"batched, {CLIENTS} clients, all distinct (cache off; mean batch {len(unique_questions(dev, THROUGHPUT_QUESTIONS // 2)) / max(1, cold_batches):.0f})",
+            f"batched, {CLIENTS} clients, all distinct (cache off; mean batch {len(cold_qs) / max(1, cold_batches):.0f})",
             qps(batched_cold),
             ratio(batched_cold, bare),
+            "> one at a time",
+            batched_cold > sequential,
+        ),
+        Row("3 throughput", f"unbatched, {CLIENTS} clients calling the engine at once, all distinct", qps(unbatched), ratio(unbatched, bare)),
+        Row(
+            "3 throughput",
+            "batched ÷ one at a time, all distinct, measured back to back at " + " / ".join(str(c) for c in sweep) + " clients",
+            " / ".join(f"{together:.0f}÷{alone:.0f}" for alone, together in sweep.values()) + " q/s",
+            " / ".join(f"{r:.2f}×" for r in sweep_ratios),
+            "≥ 1× at every count (±5 % noise)",
+            min(sweep_ratios) >= 0.95,
         ),
         Row(
             "3 throughput",
@@ -215,7 +258,10 @@ def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) ->
         ),
         Row("3 throughput", f"core respond_async + SQLite question log, {CLIENTS} clients, distinct", qps(core_cold), ratio(core_cold, bare)),
     ]
-    return rows, {"bare": bare, "sequential": sequential, "batched_cold": batched_cold, "batched_warm": batched_warm, "core_warm": core_warm, "core_cold": core_cold}
+    return rows, {
+        "bare": bare, "sequential": sequential, "batched_cold": batched_cold, "unbatched": unbatched,
+        "batched_warm": batched_warm, "core_warm": core_warm, "core_cold": core_cold, "sweep": sweep,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,19 +390,133 @@ def server_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def index_builds(settings: Settings, engine: AnswerEngine, tmp: Path) -> tuple[list[float], list[dict], list[dict]]:
+    """`build_index` for the guide, timed three ways.
+
+    In this process, with the model loaded and scikit-learn imported (after one untimed build), as
+    this row was measured before the embedding cache: each build in a new data dir, so nothing is
+    cached. In fresh processes, as `guidebot index` runs (`bench/buildtime.py`): cold, a new data dir
+    each time (sharing only the ONNX export); and after an edit, a copy of the knowledge base built
+    once, then a sentence added to a document before each timed build, so the edited chunk and its
+    sentences are embedded again.
+    """
+    from bot.indexing import build_index
+
+    in_process = []
+    for run in range(BUILD_RUNS + 1):
+        started = time.perf_counter()
+        build_index(settings.model_copy(update={"data_dir": tmp / f"in-process-{run}"}), engine.embedder, force=True)
+        if run:
+            in_process.append(time.perf_counter() - started)
+
+    def build(data_dir: Path, knowledge_dir: Path) -> dict:
+        env = server_env(settings.model_copy(update={"data_dir": data_dir}), tmp, GUIDEBOT_KNOWLEDGE_DIR=str(knowledge_dir))
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.buildtime"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def data_dir(name: str) -> Path:
+        path = tmp / name
+        path.mkdir()
+        (path / "onnx").symlink_to((settings.data_dir / "onnx").resolve())
+        return path
+
+    cold = [build(data_dir(f"cold-{run}"), settings.knowledge_dir) for run in range(BUILD_RUNS)]
+    knowledge = tmp / "knowledge"
+    shutil.copytree(settings.knowledge_dir, knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    warm_dir = data_dir("warm")
+    build(warm_dir, knowledge)
+    document = sorted((knowledge / "documents").glob("*.md"))[0]
+    warm = []
+    for run in range(BUILD_RUNS):
+        text = document.read_text(encoding="utf-8")
+        document.write_text(text + f"\nPhysician executives review board priorities every quarter ({run}).\n", encoding="utf-8")
+        warm.append(build(warm_dir, knowledge))
+    return in_process, cold, warm
+
+
+def part_platforms(settings: Settings, dev: list[str]) -> tuple[list[Row], list[PlatformResult]]:
+    """2. Signed Slack events and Bot Framework activities from 50 members at once, against the recording fakes."""
+    tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
+    try:
+
+        def start(extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
+            proc, base, _ = start_server(server_env(settings, tmp, **extra))
+            return proc, base
+
+        asked = unique_questions(dev, PLATFORM_QUESTIONS + 3000)[3000:]
+        results = asyncio.run(run_platforms(start, stop, asked, HTTP_CLIENTS))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows: list[Row] = []
+    for r in results:
+        failed = f", {r.failed} failed" if r.failed else ""
+        if r.platform == "slack":
+            what = f"Slack: signed events (DMs and channel mentions), {HTTP_CLIENTS} members at once, {r.questions} questions: ack"
+            note = ""
+        else:
+            what = f"Teams: message activities, {HTTP_CLIENTS} members at once, {r.questions} questions: HTTP response"
+            note = "the adapter replies inside the turn, as botbuilder does, so the response follows the reply"
+        rows.append(
+            Row(
+                "2 HTTP",
+                what,
+                f"p50 {ms(r.acks.p50)} · p99 {ms(r.acks.p99)}{failed}",
+                "",
+                "p99 ≤ 100 ms",
+                r.acks.p99 <= ACK_TARGET and not r.failed,
+                note,
+            )
+        )
+        rows.append(
+            Row(
+                "2 HTTP",
+                f"{'Slack' if r.platform == 'slack' else 'Teams'}: question to answer delivered to the platform",
+                f"p50 {ms(r.answers.p50)} · p99 {ms(r.answers.p99)} · {r.answers_per_second:.0f} answers/s",
+            )
+        )
+    return rows, results
+
+
 def part_startup(settings: Settings, engine: AnswerEngine, dev: list[str], baseline: Sample) -> tuple[list[Row], dict]:
     rows: list[Row] = []
     tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
     try:
-        # Index build for the guide, model already loaded (what `guidebot index` reports).
-        build_settings = settings.model_copy(update={"data_dir": tmp / "build"})
-        builds = []
-        for _ in range(START_RUNS):
-            started = time.perf_counter()
-            build_index(build_settings, engine.embedder, force=True)
-            builds.append(time.perf_counter() - started)
-        b = Sample.of(builds)
-        rows.append(Row("5 start-up", f"index build for the guide (n={len(b)})", f"p50 {b.p50:.2f} s · max {max(builds):.2f} s", f"{b.p50 / baseline.p50:.0f}× one baseline query", "≤ 2 s", b.p50 <= 2.0))
+        in_process, cold, warm = index_builds(settings, engine, tmp)
+        b = Sample.of(in_process)
+        rows.append(
+            Row(
+                "5 start-up",
+                f"index build for the guide, model loaded and scikit-learn imported, empty embedding cache: {cold[0]['texts']} texts embedded (n={len(b)})",
+                f"p50 {b.p50:.2f} s · max {max(b.values):.2f} s",
+                f"{b.p50 / baseline.p50:.0f}× one baseline query",
+                "≤ 2 s",
+                b.p50 <= 2.0,
+            )
+        )
+        c = Sample.of(r["seconds"] for r in cold)
+        rows.append(
+            Row(
+                "5 start-up",
+                f"the same in a fresh process (`guidebot index` on a new data dir; scikit-learn's import shares the cores with the embedding) (n={len(c)})",
+                f"p50 {c.p50:.2f} s · max {max(c.values):.2f} s",
+                f"{c.p50 / b.p50:.2f}×",
+                "≤ 2 s",
+                c.p50 <= 2.0,
+            )
+        )
+        w = Sample.of(r["seconds"] for r in warm)
+        rows.append(
+            Row(
+                "5 start-up",
+                f"index build after a document edit, fresh process: {max(r['embedded'] for r in warm)} of {warm[0]['texts']} texts embedded, the rest cached (n={len(w)})",
+                f"p50 {w.p50:.2f} s · max {max(w.values):.2f} s",
+                f"{w.p50 / c.p50:.2f}× cold",
+                "≤ 2 s",
+                w.p50 <= 2.0,
+            )
+        )
 
         starts, rss, http = [], [], None
         for run in range(START_RUNS):
@@ -395,7 +555,7 @@ def part_startup(settings: Settings, engine: AnswerEngine, dev: list[str], basel
             )
         rows.append(Row("6 memory", "peak RSS of `guidebot serve` after the HTTP load (ONNX)", f"{rss[0]:.0f} MiB" if rss else "n/a", ""))
         rows.append(Row("6 memory", "peak RSS of `guidebot serve` at ready (torch, before)", f"{torch_rss:.0f} MiB", ""))
-        return rows, {"start": s, "torch_start": torch_start, "build": b}
+        return rows, {"start": s, "torch_start": torch_start, "build": b, "build_cold": c, "build_warm": w}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -414,7 +574,19 @@ def table(rows: list[Row]) -> Table:
     return t
 
 
-def markdown(rows: list[Row], meta: dict[str, str]) -> str:
+OWN_SECTIONS = ("## How to read it",)
+
+
+def kept_sections(path: Path) -> str:
+    """The `## ` sections of the report that other tools write (`make stress`'s "Reliability"), kept as they are."""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    sections = re.split(r"^(?=## )", text, flags=re.MULTILINE)[1:]
+    return "".join(section.rstrip("\n") + "\n\n" for section in sections if not section.startswith(OWN_SECTIONS))
+
+
+def markdown(rows: list[Row], meta: dict[str, str], kept: str = "") -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -432,7 +604,7 @@ def markdown(rows: list[Row], meta: dict[str, str]) -> str:
         lines.append(f"| {r.part} | {measure} | {r.value} | {r.ratio} | {r.target} | {verdict} |")
     lines += ["", "Run: " + ", ".join(f"{k}: {v}" for k, v in meta.items()), "", "![benchmarks](docs/bench.png)", ""]
     lines += [NOTES]
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n" + kept.rstrip("\n") + "\n" if kept else "")
 
 
 NOTES = """## How to read it
@@ -440,31 +612,53 @@ NOTES = """## How to read it
 - **1 latency**: each dev question is timed through `AnswerEngine.answer` (cleaning, one encode call of the
   question and, for long questions, its asking sentence, hybrid retrieval, abstention, passages) and
   through the bare baseline, alternately, so both see the same noise.
-- **2 HTTP**: `guidebot serve` as a subprocess, 50 concurrent clients on loopback posting to `/api/ask`
-  (the console's JSON API). Not yet measured: signed Slack events and Bot Framework activities against
-  the recording fakes in `tests/slack_fake.py` / `tests/teams_fake.py` (ack p99 target ≤ 100 ms).
+- **2 HTTP**: `guidebot serve` as a subprocess on loopback. The Slack and Teams rows (`bench/platforms.py`):
+  50 members, each sending a question, waiting for the acknowledgement (the HTTP response), then for the
+  answer to reach the recording fake (`tests/slack_fake.py`'s Web API, `tests/teams_fake.py`'s connector),
+  then asking the next; every question is worded differently, so none comes from the cache. Slack events
+  are signed, half DMs and half channel mentions answered in a thread; before its ack the adapter leases
+  the message in the database (so a crash after the ack loses nothing). That one SQLite write is what an
+  ack waits on: it goes ahead of answers' bookkeeping in the store's queue, leases arriving together are
+  committed together, and the core's own database work runs on threads of its own, so the ack does not
+  wait for a thread either. Teams activities are answered inside the turn (botbuilder's model; Bot
+  Framework waits up to 15 s), so their HTTP response comes after the reply and the thread and lease
+  bookkeeping, and with 50 members it is about 50 ÷ answers per second. Meeting 100 ms there would take
+  an ack after the lease and a proactive reply (`continue_conversation`), with lapsed leases answered by
+  another replica as Slack's are. The `/api/ask` row is the console's JSON API with half the questions
+  repeated. The fakes and the clients share the machine's 2 cores with the server.
 - **3 throughput**: in-process. "batched" is `bot.batching.AnswerBatcher` (what `Guidebot.respond_async`
-  uses): questions that arrive while a batch is answered form the next batch (one encode call), and a
-  repeated question is answered from a per-index cache of retrieval results with a fresh `answer_id`.
-  The core rows add the privacy guard, thread look-up and the durable SQLite question log
-  (`synchronous=FULL`: one fsync per logged answer), which bounds them.
+  uses): the questions that arrive while a batch is answered form the next batch (one encode call), two
+  batches run at once (the model's session uses half the cores per call), a lone question is answered on
+  the caller's thread, and a repeated question is answered from a per-index cache of retrieval results
+  with a fresh `answer_id`. The encoder groups a batch's texts by length, so a long question no longer pads
+  a whole batch (padding had made a batch of 28 short questions cost 2.7× what they needed). "unbatched"
+  is the same 64 clients calling the engine directly from their threads. The sweep measures one at a time
+  and batched back to back for each client count (medians of 2 rounds). The core rows add the privacy
+  guard, thread look-up and the durable SQLite question log (`synchronous=FULL`: one fsync per logged
+  answer), which bounds them.
 - **4 scale**: synthetic corpora of the guide's sentences, three to a chunk (see `bench/scale.py`: chunk
   vectors are sums of the model's sentence vectors; the model's embedding time is estimated from its
   measured rate). Recall@10 is HNSW's top 10 against exact search's for the dev questions. The live
   index switches to HNSW at `GUIDEBOT_HNSW_THRESHOLD` chunks.
 - **5 start-up**: process start to `/readyz` 200 with an existing index; the ONNX backend imports neither
-  torch nor scikit-learn. Index build: `build_index` for the guide with the model loaded.
+  torch nor scikit-learn. Index builds: `build_index` for the guide with the model loaded. The first row
+  is measured as before the embedding cache existed (in the bench's process, scikit-learn already
+  imported), but each build gets a new data dir, so every text is embedded (on all cores, one
+  length-grouped call). The others run in a fresh process as `guidebot index` does (`bench/buildtime.py`;
+  scikit-learn, for the abstention fit, loads beside the model and the embedding): cold, and after a
+  sentence is added to a document, when only its chunk and sentences are embedded and the rest (mostly
+  the question banks) comes from the content-addressed cache in `<data_dir>/embeddings`.
 - **6 memory**: `VmHWM` of the server process.
 """
 
 
-def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult], startup: dict) -> None:
+def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult], startup: dict, platforms: list[PlatformResult]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    fig, axes = plt.subplots(2, 3, figsize=(16, 8))
     ax = axes[0][0]
     labels = ["baseline\n(encode+FAISS)", "answer"]
     p50 = [latency["baseline"].p50 * 1000, latency["answer"].p50 * 1000]
@@ -478,13 +672,41 @@ def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult]
     ax.legend()
 
     ax = axes[0][1]
-    names = ["bare", "sequential", "batched_cold", "batched_warm", "core_cold", "core_warm"]
+    names = ["bare", "sequential", "batched_cold", "unbatched", "batched_warm", "core_cold", "core_warm"]
     ax.bar(range(len(names)), [throughput.get(n, 0) for n in names], color="tab:green")
     ax.axhline(300, color="red", linestyle="--", label="target 300 q/s")
-    ax.set_xticks(range(len(names)), ["bare\nbaseline", "one at\na time", "batched\ndistinct", "batched\n+cache", "core\ndistinct", "core\nrepeated"], fontsize=8)
-    ax.set_ylabel("questions / s")
-    ax.set_title("3. Throughput")
+    ax.set_xticks(
+        range(len(names)),
+        ["bare\nbaseline", "one at\na time", "batched\ndistinct", "unbatched\ndistinct", "batched\n+cache", "core\ndistinct", "core\nrepeated"],
+        fontsize=8,
+    )
+    ax.set_yscale("log")
+    ax.set_ylabel("questions / s (log)")
+    ax.set_title(f"3. Throughput, {CLIENTS} clients")
     ax.legend()
+
+    ax = axes[0][2]
+    counts = list(throughput["sweep"])
+    ax.plot(counts, [throughput["sweep"][c][0] for c in counts], "o--", label="one at a time")
+    ax.plot(counts, [throughput["sweep"][c][1] for c in counts], "s-", label="batched")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(counts, [str(c) for c in counts])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("clients")
+    ax.set_ylabel("questions / s")
+    ax.set_title("3. Distinct questions: batched vs one at a time")
+    ax.legend()
+
+    ax = axes[1][2]
+    x = np.arange(len(platforms))
+    ax.bar(x - 0.2, [r.acks.p50 * 1000 for r in platforms], 0.4, label="ack p50")
+    ax.bar(x + 0.2, [r.acks.p99 * 1000 for r in platforms], 0.4, label="ack p99")
+    ax.axhline(ACK_TARGET * 1000, color="red", linestyle="--", label="target p99 100 ms")
+    ax.set_xticks(x, [f"{r.platform}\n{r.answers_per_second:.0f} answers/s" for r in platforms])
+    ax.set_yscale("log")
+    ax.set_ylabel("ms (log)")
+    ax.set_title(f"2. Ack over HTTP, {HTTP_CLIENTS} members at once")
+    ax.legend(fontsize=8)
 
     ax = axes[1][0]
     ns = [r.chunks for r in scale_results]
@@ -508,7 +730,11 @@ def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult]
     ax.set_yscale("log")
     ax.set_xlabel("chunks")
     ax.set_ylabel("seconds")
-    ax.set_title(f"4. Build time (start-up: {startup['start'].p50:.1f} s ONNX vs {startup['torch_start']:.1f} s torch)")
+    ax.set_title(
+        f"4. Build time (guide: {startup['build'].p50:.1f} s in process, {startup['build_cold'].p50:.1f} s fresh, {startup['build_warm'].p50:.1f} s after an edit;"
+        f"\nstart-up {startup['start'].p50:.1f} s ONNX vs {startup['torch_start']:.1f} s torch)",
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     PLOT.parent.mkdir(parents=True, exist_ok=True)
@@ -517,6 +743,7 @@ def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult]
 
 def main() -> int:
     started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
     settings = Settings()
     console.print(f"guidebot bench: backend {settings.embedding_backend}, data {settings.data_dir}")
     embedder = load_embedder(settings)
@@ -531,7 +758,10 @@ def main() -> int:
     console.print("3. throughput")
     throughput_rows, throughput = part_throughput(settings, engine, dev)
     rows += throughput_rows
-    console.print("5/6. start-up, HTTP, memory")
+    console.print("2. Slack and Teams over HTTP")
+    platform_rows, platforms = part_platforms(settings, dev)
+    rows += platform_rows
+    console.print("5/6. start-up, index builds, HTTP, memory")
     startup_rows, startup = part_startup(settings, engine, dev, latency["baseline"])
     console.print("4. scale")
     scale_rows, scale_results = part_scale(settings, engine, dev)
@@ -542,12 +772,12 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
         "embedding backend": settings.embedding_backend,
-        "load average at start": "%.1f" % os.getloadavg()[0],
+        "load average at start / end": "%.1f / %.1f" % (load_at_start, os.getloadavg()[0]),
         "bench wall time": f"{time.perf_counter() - started:.0f} s",
     }
     console.print(table(rows))
-    REPORT.write_text(markdown(rows, meta), encoding="utf-8")
-    plot(latency, throughput, scale_results, startup)
+    REPORT.write_text(markdown(rows, meta, kept_sections(REPORT)), encoding="utf-8")
+    plot(latency, throughput, scale_results, startup, platforms)
     console.print(f"wrote {REPORT.relative_to(PROJECT_ROOT)} and {PLOT.relative_to(PROJECT_ROOT)} in {meta['bench wall time']}")
     return 0
 
