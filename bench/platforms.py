@@ -52,7 +52,8 @@ class PlatformResult:
     answers_per_second: float
     failed: int = 0
     """Questions not acknowledged with 2xx, or not answered in time."""
-    statuses: dict[int, int] = field(default_factory=dict)
+    statuses: dict[int | str, int] = field(default_factory=dict)
+    """HTTP statuses, and errors by name (a dropped connection, say), with their counts."""
 
 
 class _Arrivals:
@@ -101,7 +102,7 @@ async def _load(
 ) -> PlatformResult:
     acks: list[float] = []
     answers: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     failed = 0
     numbers = iter(range(questions))
     arrivals.start()
@@ -114,9 +115,14 @@ async def _load(
                 conversation, body, headers = request(n)
                 arrived = arrivals.expect(conversation)
                 started = time.perf_counter()
-                async with session.post(base + path, data=body, headers=headers) as response:
-                    await response.read()
-                    acked = time.perf_counter()
+                try:
+                    async with session.post(base + path, data=body, headers=headers) as response:
+                        await response.read()
+                        acked = time.perf_counter()
+                except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                    statuses[type(error).__name__] = statuses.get(type(error).__name__, 0) + 1
+                    failed += 1
+                    continue
                 statuses[response.status] = statuses.get(response.status, 0) + 1
                 if not 200 <= response.status < 300:
                     failed += 1

@@ -317,16 +317,19 @@ def get(url: str, timeout: float = 2.0) -> int:
         return getattr(exc, "code", 0) or 0
 
 
-def start_server(env: dict[str, str], timeout: float = 90.0) -> tuple[subprocess.Popen, str, float]:
+def start_server(env: dict[str, str], timeout: float = 90.0, log: Path | None = None) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     started = time.perf_counter()
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [str(GUIDEBOT), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
         cwd=PROJECT_ROOT,
     )
+    if log is not None:
+        output.close()  # the child keeps its own copy
     base = f"http://127.0.0.1:{port}"
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
@@ -441,12 +444,18 @@ def part_platforms(settings: Settings, dev: list[str]) -> tuple[list[Row], list[
     tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
     try:
 
+        log = tmp / "server.log"
+
         def start(extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-            proc, base, _ = start_server(server_env(settings, tmp, **extra))
+            proc, base, _ = start_server(server_env(settings, tmp, **extra), log=log)
             return proc, base
 
         asked = unique_questions(dev, PLATFORM_QUESTIONS + 3000)[3000:]
         results = asyncio.run(run_platforms(start, stop, asked, HTTP_CLIENTS))
+        for r in results:
+            if r.failed:
+                console.print(f"[red]{r.platform}: {r.failed} questions failed {r.statuses}; the server's log ends:[/red]")
+                console.print(log.read_text(encoding="utf-8", errors="replace")[-3000:], markup=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows: list[Row] = []
