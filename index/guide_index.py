@@ -24,7 +24,6 @@ BM25_DIR = "bm25"
 ACRONYMS = "acronyms.json"
 ABSTAIN = "abstain.json"
 ENTITIES = "entities.json"
-SUGGESTED = "suggested.json"
 
 
 def section_key(chunk: Chunk) -> str:
