@@ -20,9 +20,7 @@ figures: questions sent, answers delivered, duplicates (more than one answer
 to one question), lost (no answer), errors (5xx from guidebot, unhandled
 exceptions in its log), ack times, and whether every acknowledged feedback
 click is in the database afterwards. Pass: no duplicate, nothing lost, no
-error, every ack inside the platform's window (Slack 3 s; Teams 15 s, since its
-adapter replies inside the request; acks over 3 s are reported for both), no
-acknowledged feedback missing.
+error, every ack (Slack and Teams) under 3 s, no acknowledged feedback missing.
 
 One kind of second answer is counted apart, not failed: a reply the platform
 accepted in the instant before the SIGKILL, before guidebot could record it,
@@ -70,9 +68,9 @@ from tests.teams_fake import BOT_ID, BOT_NAME, FakeConnector
 
 SLACK_ACK_LIMIT = 3.0
 """Slack retries any event not acknowledged within 3 seconds."""
-TEAMS_ACK_LIMIT = 15.0
-"""Teams' window. The Teams adapter replies inside the request (as botbuilder does), so its HTTP
-response comes after the answer and any connector back-off; its acks over 3 s are reported too."""
+TEAMS_ACK_LIMIT = 3.0
+"""Teams waits 15 s, but the issue asks every ack under 3 s: the Teams adapter leases a question,
+acknowledges it and answers after, as the Slack adapter does."""
 PLATFORM_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """When a platform re-delivers a request guidebot did not acknowledge (Slack: immediately, 1 min, 5 min; compressed)."""
 FAILURE_TEXT = "I couldn't answer that just now"
@@ -82,6 +80,7 @@ UNHANDLED_MESSAGES = (
     "unhandled error",
     "background work failed",
     "turn failed",
+    "could not be answered",
     "could not be processed",
     "Error handling request",
     "Task exception was never retrieved",
@@ -250,10 +249,6 @@ class Figures:
     @property
     def acks_over_limit(self) -> int:
         return sum(a > SLACK_ACK_LIMIT for a in self.slack_acks) + sum(a > TEAMS_ACK_LIMIT for a in self.teams_acks)
-
-    @property
-    def acks_over_3s(self) -> int:
-        return sum(a > 3.0 for a in self.slack_acks + self.teams_acks)
 
     @property
     def passed(self) -> bool:
@@ -814,8 +809,7 @@ def rows(figures: Figures, plan: StressPlan) -> list[tuple[str, str]]:
         ("delivery failures logged (handled)", f"{figures.logged_delivery_failures:,}"),
         ("Slack ack p50 / p99 / max", _acks(figures.slack_acks)),
         ("Teams ack p50 / p99 / max", _acks(figures.teams_acks)),
-        ("acks over the limit (Slack 3 s, Teams 15 s)", f"{figures.acks_over_limit:,}"),
-        ("acks over 3 s (all, Teams included)", f"{figures.acks_over_3s:,}"),
+        ("acks over 3 s", f"{figures.acks_over_limit:,}"),
         ("feedback acknowledged / missing after restart", f"{figures.feedback_acknowledged:,} / {figures.feedback_missing:,}"),
         ("Slack retries / companion message events / Teams resends", f"{figures.slack_retries_sent:,} / {figures.companion_message_events:,} / {figures.teams_resends_sent:,}"),
         ("re-deliveries of unacknowledged requests", f"{figures.redeliveries_after_no_ack:,}"),

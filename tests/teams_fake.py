@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.teams.app import TEAMS_ENDPOINT
 from bot.service import Guidebot
 
 
@@ -121,13 +122,21 @@ class TeamsHarness:
     connector: FakeConnector
     guidebot: Guidebot
 
-    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None, settle: bool = True) -> tuple[int, Any]:
+        """Post like Teams; with `settle`, return once the answers started after the 200 are done too."""
         response = await self.client.post("/api/messages", json=activity, headers=headers or {})
         body = await response.read()
+        if settle:
+            await self.idle()
         try:
             return response.status, await response.json(content_type=None) if body else None
         except ValueError:
             return response.status, body.decode(errors="replace")
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        endpoint = self.client.server.app.get(TEAMS_ENDPOINT)
+        if endpoint is not None:
+            assert await endpoint.answering.background.idle(timeout), "the Teams adapter is still answering"
 
     def activity(self, kind: str, **fields: Any) -> dict[str, Any]:
         activity = {

@@ -287,7 +287,7 @@ async def test_a_reply_that_cannot_be_delivered_is_logged_with_the_activity_id_n
     guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder, connector: FakeConnector, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from adapters.teams.app import ROUTE, TeamsEndpoint
+    from adapters.teams.app import ROUTE, TEAMS_ENDPOINT, TeamsEndpoint
     from adapters.teams.delivery import RetryPolicy
 
     settings = teams_settings(guide_settings, tmp_path)
@@ -295,6 +295,7 @@ async def test_a_reply_that_cannot_be_delivered_is_logged_with_the_activity_id_n
     endpoint = TeamsEndpoint(guidebot, settings, retry=RetryPolicy(attempts=3, base_delay=0.01))
     app = web.Application()
     app.router.add_post(ROUTE, endpoint.handle)
+    app[TEAMS_ENDPOINT] = endpoint
     harness = await start_harness(app, connector, guidebot)
     try:
         connector.fail_next(503, times=3)

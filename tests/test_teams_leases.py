@@ -1,8 +1,8 @@
-"""Teams after a crash: a message whose replica died mid-turn is answered once by Teams' resend.
+"""Teams questions are acknowledged at once and answered after; nothing is lost or answered twice.
 
-The message's lease (`store.claim_work`) is what a replica that died left
-behind; these tests plant it directly in the store, as the dead replica would
-have, with short lease and wait times so nothing sleeps for long.
+A replica that died mid-answer leaves the question's lease (`store.claim_work`)
+behind; these tests plant it in the store as that replica would have, with a
+one-second lease so nothing waits long.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from botbuilder.schema import Activity
 
-import adapters.teams.bot as teams_bot
 from adapters.teams import mount
+from adapters.teams.answering import WORK_PREFIX, stored_work
 from bot.settings import Settings
 from bot.wiring import build_guidebot
 from index.embedder import Embedder
@@ -26,12 +27,8 @@ QUESTION = "What does a VPMA do?"
 
 
 @pytest.fixture()
-async def teams(
-    guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TeamsHarness]:
-    monkeypatch.setattr(teams_bot, "BUSY_WAIT_SECONDS", 0.3)
-    monkeypatch.setattr(teams_bot, "BUSY_POLL_SECONDS", 0.05)
-    settings = guide_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3"})
+async def teams(guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder, tmp_path: Path) -> AsyncIterator[TeamsHarness]:
+    settings = guide_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "work_lease_seconds": 1})
     settings.__dict__.pop("resolved_database_url", None)
     connector = await FakeConnector().start()
     guidebot = build_guidebot(settings, embedder)
@@ -45,12 +42,30 @@ async def teams(
 
 
 def lease_key(activity: dict) -> str:
-    return f"teams:activity:{activity['conversation']['id']}:{activity['id']}"
+    return f"{WORK_PREFIX}{activity['conversation']['id']}:{activity['id']}"
+
+
+async def wait_for_messages(connector: FakeConnector, count: int, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while len(connector.messages()) < count:
+            await asyncio.sleep(0.05)
+
+
+async def test_a_question_gets_its_200_before_the_answer_is_sent(teams: TeamsHarness) -> None:
+    teams.connector.fail_next(429, retry_after="2")  # the connector holds the answer back for two seconds
+
+    status, _ = await teams.post(teams.message(QUESTION), settle=False)
+
+    assert status == 200
+    assert teams.connector.messages() == []
+    await teams.idle()
+    assert len(teams.connector.messages()) == 1
+    assert "Vice President of Medical Affairs" in str(teams.connector.messages()[0].body)
 
 
 async def test_a_resend_of_a_message_whose_replica_died_is_answered_once_the_lease_lapses(teams: TeamsHarness) -> None:
     activity = teams.message(QUESTION)
-    # The replica that first received it leased it, then died (kill -9) before replying.
+    # The replica that first received it leased it, then died (kill -9) before Teams had its 200.
     assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "won"
     await asyncio.sleep(1.1)
 
@@ -62,25 +77,54 @@ async def test_a_resend_of_a_message_whose_replica_died_is_answered_once_the_lea
     assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "done"
 
 
-async def test_a_resend_while_the_lease_is_held_gets_503_with_retry_after_and_no_reply(teams: TeamsHarness) -> None:
+async def test_a_question_whose_replica_died_after_the_200_is_answered_by_recovery_without_a_resend(teams: TeamsHarness) -> None:
     activity = teams.message(QUESTION)
-    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=60) == "won"
+    work = stored_work(Activity().deserialize(activity))
+    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1, work=work) == "won"
 
-    response = await teams.client.post("/api/messages", json=activity)
+    await wait_for_messages(teams.connector, 1)
+    await teams.idle()
 
-    assert response.status == 503
-    assert int(response.headers["Retry-After"]) > 0
+    (reply,) = teams.connector.messages()
+    assert reply.conversation_id == activity["conversation"]["id"]
+    assert "Vice President of Medical Affairs" in str(reply.body)
+    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "done"
+    status, _ = await teams.post(activity)  # Teams' own resend, late: not answered again
+    assert status == 200 and len(teams.connector.messages()) == 1
+
+
+async def test_a_resend_while_another_replica_holds_the_lease_gets_200_and_no_second_answer(teams: TeamsHarness) -> None:
+    activity = teams.message(QUESTION)
+    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=60, work=stored_work(Activity().deserialize(activity))) == "won"
+
+    status, _ = await teams.post(activity)
+
+    assert status == 200
     assert teams.connector.sent == []
 
 
-async def test_a_resend_arriving_mid_answer_waits_for_it_and_gets_200(teams: TeamsHarness) -> None:
+async def test_a_resend_arriving_mid_answer_gets_200_and_one_answer(teams: TeamsHarness) -> None:
     activity = teams.message(QUESTION)
-    teams.connector.fail_next(503)  # the first turn takes a retry: the resend lands while it runs
+    teams.connector.fail_next(503)  # the first answer takes a retry: the resend lands while it runs
 
     first, second = await asyncio.gather(teams.post(activity), teams.post(activity))
 
     assert first[0] == second[0] == 200
     assert len(teams.connector.messages()) == 1
+
+
+async def test_an_answer_slower_than_its_lease_is_not_taken_over_by_this_replica(teams: TeamsHarness) -> None:
+    activity = teams.message("MRN 55512345: what does a VPMA do?")
+    teams.connector.fail_next(429, retry_after="2.5")  # twice the lease: recovery runs meanwhile
+
+    status, _ = await teams.post(activity, settle=False)
+    await asyncio.sleep(1.5)
+    (lapsed,) = teams.guidebot.store.unfinished(WORK_PREFIX)
+    await teams.idle()
+
+    assert status == 200
+    assert len(teams.connector.messages()) == 1
+    assert "55512345" not in lapsed.work and "[MRN]" in lapsed.work  # stored redacted, answered as typed
 
 
 async def test_a_turn_whose_reply_could_not_be_delivered_is_over_and_a_resend_is_not_answered(teams: TeamsHarness) -> None:
@@ -89,8 +133,32 @@ async def test_a_turn_whose_reply_could_not_be_delivered_is_over_and_a_resend_is
     status, _ = await teams.post(activity)
     assert status == 200 and teams.connector.messages() == []
 
-    status, _ = await teams.post(activity)  # answered at once, not after a wait for the lease
+    status, _ = await teams.post(activity)
 
     assert status == 200
     assert teams.connector.messages() == []
+    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "done"
+
+
+async def test_a_question_the_store_cannot_lease_gets_503_so_teams_sends_it_again(teams: TeamsHarness) -> None:
+    teams.guidebot.store.close()
+
+    status, body = await teams.post(teams.message(QUESTION))
+
+    assert status == 503 and "send it again" in body["error"]
+    assert teams.connector.sent == []
+
+
+async def test_a_question_that_fails_to_be_answered_tells_the_member_and_is_not_retried(teams: TeamsHarness, tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "t.sqlite3") as db:
+        db.execute("DROP TABLE questions")  # the question log breaks; leases still work
+    activity = teams.message(QUESTION)
+
+    status, _ = await teams.post(activity)
+
+    assert status == 200
+    (reply,) = teams.connector.messages()
+    assert "couldn't answer that just now" in reply.body["text"]
     assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "done"

@@ -28,7 +28,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import render
 from adapters.slack.delivery import Delivery, web_client
-from adapters.slack.listeners import RECOVER_EVERY_SECONDS, Background, Listeners
+from adapters.background import Background
+from adapters.slack.listeners import RECOVER_EVERY_SECONDS, Listeners
 from bot.service import Guidebot
 from bot.settings import Settings
 
@@ -88,7 +89,7 @@ class SlackAdapter:
     def __init__(self, guidebot: Guidebot, settings: Settings) -> None:
         self.settings = settings
         self.guidebot = guidebot
-        self.background = Background()
+        self.background = Background("slack")
         self.socket_mode: Any = None
         token, secret = settings.slack_bot_token, settings.slack_signing_secret
         self.http_enabled = bool(token and secret)
@@ -197,7 +198,8 @@ class SlackAdapter:
             await self.socket_mode.connect_async()
             log.info("slack: connected in Socket Mode")
 
-    async def on_cleanup(self, _app: web.Application) -> None:
+    async def on_shutdown(self, _app: web.Application) -> None:
+        """Before the server's cleanup closes the store: answers in flight still complete their leases."""
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,4 +219,4 @@ def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
     app[SLACK_ADAPTER] = adapter
     app.router.add_post(EVENTS_PATH, adapter.handle)
     app.on_startup.append(adapter.on_startup)
-    app.on_cleanup.append(adapter.on_cleanup)
+    app.on_shutdown.append(adapter.on_shutdown)

@@ -30,6 +30,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from adapters.background import Background
 from adapters.slack import render
 from adapters.slack.delivery import STATUS_SEARCHING, Delivery
 from adapters.slack.text import mentions_user, question_text
@@ -72,41 +73,6 @@ class Question:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-class Background:
-    """Tasks that run after the ack; awaited (then cancelled) when the server stops."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            ERRORS.labels("slack").inc()
-            log.error("slack: background work failed", exc_info=task.exception())
-
-    async def idle(self, timeout: float | None = None) -> bool:
-        """Wait until no work is pending (True), or `timeout` seconds pass (False)."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self._tasks:
-            left = None if deadline is None else deadline - loop.time()
-            if left is not None and left <= 0:
-                return False
-            await asyncio.wait(set(self._tasks), timeout=left)
-        return True
-
-    async def close(self, grace: float = 10.0) -> None:
-        if not await self.idle(grace):
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class Listeners:

@@ -5,11 +5,14 @@ request: a JSON content type (else 415), a JSON object shaped like an activity
 (else 400) and, when an app id is configured, a valid Bot Framework token (else
 401, whatever the SDK raised while checking it). With no app id the endpoint
 runs in local development mode (no token check, for the Bot Framework Emulator
-and tests) and says so in the log.
+and tests) and says so in the log. A member's question is leased and
+acknowledged at once, then answered in the background (`answering`); everything
+else (card presses, feedback invokes, installs) runs inside the request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -24,8 +27,10 @@ from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import SerializationError
 
-from adapters.teams.bot import GuidebotTeamsBot, StillAnswering
+from adapters.teams.answering import Answering, is_question
+from adapters.teams.bot import GuidebotTeamsBot, to_activity
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
+from adapters.teams.replies import failure_activity
 from bot.metrics import ERRORS
 from bot.service import Guidebot
 from bot.settings import Settings
@@ -163,6 +168,9 @@ class TeamsEndpoint:
         self.adapter = RetryingCloudAdapter(self.authentication, retry or RetryPolicy())
         self.adapter.on_turn_error = self._on_turn_error
         self.bot = GuidebotTeamsBot(guidebot, settings.public_url)
+        self.answering = Answering(
+            self.adapter, self.bot.on_turn, guidebot.store, app_id=config.APP_ID, lease_seconds=settings.work_lease_seconds
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
@@ -187,14 +195,18 @@ class TeamsEndpoint:
                 extra={"activity_id": activity.id},
             )
             return web.json_response({"error": "a valid Bot Framework token is required"}, status=401)
+        if is_question(activity):
+            try:
+                await self.answering.take(authenticated, activity)
+            except Exception:
+                ERRORS.labels("teams").inc()
+                log.exception("teams question could not be leased", extra={"activity_id": activity.id})
+                return web.json_response(
+                    {"error": "the question could not be taken; send it again"}, status=503, headers={"Retry-After": "5"}
+                )
+            return web.Response(status=200)
         try:
             invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
-        except StillAnswering as busy:
-            return web.json_response(
-                {"error": "this activity is still being answered; send it again later"},
-                status=503,
-                headers={"Retry-After": str(busy.retry_after)},
-            )
         except Exception:
             ERRORS.labels("teams").inc()
             log.exception("teams activity could not be processed", extra={"activity_id": activity.id})
@@ -204,11 +216,12 @@ class TeamsEndpoint:
         return web.Response(status=200)
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
-        """A failed turn is logged with the activity id and counted; the member's text is never logged."""
+        """A failed turn is logged with the activity id and counted; the member's text is never logged.
+
+        A member whose question failed is told so, unless the connector itself refused the reply.
+        """
         if isinstance(error, DeliveryFailed):
             return  # logged where it failed
-        if isinstance(error, StillAnswering):
-            raise error  # not a failure: `handle` asks Teams to resend later
         ERRORS.labels("teams").inc()
         log.error(
             "teams turn failed for activity %s",
@@ -216,6 +229,9 @@ class TeamsEndpoint:
             exc_info=error,
             extra={"activity_id": context.activity.id, "activity_type": context.activity.type},
         )
+        if is_question(context.activity) and not context.responded:
+            with contextlib.suppress(DeliveryFailed):
+                await context.send_activity(to_activity(failure_activity()))
 
 
 TEAMS_ENDPOINT = web.AppKey("teams_endpoint", TeamsEndpoint)
@@ -252,6 +268,8 @@ def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
     endpoint = TeamsEndpoint(guidebot, settings)
     app.router.add_post(ROUTE, endpoint.handle)
     app[TEAMS_ENDPOINT] = endpoint
+    app.on_startup.append(endpoint.answering.on_startup)
+    app.on_shutdown.append(endpoint.answering.on_shutdown)
     if endpoint.local_mode:
         log.warning(
             "Teams endpoint %s in local development mode: MICROSOFT_APP_ID is not set, so requests are not "

@@ -1,13 +1,9 @@
 """The Teams behaviour: a member's activity in, one core call, the rendered reply out.
 
 - Messages (personal chat, group chat, channel @mentions with the mention removed)
-  are leased in the state store by conversation and activity id
-  (`store.claim_work`) and completed once the reply is sent, so a message Teams
-  resends, to this replica or another, is answered once, and one whose replica
-  died mid-turn is answered by the resend once the lease lapses instead of
-  being lost. A resend that finds the message still being answered waits
-  a little for that; if it is still unfinished it gets 503 with Retry-After
-  (`StillAnswering`), so Teams tries again rather than taking the 200 as done.
+  are answered after Teams had its 200 (`answering`); the turn completes the
+  question's lease the moment the reply is sent, so a crash just after it
+  leaves the smallest window for a second answer.
 - Answers carry citations and Teams' feedback buttons; the `message/submitAction`
   invoke those buttons send (which botbuilder 4.17 does not route) is stored
   against the answer the message showed.
@@ -32,6 +28,7 @@ from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
 from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
 from msrest.exceptions import DeserializationError
 
+from adapters.teams.answering import CLAIM_TTL, base_conversation, lease_key
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
 from adapters.teams.text import clip
@@ -43,12 +40,6 @@ from bot.store import hash_user
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-CLAIM_TTL = 86_400
-LEASE_SECONDS = 30
-"""Longer than a turn can take (answering, then connector retries up to `RetryPolicy.deadline`)."""
-BUSY_WAIT_SECONDS = 5.0
-"""How long a resend waits for the replica answering it before asking Teams to try again later."""
-BUSY_POLL_SECONDS = 0.25
 WELCOME_TTL = 3_600
 FEEDBACK_COMMENT_MAX = 1_000
 REACTIONS = {"like": "up", "dislike": "down"}
@@ -56,15 +47,6 @@ _FEEDBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LEADING_MENTION = re.compile(r"^\s*<at\b[^>]*>.*?</at\s*>", re.IGNORECASE | re.DOTALL)
 _AT_TAG = re.compile(r"</?\s*at\b[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
-
-
-class StillAnswering(Exception):
-    """A resent message is still being answered (or its replica died less than a lease ago): try later."""
-
-    def __init__(self, activity_id: str | None) -> None:
-        super().__init__(f"activity {activity_id} is still being answered")
-        self.activity_id = activity_id
-        self.retry_after = LEASE_SECONDS // 2
 
 
 class _RawEntity(Entity):
@@ -88,11 +70,6 @@ def to_activity(payload: dict[str, Any]) -> Activity:
             entity.additional_properties = {k: v for k, v in raw.items() if k != "type"}
             activity.entities.append(entity)
     return activity
-
-
-def base_conversation(conversation_id: str) -> str:
-    """A channel thread's id is `<channel>;messageid=<root>`: message ids are unique per channel."""
-    return conversation_id.split(";", 1)[0]
 
 
 def user_id_of(activity: Activity) -> str:
@@ -134,18 +111,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         if isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION:
             await self._card_feedback(turn_context, activity.value)
             return
-        key = self._lease_key(activity)
-        if key is None:
-            await self._answer(turn_context)
-            return
-        if not await self._lease(key, activity):
-            return
-        try:
-            await self._answer(turn_context)
-        finally:
-            # The turn is over, replied or failed (and logged): Teams gets its 200 either way, so a
-            # resend must not answer again. Only a replica that dies mid-turn leaves the lease to lapse.
-            await asyncio.to_thread(self.guidebot.store.complete, key, CLAIM_TTL)
+        await self._answer(turn_context)
 
     async def _answer(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -165,42 +131,29 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         await self._send_answer(turn_context, reply)
 
     async def _send_answer(self, turn_context: TurnContext, answer: Answer) -> None:
-        payload = answer_activity(answer, self.public_url)
-        sent: ResourceResponse | None = await turn_context.send_activity(to_activity(payload))
-        activity = turn_context.activity
-        keys = [last_answer_key(activity.conversation.id, user_id_of(activity))] if "channelData" in payload else []
-        if keys and sent is not None and sent.id:
-            keys.append(message_key(activity.conversation.id, sent.id))
-        await asyncio.to_thread(self._remember, self._lease_key(activity), keys, answer.answer_id)
+        """The thread table maps a key to an answer id (purged with the question log).
 
-    def _remember(self, lease: str | None, keys: list[str], answer_id: str) -> None:
-        # Completed first, in the same hop as the send's return: until then a kill -9 would have the
-        # resend answer again. Then the thread table, which maps a key to an answer id and is purged
-        # with the question log.
+        The member's latest answer is recorded before sending, so a 👍 pressed
+        the instant the reply shows finds it; the reply's own id once it is known.
+        """
+        payload = answer_activity(answer, self.public_url)
+        activity = turn_context.activity
+        with_feedback = "channelData" in payload
+        if with_feedback:
+            await asyncio.to_thread(
+                self.guidebot.store.set_thread, last_answer_key(activity.conversation.id, user_id_of(activity)), "", answer.answer_id
+            )
+        sent: ResourceResponse | None = await turn_context.send_activity(to_activity(payload))
+        reply_key = message_key(activity.conversation.id, sent.id) if with_feedback and sent is not None and sent.id else None
+        await asyncio.to_thread(self._remember, lease_key(activity), reply_key, answer.answer_id)
+
+    def _remember(self, lease: str | None, reply_key: str | None, answer_id: str) -> None:
+        # Completed first, in the same hop as the send's return: until then a kill -9 would have
+        # `recover` answer again.
         if lease is not None:
             self.guidebot.store.complete(lease, CLAIM_TTL)
-        for key in keys:
-            self.guidebot.store.set_thread(key, "", answer_id)
-
-    @staticmethod
-    def _lease_key(activity: Activity) -> str | None:
-        return f"teams:activity:{base_conversation(activity.conversation.id)}:{activity.id}" if activity.id else None
-
-    async def _lease(self, key: str, activity: Activity) -> bool:
-        """True when this turn should answer; False when the message was answered; `StillAnswering` otherwise."""
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + BUSY_WAIT_SECONDS
-        while True:
-            result = await asyncio.to_thread(self.guidebot.store.claim_work, key, lease_seconds=LEASE_SECONDS)
-            if result == "won":
-                return True
-            if result == "done":
-                log.info("teams activity already handled, not answering again", extra={"activity_id": activity.id})
-                return False
-            if loop.time() >= give_up:
-                log.info("teams activity resent while still being answered; asking for a retry", extra={"activity_id": activity.id})
-                raise StillAnswering(activity.id)
-            await asyncio.sleep(BUSY_POLL_SECONDS)
+        if reply_key is not None:
+            self.guidebot.store.set_thread(reply_key, "", answer_id)
 
     @staticmethod
     def question_text(activity: Activity) -> str:

@@ -102,7 +102,12 @@ def welcome_activity(examples: Sequence[tuple[str, str]], prompts: Sequence[str]
 
 
 THANKS_TEXT = "Thanks, your feedback was recorded."
+FAILURE_TEXT = "I couldn't answer that just now. Please try again in a minute."
 
 
 def thanks_activity() -> dict[str, Any]:
     return {"type": "message", "text": THANKS_TEXT}
+
+
+def failure_activity() -> dict[str, Any]:
+    return {"type": "message", "text": FAILURE_TEXT}

@@ -1,0 +1,182 @@
+"""A member's question is leased, acknowledged, then answered: Teams never waits on the encoder.
+
+Teams waits 15 seconds for the HTTP response to an activity and resends one it
+got no 2xx for; an answer can queue behind dozens of others. So a question is
+leased in the state store (`store.claim_work`, keyed by conversation and
+activity id, holding the activity itself), Teams gets its 200 at once, and the
+turn runs here in the background with the request's own credentials.
+
+- A resend of a question already leased (Teams' retry, a replay, another
+  replica) gets 200 and is not answered again.
+- A replica that dies mid-answer leaves its lease to lapse; `recover` (every
+  replica, at start-up and then every so often) takes it over and answers from
+  the stored activity as a proactive turn, so an acknowledged question is not
+  lost. A reply the connector accepted in the instant before the kill, before
+  its lease was completed, is sent again: Teams offers a bot no way to read the
+  conversation back, so delivery across a crash is at least once.
+- A question that looks like it holds patient details is stored with its text
+  redacted; only this replica's live answer sees it as typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
+from botframework.connector.auth import AuthenticateRequestResult
+
+from adapters.background import Background
+from adapters.teams.cards import FEEDBACK_ACTION
+from bot.metrics import ERRORS
+from bot.privacy import looks_like_phi, redact
+from bot.store import StateStore
+
+log = logging.getLogger(__name__)
+
+WORK_PREFIX = "teams:activity:"
+LEASE_SECONDS = 60
+"""Longer than an answer can take: the wait for the encoder under load, then connector retries."""
+CLAIM_TTL = 86_400
+RECOVER_EVERY_SECONDS = 30.0
+RECOVER_BATCH = 50
+
+
+def base_conversation(conversation_id: str) -> str:
+    """A channel thread's id is `<channel>;messageid=<root>`: message ids are unique per channel."""
+    return conversation_id.split(";", 1)[0]
+
+
+def lease_key(activity: Activity) -> str | None:
+    if not activity.id or activity.conversation is None:
+        return None
+    return f"{WORK_PREFIX}{base_conversation(activity.conversation.id)}:{activity.id}"
+
+
+def is_question(activity: Activity) -> bool:
+    """A message to answer after the ack; card button presses and expect-replies turns stay in the request."""
+    if activity.type != ActivityTypes.message or lease_key(activity) is None:
+        return False
+    if activity.delivery_mode == DeliveryModes.expect_replies:
+        return False
+    return not (isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION)
+
+
+def stored_work(activity: Activity) -> str:
+    """The activity as JSON, to answer it again from; patient details never reach the database."""
+    payload: dict[str, Any] = activity.serialize()
+    text = payload.get("text")
+    if isinstance(text, str) and looks_like_phi(text):
+        payload["text"] = redact(text)
+    return json.dumps(payload, ensure_ascii=False)
+
+
+Turn = Callable[[TurnContext], Awaitable[None]]
+
+
+class Answering:
+    """Leases questions, runs their turns after the ack, and takes over those a stopped replica left."""
+
+    def __init__(
+        self,
+        adapter: Any,
+        turn: Turn,
+        store: StateStore,
+        *,
+        app_id: str | None,
+        lease_seconds: int | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.turn = turn
+        self.store = store
+        self.app_id = app_id
+        self.lease_seconds = lease_seconds or LEASE_SECONDS
+        self.background = Background("teams")
+        self._in_flight: set[str] = set()
+        self._recovery: asyncio.Task[None] | None = None
+
+    async def take(self, authenticated: AuthenticateRequestResult, activity: Activity) -> bool:
+        """Lease `activity` and start answering it: True when this call started the answer.
+
+        Raises when the store cannot be reached: the caller must not acknowledge
+        a question nothing will answer.
+        """
+        key = lease_key(activity)
+        assert key is not None
+        result = await asyncio.to_thread(
+            self.store.claim_work, key, lease_seconds=self.lease_seconds, work=stored_work(activity)
+        )
+        if result != "won":
+            log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
+                     extra={"activity_id": activity.id})
+            return False
+        self._start(key, activity.id, self.adapter.process_activity(authenticated, activity, self.turn))
+        return True
+
+    async def recover(self) -> int:
+        """Answer the questions whose replica stopped before answering them; return how many."""
+        items = await asyncio.to_thread(self.store.unfinished, WORK_PREFIX, RECOVER_BATCH)
+        taken = 0
+        for item in items:
+            if item.key in self._in_flight:
+                continue  # ours, still queued for the encoder past its lease
+            claimed = await asyncio.to_thread(self.store.claim_work, item.key, lease_seconds=self.lease_seconds, work=item.work)
+            if claimed != "won":
+                continue
+            try:
+                activity = Activity().deserialize(json.loads(item.work))
+                if lease_key(activity) != item.key:
+                    raise ValueError("the stored activity does not match its key")
+            except Exception:  # unreadable work: answering it again is impossible, keeping it retries forever
+                log.error("teams: dropped unreadable unfinished work %s", item.key)
+                await asyncio.to_thread(self.store.complete, item.key, CLAIM_TTL)
+                continue
+            log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
+                        extra={"activity_id": activity.id})
+            identity = self.adapter.create_claims_identity(self.app_id or "")
+            self._start(item.key, activity.id, self.adapter.process_proactive(identity, activity, None, self.turn))
+            taken += 1
+        return taken
+
+    def _start(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
+        self._in_flight.add(key)
+        self.background.spawn(self._run(key, ref, turn))
+
+    async def _run(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
+        """Every outcome completes the lease: a failed turn was logged and is not retried by a resend."""
+        try:
+            await turn
+        except asyncio.CancelledError:
+            self._in_flight.discard(key)
+            raise  # stopped mid-answer: the lease lapses and the next replica's `recover` answers
+        except Exception:
+            ERRORS.labels("teams").inc()
+            log.exception("teams activity %s could not be answered", ref, extra={"activity_id": ref})
+        self._in_flight.discard(key)
+        try:
+            await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
+        except Exception:
+            ERRORS.labels("teams").inc()
+            log.exception("teams: could not mark activity %s answered", ref, extra={"activity_id": ref})
+
+    async def _recover_forever(self) -> None:
+        while True:
+            try:
+                await self.recover()
+            except Exception:  # the database may be briefly away; try again later
+                log.exception("teams: could not look for unfinished answers")
+            await asyncio.sleep(min(RECOVER_EVERY_SECONDS, self.lease_seconds / 2))
+
+    async def on_startup(self, _app: Any) -> None:
+        self._recovery = asyncio.get_running_loop().create_task(self._recover_forever())
+
+    async def on_shutdown(self, _app: Any) -> None:
+        """Before the server's cleanup closes the store: answers in flight still complete their leases."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+        await self.background.close()
