@@ -465,8 +465,8 @@ def part_platforms(settings: Settings, dev: list[str]) -> tuple[list[Row], list[
             what = f"Slack: signed events (DMs and channel mentions), {HTTP_CLIENTS} members at once, {r.questions} questions: ack"
             note = ""
         else:
-            what = f"Teams: message activities, {HTTP_CLIENTS} members at once, {r.questions} questions: HTTP response"
-            note = "the adapter replies inside the turn, as botbuilder does, so the response follows the reply"
+            what = f"Teams: message activities, {HTTP_CLIENTS} members at once, {r.questions} questions: ack (HTTP response)"
+            note = ""
         rows.append(
             Row(
                 "2 HTTP",
@@ -629,11 +629,9 @@ NOTES = """## How to read it
   the message in the database (so a crash after the ack loses nothing). That one SQLite write is what an
   ack waits on: it goes ahead of answers' bookkeeping in the store's queue, leases arriving together are
   committed together, and the core's own database work runs on threads of its own, so the ack does not
-  wait for a thread either. Teams activities are answered inside the turn (botbuilder's model; Bot
-  Framework waits up to 15 s), so their HTTP response comes after the reply and the thread and lease
-  bookkeeping, and with 50 members it is about 50 ÷ answers per second. Meeting 100 ms there would take
-  an ack after the lease and a proactive reply (`continue_conversation`), with lapsed leases answered by
-  another replica as Slack's are. The `/api/ask` row is the console's JSON API with half the questions
+  wait for a thread either. Teams activities go the same way: the question is leased (with the activity,
+  to answer it again from), Teams gets its 200, and the turn runs after it; a lapsed lease is answered
+  by any replica's recovery loop as a proactive turn. The `/api/ask` row is the console's JSON API with half the questions
   repeated. The fakes and the clients share the machine's 2 cores with the server.
 - **3 throughput**: in-process. "batched" is `bot.batching.AnswerBatcher` (what `Guidebot.respond_async`
   uses): the questions that arrive while a batch is answered form the next batch (one encode call), two

@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 3978
     public_url: str | None = None
-    # Seconds a replica may take to answer a Slack message before another takes it over (crash recovery).
-    # Unset: the Slack adapter's default, longer than Slack's rate-limit waits and retries.
+    # Seconds a replica may take to answer a Slack or Teams question before another takes it over (crash
+    # recovery). Unset: each adapter's default, longer than its platform's rate-limit waits and retries.
     work_lease_seconds: int | None = Field(default=None, gt=0)
     database_url: str | None = None
     question_retention_days: int = 180

@@ -1,6 +1,6 @@
 """Connector calls that survive 429 and 5xx: retried with back-off, Retry-After honoured.
 
-Teams gives a turn 15 seconds, so retries stop at `RetryPolicy.deadline`; a reply
+A member is waiting, so retries stop at `RetryPolicy.deadline`; a reply
 that still cannot be delivered is logged with the activity id (never the text)
 and counted, then raised as `DeliveryFailed` so the turn ends visibly.
 
@@ -44,7 +44,7 @@ class RetryPolicy:
     base_delay: float = 0.25
     max_delay: float = 4.0
     deadline: float = 10.0
-    """Seconds from the first attempt after which no retry starts (Teams waits 15 s)."""
+    """Seconds from the first attempt after which no retry starts: well inside the question's lease."""
 
 
 class DeliveryFailed(Exception):
