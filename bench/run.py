@@ -631,7 +631,15 @@ NOTES = """## How to read it
   committed together, and the core's own database work runs on threads of its own, so the ack does not
   wait for a thread either. Teams activities go the same way: the question is leased (with the activity,
   to answer it again from), Teams gets its 200, and the turn runs after it; a lapsed lease is answered
-  by any replica's recovery loop as a proactive turn. The `/api/ask` row is the console's JSON API with half the questions
+  by any replica's recovery loop as a proactive turn. Two causes of slow acks were found with py-spy
+  and fixed: botbuilder built a new connector client (and user-token client) for every turn, each
+  costing milliseconds of the event loop in msrest's retry-policy set-up, so clients are now kept per
+  service URL; and a full garbage collection walked the loaded model and index (~180 ms holding the
+  GIL), so the server freezes its heap once the index is loaded (a full pass now takes ~8 ms). The
+  answer workers run at a lower CPU priority (nice 10) than the event loop, which the scheduler had
+  kept waiting behind their model calls. What remains of the tail is the 2 cores shared by the event
+  loop, the answer workers and the clients.
+  The `/api/ask` row is the console's JSON API with half the questions
   repeated. The fakes and the clients share the machine's 2 cores with the server.
 - **3 throughput**: in-process. "batched" is `bot.batching.AnswerBatcher` (what `Guidebot.respond_async`
   uses): the questions that arrive while a batch is answered form the next batch (one encode call), two

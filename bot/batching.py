@@ -21,6 +21,7 @@ question log refer to that id.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -190,6 +191,7 @@ class AnswerBatcher:
             self._ready.notify_all()
 
     def _run(self) -> None:
+        _lower_priority()
         idle = True
         while (batch := self._next_batch(idle)) is not None:
             try:
@@ -233,3 +235,19 @@ class AnswerBatcher:
             first.set_result(answer)
             for future in others:  # the same question twice in one batch: one retrieval, two answers
                 future.set_result(replace(answer, answer_id=new_answer_id()))
+
+
+WORKER_NICENESS = 10
+"""Answer workers run at a lower CPU priority than the event loop and the database threads.
+
+Their model calls keep the cores of a small machine busy under load, and a
+platform's ack (a few milliseconds of work) waited for the scheduler behind
+them; a lower priority costs the workers nothing when a core is free.
+"""
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: keep the default
+        pass

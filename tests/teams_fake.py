@@ -38,6 +38,8 @@ class Sent:
     activity_id: str | None
     body: dict[str, Any]
     id: str
+    peer: tuple[str, int] | None = None
+    """The bot's end of the TCP connection the call came over."""
 
     @property
     def is_reply(self) -> bool:
@@ -86,7 +88,8 @@ class FakeConnector:
         body = json.loads(await request.read())
         activity_id = request.match_info.get("activity_id")
         new_id = activity_id if request.method == "PUT" else f"bot-msg-{next(self._ids)}"
-        self.sent.append(Sent(request.method, request.match_info["conversation_id"], activity_id, body, new_id))
+        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+        self.sent.append(Sent(request.method, request.match_info["conversation_id"], activity_id, body, new_id, tuple(peer[:2]) if peer else None))
         return web.json_response({"id": new_id})
 
     def app(self) -> web.Application:

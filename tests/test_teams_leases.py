@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from botbuilder.schema import Activity
 
 from adapters.teams import mount
 from adapters.teams.answering import WORK_PREFIX, stored_work
@@ -79,7 +78,7 @@ async def test_a_resend_of_a_message_whose_replica_died_is_answered_once_the_lea
 
 async def test_a_question_whose_replica_died_after_the_200_is_answered_by_recovery_without_a_resend(teams: TeamsHarness) -> None:
     activity = teams.message(QUESTION)
-    work = stored_work(Activity().deserialize(activity))
+    work = stored_work(activity)
     assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1, work=work) == "won"
 
     await wait_for_messages(teams.connector, 1)
@@ -95,7 +94,7 @@ async def test_a_question_whose_replica_died_after_the_200_is_answered_by_recove
 
 async def test_a_resend_while_another_replica_holds_the_lease_gets_200_and_no_second_answer(teams: TeamsHarness) -> None:
     activity = teams.message(QUESTION)
-    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=60, work=stored_work(Activity().deserialize(activity))) == "won"
+    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=60, work=stored_work(activity)) == "won"
 
     status, _ = await teams.post(activity)
 
@@ -162,3 +161,14 @@ async def test_a_question_that_fails_to_be_answered_tells_the_member_and_is_not_
     (reply,) = teams.connector.messages()
     assert "couldn't answer that just now" in reply.body["text"]
     assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "done"
+
+
+async def test_answers_reuse_one_connection_to_the_connector(teams: TeamsHarness) -> None:
+    """The connector client outlives a turn: one kept-alive connection, not a new client and socket per answer."""
+    for question in (QUESTION, "What is a CPE?", "What does a CMO do?"):
+        status, _ = await teams.post(teams.message(question))
+        assert status == 200
+
+    peers = {sent.peer for sent in teams.connector.messages()}
+    assert len(teams.connector.messages()) == 3
+    assert len(peers) == 1 and None not in peers

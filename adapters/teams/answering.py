@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -66,9 +66,9 @@ def is_question(activity: Activity) -> bool:
     return not (isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION)
 
 
-def stored_work(activity: Activity) -> str:
-    """The activity as JSON, to answer it again from; patient details never reach the database."""
-    payload: dict[str, Any] = activity.serialize()
+def stored_work(body: Mapping[str, Any]) -> str:
+    """The activity as Teams sent it, to answer it again from; patient details never reach the database."""
+    payload = dict(body)
     text = payload.get("text")
     if isinstance(text, str) and looks_like_phi(text):
         payload["text"] = redact(text)
@@ -99,8 +99,8 @@ class Answering:
         self._in_flight: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
 
-    async def take(self, authenticated: AuthenticateRequestResult, activity: Activity) -> bool:
-        """Lease `activity` and start answering it: True when this call started the answer.
+    async def take(self, authenticated: AuthenticateRequestResult, activity: Activity, body: Mapping[str, Any]) -> bool:
+        """Lease `activity` (`body` as received) and start answering it: True when this call started the answer.
 
         Raises when the store cannot be reached: the caller must not acknowledge
         a question nothing will answer.
@@ -108,7 +108,7 @@ class Answering:
         key = lease_key(activity)
         assert key is not None
         result = await asyncio.to_thread(
-            self.store.claim_work, key, lease_seconds=self.lease_seconds, work=stored_work(activity)
+            self.store.claim_work, key, lease_seconds=self.lease_seconds, work=stored_work(body)
         )
         if result != "won":
             log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",

@@ -16,6 +16,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,13 @@ from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
-from botframework.connector.auth import BotFrameworkAuthentication
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+    JwtTokenValidation,
+)
 from msrest.exceptions import SerializationError
 
 from adapters.teams.answering import Answering, is_question
@@ -42,6 +49,8 @@ _STRING_FIELDS = ("id", "name", "text", "textFormat", "locale", "replyToId", "ch
 _ACCOUNT_FIELDS = ("from", "recipient")
 _LIST_FIELDS = ("entities", "attachments", "membersAdded", "membersRemoved")
 _LOCAL_ACTIVITY_TYPES = {"delay", ActivityTypes.invoke_response, ActivityTypes.trace}
+MAX_CONNECTOR_CLIENTS = 32
+"""Teams talks to a handful of regional service URLs; the bound keeps a flood of made-up ones in check."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,69 @@ class BotConfig:
             APP_TENANTID=settings.microsoft_app_tenant_id or None,
             APP_TYPE=settings.microsoft_app_type or "MultiTenant",
         )
+
+
+class CachedConnectorFactory(ConnectorFactory):
+    """One connector client per app id, service URL and audience, kept between turns.
+
+    botbuilder builds a new `ConnectorClient` on every turn, and msrest spends
+    milliseconds of the event loop on each (its retry policy alone scans a
+    thousand status codes), which held every other request's ack back under
+    load; a new client per turn also meant a new HTTP session, never reused.
+    Bot Framework's other SDKs keep a client per service URL the same way.
+    """
+
+    def __init__(self, inner: ConnectorFactory, app_id: str | None, clients: OrderedDict[tuple[str | None, str, str | None], Any]) -> None:
+        self.inner = inner
+        self.app_id = app_id
+        self.clients = clients
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        key = (self.app_id, service_url, audience)
+        client = self.clients.get(key)
+        if client is None:
+            client = await self.inner.create(service_url, audience)
+            self.clients[key] = client
+            while len(self.clients) > MAX_CONNECTOR_CLIENTS:
+                self.clients.popitem(last=False)
+        else:
+            self.clients.move_to_end(key)
+        return client
+
+
+class CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
+    """`ConfigurationBotFrameworkAuthentication` whose connector and user-token clients outlive a turn."""
+
+    def __init__(self, configuration: Any) -> None:
+        super().__init__(configuration)
+        self.connector_clients: OrderedDict[tuple[str | None, str, str | None], Any] = OrderedDict()
+        self.token_clients: dict[str | None, Any] = {}
+
+    def _cached(self, factory: ConnectorFactory, claims_identity: ClaimsIdentity | None) -> ConnectorFactory:
+        claims = claims_identity.claims if claims_identity is not None else {}
+        return CachedConnectorFactory(factory, JwtTokenValidation.get_app_id_from_claims(claims), self.connector_clients)
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await super().authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            result.connector_factory = self._cached(result.connector_factory, result.claims_identity)
+        return result
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return self._cached(super().create_connector_factory(claims_identity), claims_identity)
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        app_id = JwtTokenValidation.get_app_id_from_claims(claims_identity.claims or {})
+        if app_id not in self.token_clients:
+            self.token_clients[app_id] = await super().create_user_token_client(claims_identity)
+        return self.token_clients[app_id]
+
+    async def close(self) -> None:
+        clients = list(self.connector_clients.values())
+        self.connector_clients.clear()
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.__aexit__(None, None, None)
 
 
 class RetryingCloudAdapter(CloudAdapter):
@@ -164,7 +236,7 @@ class TeamsEndpoint:
     def __init__(self, guidebot: Guidebot, settings: Settings, retry: RetryPolicy | None = None) -> None:
         config = BotConfig.from_settings(settings)
         self.local_mode = not config.APP_ID
-        self.authentication = ConfigurationBotFrameworkAuthentication(config)
+        self.authentication = CachingBotFrameworkAuthentication(config)
         self.adapter = RetryingCloudAdapter(self.authentication, retry or RetryPolicy())
         self.adapter.on_turn_error = self._on_turn_error
         self.bot = GuidebotTeamsBot(guidebot, settings.public_url)
@@ -197,7 +269,7 @@ class TeamsEndpoint:
             return web.json_response({"error": "a valid Bot Framework token is required"}, status=401)
         if is_question(activity):
             try:
-                await self.answering.take(authenticated, activity)
+                await self.answering.take(authenticated, activity, body)
             except Exception:
                 ERRORS.labels("teams").inc()
                 log.exception("teams question could not be leased", extra={"activity_id": activity.id})
@@ -214,6 +286,13 @@ class TeamsEndpoint:
         if invoke_response is not None:
             return web.json_response(_invoke_body(invoke_response.body), status=invoke_response.status)
         return web.Response(status=200)
+
+    async def on_startup(self, app: web.Application) -> None:
+        await self.answering.on_startup(app)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        await self.answering.on_shutdown(app)
+        await self.authentication.close()
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         """A failed turn is logged with the activity id and counted; the member's text is never logged.
@@ -268,8 +347,8 @@ def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
     endpoint = TeamsEndpoint(guidebot, settings)
     app.router.add_post(ROUTE, endpoint.handle)
     app[TEAMS_ENDPOINT] = endpoint
-    app.on_startup.append(endpoint.answering.on_startup)
-    app.on_shutdown.append(endpoint.answering.on_shutdown)
+    app.on_startup.append(endpoint.on_startup)
+    app.on_shutdown.append(endpoint.on_shutdown)
     if endpoint.local_mode:
         log.warning(
             "Teams endpoint %s in local development mode: MICROSOFT_APP_ID is not set, so requests are not "

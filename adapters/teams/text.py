@@ -22,7 +22,7 @@ ELLIPSIS = "…"
 # `<at>`, `< AT id="0">`, `</at>`: any tag whose name is "at", as Teams reads it.
 _MENTION_TAG = re.compile(r"<(\s*/?\s*at\b)", re.IGNORECASE)
 _FULLWIDTH_LT = "\uff1c"
-_MARKDOWN_CHARS = set("<>&*_~`[]#|\\")
+_MARKDOWN_REFS = str.maketrans({c: f"&#{ord(c)};" for c in "<>&*_~`[]#|\\"})
 _LINE_OPENER = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
@@ -44,7 +44,7 @@ def one_line(text: str) -> str:
 
 def escape_markdown(text: str) -> str:
     """Text for a markdown message: every markup character as a character reference."""
-    out = "".join(f"&#{ord(c)};" if c in _MARKDOWN_CHARS else c for c in clean(text))
+    out = clean(text).translate(_MARKDOWN_REFS)
     # "- item", "+ item", "1. item", "== heading" only mean something at a line's start.
     return _LINE_OPENER.sub(lambda m: m.group(1) + "".join(f"&#{ord(c)};" for c in m.group(2)), out)
 
