@@ -20,6 +20,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
@@ -185,6 +186,9 @@ class SlackAdapter:
     async def on_startup(self, _app: web.Application) -> None:
         if self.bolt is None:
             return
+        # One HTTP session for every Web API call (slack_sdk opens and closes one per call otherwise:
+        # a new connection, and its set-up on the event loop, for every answer).
+        self.bolt.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.bolt.client.timeout))
         self._recovery = asyncio.get_running_loop().create_task(self._recover_forever())
         if self.socket_mode_enabled:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -208,6 +212,8 @@ class SlackAdapter:
             await self.socket_mode.close_async()
             self.socket_mode = None
         await self.background.close()
+        if self.bolt is not None and self.bolt.client.session is not None:
+            await self.bolt.client.session.close()
 
 
 SLACK_ADAPTER = web.AppKey("guidebot.slack", SlackAdapter)

@@ -51,19 +51,29 @@ def base_conversation(conversation_id: str) -> str:
     return conversation_id.split(";", 1)[0]
 
 
-def lease_key(activity: Activity) -> str | None:
-    if not activity.id or activity.conversation is None:
+def lease_key(conversation_id: str | None, activity_id: str | None) -> str | None:
+    if not activity_id or not conversation_id:
         return None
-    return f"{WORK_PREFIX}{base_conversation(activity.conversation.id)}:{activity.id}"
+    return f"{WORK_PREFIX}{base_conversation(conversation_id)}:{activity_id}"
 
 
-def is_question(activity: Activity) -> bool:
-    """A message to answer after the ack; card button presses and expect-replies turns stay in the request."""
-    if activity.type != ActivityTypes.message or lease_key(activity) is None:
+def _body_lease_key(body: Mapping[str, Any]) -> str | None:
+    conversation = body.get("conversation")
+    return lease_key(conversation.get("id") if isinstance(conversation, Mapping) else None, body.get("id"))
+
+
+def is_question(body: Mapping[str, Any]) -> bool:
+    """A message (as Teams sent it) to answer after the ack; card presses and expect-replies turns stay in the request."""
+    if body.get("type") != ActivityTypes.message or _body_lease_key(body) is None:
         return False
-    if activity.delivery_mode == DeliveryModes.expect_replies:
+    if body.get("deliveryMode") == DeliveryModes.expect_replies:
         return False
-    return not (isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION)
+    value = body.get("value")
+    return not (isinstance(value, Mapping) and value.get("action") == FEEDBACK_ACTION)
+
+
+class NotAnActivity(ValueError):
+    """The body passed the endpoint's checks but botbuilder cannot read it as an activity."""
 
 
 def stored_work(body: Mapping[str, Any]) -> str:
@@ -99,17 +109,26 @@ class Answering:
         self._in_flight: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
 
-    async def take(self, authenticated: AuthenticateRequestResult, activity: Activity, body: Mapping[str, Any]) -> bool:
-        """Lease `activity` (`body` as received) and start answering it: True when this call started the answer.
+    async def take(self, authenticated: AuthenticateRequestResult, body: Mapping[str, Any]) -> bool:
+        """Lease the question in `body` and start answering it: True when this call started the answer.
 
-        Raises when the store cannot be reached: the caller must not acknowledge
-        a question nothing will answer.
+        Reading the body into botbuilder's model (msrest, most of an ack's time
+        on the event loop) happens on the same thread as the lease. Raises
+        `NotAnActivity` for a body the SDK cannot read, and whatever the store
+        raises when it cannot be reached: the caller must not acknowledge a
+        question nothing will answer.
         """
-        key = lease_key(activity)
+        key = _body_lease_key(body)
         assert key is not None
-        result = await asyncio.to_thread(
-            self.store.claim_work, key, lease_seconds=self.lease_seconds, work=stored_work(body)
-        )
+
+        def read_and_claim() -> tuple[Activity, str]:
+            try:
+                activity = Activity().deserialize(body)
+            except Exception as error:  # msrest raises several kinds for values of the wrong shape
+                raise NotAnActivity(type(error).__name__) from error
+            return activity, self.store.claim_work(key, lease_seconds=self.lease_seconds, work=stored_work(body))
+
+        activity, result = await asyncio.to_thread(read_and_claim)
         if result != "won":
             log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
                      extra={"activity_id": activity.id})
@@ -128,8 +147,9 @@ class Answering:
             if claimed != "won":
                 continue
             try:
-                activity = Activity().deserialize(json.loads(item.work))
-                if lease_key(activity) != item.key:
+                body = json.loads(item.work)
+                activity = Activity().deserialize(body)
+                if _body_lease_key(body) != item.key:
                     raise ValueError("the stored activity does not match its key")
             except Exception:  # unreadable work: answering it again is impossible, keeping it retries forever
                 log.error("teams: dropped unreadable unfinished work %s", item.key)

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ResourceResponse
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     BotFrameworkAuthentication,
@@ -34,7 +34,7 @@ from botframework.connector.auth import (
 )
 from msrest.exceptions import SerializationError
 
-from adapters.teams.answering import Answering, is_question
+from adapters.teams.answering import Answering, NotAnActivity, is_question
 from adapters.teams.bot import GuidebotTeamsBot, to_activity
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
 from adapters.teams.replies import failure_activity
@@ -211,6 +211,22 @@ def activity_problem(body: Any) -> str | None:
     return None
 
 
+def _credentials_view(body: Mapping[str, Any]) -> Activity:
+    """What checking a request's token reads of its activity (channel, service URL, recipient).
+
+    A question's full activity is read on the thread that leases it: msrest's
+    reading was most of an ack's time on the event loop.
+    """
+    recipient = body.get("recipient")
+    return Activity(
+        type=body.get("type"),
+        id=body.get("id"),
+        channel_id=body.get("channelId"),
+        service_url=body.get("serviceUrl"),
+        recipient=ChannelAccount(id=recipient.get("id"), name=recipient.get("name")) if isinstance(recipient, Mapping) else None,
+    )
+
+
 def _invoke_body(body: Any) -> Any:
     """An invoke response body as JSON: plain values as they are, SDK models through their serializer."""
     if body is None or isinstance(body, (dict, list, str, int, float, bool)):
@@ -254,8 +270,9 @@ class TeamsEndpoint:
         problem = activity_problem(body)
         if problem:
             return _bad_request(problem)
+        question = is_question(body)
         try:
-            activity = Activity().deserialize(body)
+            activity = _credentials_view(body) if question else Activity().deserialize(body)
         except Exception as error:  # msrest raises several kinds for values of the wrong shape
             return _bad_request(f"not a Bot Framework activity ({type(error).__name__})")
         try:
@@ -267,9 +284,11 @@ class TeamsEndpoint:
                 extra={"activity_id": activity.id},
             )
             return web.json_response({"error": "a valid Bot Framework token is required"}, status=401)
-        if is_question(activity):
+        if question:
             try:
-                await self.answering.take(authenticated, activity, body)
+                await self.answering.take(authenticated, body)
+            except NotAnActivity as error:
+                return _bad_request(f"not a Bot Framework activity ({error})")
             except Exception:
                 ERRORS.labels("teams").inc()
                 log.exception("teams question could not be leased", extra={"activity_id": activity.id})
@@ -308,7 +327,7 @@ class TeamsEndpoint:
             exc_info=error,
             extra={"activity_id": context.activity.id, "activity_type": context.activity.type},
         )
-        if is_question(context.activity) and not context.responded:
+        if not context.responded and is_question(context.activity.serialize()):
             with contextlib.suppress(DeliveryFailed):
                 await context.send_activity(to_activity(failure_activity()))
 

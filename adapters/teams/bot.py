@@ -145,7 +145,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             )
         sent: ResourceResponse | None = await turn_context.send_activity(to_activity(payload))
         reply_key = message_key(activity.conversation.id, sent.id) if with_feedback and sent is not None and sent.id else None
-        await asyncio.to_thread(self._remember, lease_key(activity), reply_key, answer.answer_id)
+        await asyncio.to_thread(self._remember, lease_key(activity.conversation.id, activity.id), reply_key, answer.answer_id)
 
     def _remember(self, lease: str | None, reply_key: str | None, answer_id: str) -> None:
         # Completed first, in the same hop as the send's return: until then a kill -9 would have
