@@ -125,8 +125,11 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         )
         reply = await self.guidebot.respond_async(inbound)
         if isinstance(reply, Summary):
-            payload = summary_activity(reply, self.public_url, feedback_id=new_answer_id(), command=clip(text, 200))
-            await turn_context.send_activity(to_activity(payload))
+            summary = reply
+            card = await asyncio.to_thread(
+                lambda: to_activity(summary_activity(summary, self.public_url, feedback_id=new_answer_id(), command=clip(text, 200)))
+            )
+            await turn_context.send_activity(card)
             return
         await self._send_answer(turn_context, reply)
 
@@ -135,15 +138,20 @@ class GuidebotTeamsBot(TeamsActivityHandler):
 
         The member's latest answer is recorded before sending, so a 👍 pressed
         the instant the reply shows finds it; the reply's own id once it is known.
+        Rendering runs on that same thread hop, off the event loop that acks.
         """
-        payload = answer_activity(answer, self.public_url)
         activity = turn_context.activity
-        with_feedback = "channelData" in payload
-        if with_feedback:
-            await asyncio.to_thread(
-                self.guidebot.store.set_thread, last_answer_key(activity.conversation.id, user_id_of(activity)), "", answer.answer_id
-            )
-        sent: ResourceResponse | None = await turn_context.send_activity(to_activity(payload))
+        latest = last_answer_key(activity.conversation.id, user_id_of(activity))
+
+        def render() -> tuple[Activity, bool]:
+            payload = answer_activity(answer, self.public_url)
+            with_feedback = "channelData" in payload
+            if with_feedback:
+                self.guidebot.store.set_thread(latest, "", answer.answer_id)
+            return to_activity(payload), with_feedback
+
+        reply, with_feedback = await asyncio.to_thread(render)
+        sent: ResourceResponse | None = await turn_context.send_activity(reply)
         reply_key = message_key(activity.conversation.id, sent.id) if with_feedback and sent is not None and sent.id else None
         await asyncio.to_thread(self._remember, lease_key(activity.conversation.id, activity.id), reply_key, answer.answer_id)
 
