@@ -546,14 +546,46 @@ class SqlStore:
                 batch, self._lease_queue = self._lease_queue, []
             try:
                 with self._turns.turn(urgent=True), self._engine.begin() as conn:
-                    now = self._clock()
-                    results = [self._lease(conn, r.key, r.lease_seconds, r.work, now) for r in batch]
+                    results = self._lease_many(conn, batch, self._clock())
             except Exception as error:  # each caller raises it from its own future
                 for request in batch:
                     request.result.set_exception(error)
             else:
                 for request, result in zip(batch, results):
                     request.result.set_result(result)
+
+    def _lease_many(self, conn: Connection, batch: list[_LeaseRequest], now: datetime) -> list[ClaimResult]:
+        """`_lease` for a whole batch in three statements; under load, one statement per lease had made
+        the batch (and every ack waiting on it) take tens of milliseconds. A key asked for twice in one
+        batch (an event and its retry) is won by the first request only; the others find it busy."""
+        if len(batch) == 1:
+            only = batch[0]
+            return [self._lease(conn, only.key, only.lease_seconds, only.work, now)]
+        first: dict[str, _LeaseRequest] = {}
+        for request in batch:
+            first.setdefault(request.key, request)
+        keys = list(first)
+        conn.execute(sa.delete(claims).where(claims.c.claim_key.in_(keys), claims.c.expires_at <= now))
+        rows = [
+            {"claim_key": r.key, "expires_at": now + timedelta(seconds=r.lease_seconds), "pending": True, "work": r.work}
+            for r in first.values()
+        ]
+        won = set(
+            conn.execute(
+                self._insert(claims).values(rows).on_conflict_do_nothing(index_elements=["claim_key"]).returning(claims.c.claim_key)
+            ).scalars()
+        )
+        others = [key for key in keys if key not in won]
+        pending: dict[str, bool] = {}
+        if others:
+            query = sa.select(claims.c.claim_key, claims.c.pending).where(claims.c.claim_key.in_(others))
+            pending = {key: bool(flag) for key, flag in conn.execute(query)}
+        outcome: dict[str, ClaimResult] = {
+            key: "won" if key in won else "busy" if pending.get(key) else "done" for key in keys
+        }
+        return [
+            outcome[r.key] if first[r.key] is r else "busy" if outcome[r.key] == "won" else outcome[r.key] for r in batch
+        ]
 
     def _lease(self, conn: Connection, key: str, lease_seconds: int, work: str | None, now: datetime) -> ClaimResult:
         conn.execute(sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now))
