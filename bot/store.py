@@ -19,6 +19,7 @@ only as daily counts per section.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -126,6 +127,8 @@ class StateStore(Protocol):
     def claim(self, key: str, ttl_seconds: int = 86400) -> bool: ...
 
     def claim_work(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult: ...
+
+    async def claim_work_async(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult: ...
 
     def complete(self, key: str, ttl_seconds: int = 86400) -> None: ...
 
@@ -516,9 +519,19 @@ class SqlStore:
         if self._turns is None:
             with self._transaction(urgent=True) as conn:
                 return self._lease(conn, key, lease_seconds, work, self._clock())
-        return self._lease_with_others(_LeaseRequest(key, lease_seconds, work))
+        return self._lease_with_others(_LeaseRequest(key, lease_seconds, work)).result()
 
-    def _lease_with_others(self, mine: _LeaseRequest) -> ClaimResult:
+    async def claim_work_async(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult:
+        """`claim_work` for an event loop: on SQLite the loop waits for the lease writer itself.
+
+        An ack waits on its lease; handing the wait to a thread first cost it two
+        hand-overs between threads, each a wait for the GIL under load.
+        """
+        if self._turns is None:
+            return await asyncio.to_thread(self.claim_work, key, lease_seconds=lease_seconds, work=work)
+        return await asyncio.wrap_future(self._lease_with_others(_LeaseRequest(key, lease_seconds, work)))
+
+    def _lease_with_others(self, mine: _LeaseRequest) -> Future[ClaimResult]:
         """On SQLite, leases asked for at about the same moment are taken together, in one transaction.
 
         A burst of Slack events (members answering the same batch of replies, say) would
@@ -533,7 +546,7 @@ class SqlStore:
                 self._lease_writer.start()
             self._lease_queue.append(mine)
             self._lease_ready.notify()
-        return mine.result.result()
+        return mine.result
 
     def _write_leases(self) -> None:
         assert self._turns is not None

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -159,14 +159,9 @@ class Listeners:
         key = f"slack:{team}:{channel}:{thread_ts}"
         return Question(event_id, team, channel, ts, user, text, thread_ts, key, known_thread_only=True)
 
-    async def _lease(self, key: str, work: dict[str, Any] | Callable[[], dict[str, Any]]) -> bool:
-        """Lease `key` with its work; given as a function, the work is made on the store's thread, not the event loop."""
-
-        def claim() -> str:
-            made = work() if callable(work) else work
-            return self.guidebot.store.claim_work(key, lease_seconds=self.lease_seconds, work=json.dumps(made, ensure_ascii=False))
-
-        return await asyncio.to_thread(claim) == "won"
+    async def _lease(self, key: str, work: dict[str, Any]) -> bool:
+        result = await self.guidebot.store.claim_work_async(key, lease_seconds=self.lease_seconds, work=json.dumps(work, ensure_ascii=False))
+        return result == "won"
 
     async def _complete(self, key: str, ref: str) -> None:
         try:
@@ -183,12 +178,8 @@ class Listeners:
         message. (A separate final claim on the event id, taken first, would
         turn away Slack's retry of an event whose replica died between the two.)
         """
-
-        def work() -> dict[str, Any]:  # the patient-details scan takes a millisecond: not before every ack on the loop
-            stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
-            return {"kind": "message", "question": asdict(stored)}
-
-        if not await self._lease(_message_key(q), work):
+        stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
+        if not await self._lease(_message_key(q), {"kind": "message", "question": asdict(stored)}):
             log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
             return False
         return True
