@@ -112,23 +112,19 @@ class Answering:
     async def take(self, authenticated: AuthenticateRequestResult, body: Mapping[str, Any]) -> bool:
         """Lease the question in `body` and start answering it: True when this call started the answer.
 
-        Reading the body into botbuilder's model (msrest, most of an ack's time
-        on the event loop) happens on the same thread as the lease. Raises
-        `NotAnActivity` for a body the SDK cannot read, and whatever the store
-        raises when it cannot be reached: the caller must not acknowledge a
-        question nothing will answer.
+        The full activity is read here, not before the token check. Raises
+        `NotAnActivity` for a body botbuilder cannot read, and whatever the
+        store raises when it cannot be reached: the caller must not acknowledge
+        a question nothing will answer.
         """
         key = _body_lease_key(body)
         assert key is not None
 
-        def read_and_claim() -> tuple[Activity, str]:
-            try:
-                activity = Activity().deserialize(body)
-            except Exception as error:  # msrest raises several kinds for values of the wrong shape
-                raise NotAnActivity(type(error).__name__) from error
-            return activity, self.store.claim_work(key, lease_seconds=self.lease_seconds, work=stored_work(body))
-
-        activity, result = await asyncio.to_thread(read_and_claim)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception as error:  # msrest raises several kinds for values of the wrong shape
+            raise NotAnActivity(type(error).__name__) from error
+        result = await self.store.claim_work_async(key, lease_seconds=self.lease_seconds, work=stored_work(body))
         if result != "won":
             log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
                      extra={"activity_id": activity.id})

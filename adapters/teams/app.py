@@ -214,8 +214,7 @@ def activity_problem(body: Any) -> str | None:
 def _credentials_view(body: Mapping[str, Any]) -> Activity:
     """What checking a request's token reads of its activity (channel, service URL, recipient).
 
-    A question's full activity is read on the thread that leases it: msrest's
-    reading was most of an ack's time on the event loop.
+    A question's full activity is read once the token is checked (`Answering.take`), not twice.
     """
     recipient = body.get("recipient")
     return Activity(
