@@ -417,7 +417,8 @@ class SlackEnv:
 async def start_env(settings: Any, embedder: Any, fake: FakeSlack) -> SlackEnv:
     from aiohttp.test_utils import TestClient
 
-    from adapters.slack import SLACK_ADAPTER, mount
+    from adapters.slack import mount
+    from adapters.slack.app import SLACK_ADAPTER
     from bot.wiring import build_guidebot
 
     guidebot = build_guidebot(settings, embedder)
