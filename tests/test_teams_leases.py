@@ -172,3 +172,16 @@ async def test_answers_reuse_one_connection_to_the_connector(teams: TeamsHarness
     peers = {sent.peer for sent in teams.connector.messages()}
     assert len(teams.connector.messages()) == 3
     assert len(peers) == 1 and None not in peers
+
+
+async def test_a_reply_the_connector_keeps_throttling_is_sent_again_once_the_lease_lapses(teams: TeamsHarness) -> None:
+    activity = teams.message(QUESTION)
+    teams.connector.fail_next(503, times=5)  # every attempt of the first turn fails
+
+    status, _ = await teams.post(activity)
+    assert status == 200 and teams.connector.messages() == []
+
+    await wait_for_messages(teams.connector, 1)  # the recovery loop, once the one-second lease lapsed
+    await teams.idle()
+    assert len(teams.connector.messages()) == 1
+    assert teams.guidebot.store.claim_work(lease_key(activity), lease_seconds=1) == "done"

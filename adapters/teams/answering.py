@@ -14,6 +14,9 @@ turn runs here in the background with the request's own credentials.
   lost. A reply the connector accepted in the instant before the kill, before
   its lease was completed, is sent again: Teams offers a bot no way to read the
   conversation back, so delivery across a crash is at least once.
+- A reply the connector still refuses for now after its retries (429, 5xx,
+  unreachable) is left the same way, to be tried again by `recover` once the
+  lease lapses; one it refuses outright (4xx) is logged and not retried.
 - A question that looks like it holds patient details is stored with its text
   redacted; only this replica's live answer sees it as typed.
 """
@@ -32,6 +35,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from adapters.background import Background
 from adapters.teams.cards import FEEDBACK_ACTION
+from adapters.teams.delivery import DeliveryFailed
 from bot.metrics import ERRORS
 from bot.privacy import looks_like_phi, redact
 from bot.store import StateStore
@@ -107,6 +111,7 @@ class Answering:
         self.lease_seconds = lease_seconds or LEASE_SECONDS
         self.background = Background("teams")
         self._in_flight: set[str] = set()
+        self._retry_later: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
 
     async def take(self, authenticated: AuthenticateRequestResult, body: Mapping[str, Any]) -> bool:
@@ -129,7 +134,7 @@ class Answering:
             log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
                      extra={"activity_id": activity.id})
             return False
-        self._start(key, activity.id, self.adapter.process_activity(authenticated, activity, self.turn))
+        self._start(key, activity.id, self.adapter.process_activity(authenticated, activity, self._logic(key)))
         return True
 
     async def recover(self) -> int:
@@ -154,16 +159,30 @@ class Answering:
             log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
                         extra={"activity_id": activity.id})
             identity = self.adapter.create_claims_identity(self.app_id or "")
-            self._start(item.key, activity.id, self.adapter.process_proactive(identity, activity, None, self.turn))
+            self._start(item.key, activity.id, self.adapter.process_proactive(identity, activity, None, self._logic(item.key)))
             taken += 1
         return taken
+
+    def _logic(self, key: str) -> Turn:
+        """The bot's turn, noting a reply the connector would not take for now (throttled, down)."""
+
+        async def logic(context: TurnContext) -> None:
+            try:
+                await self.turn(context)
+            except DeliveryFailed as failed:
+                if failed.transient:
+                    self._retry_later.add(key)
+                raise
+
+        return logic
 
     def _start(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
         self._in_flight.add(key)
         self.background.spawn(self._run(key, ref, turn))
 
     async def _run(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
-        """Every outcome completes the lease: a failed turn was logged and is not retried by a resend."""
+        """Every outcome completes the lease (a failed turn was logged and is not retried by a resend),
+        except a reply the connector would not take for now: its lease lapses and `recover` tries again."""
         try:
             await turn
         except asyncio.CancelledError:
@@ -173,6 +192,10 @@ class Answering:
             ERRORS.labels("teams").inc()
             log.exception("teams activity %s could not be answered", ref, extra={"activity_id": ref})
         self._in_flight.discard(key)
+        if key in self._retry_later:
+            self._retry_later.discard(key)
+            log.warning("teams: the reply to activity %s will be sent again once its lease lapses", ref, extra={"activity_id": ref})
+            return
         try:
             await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
         except Exception:

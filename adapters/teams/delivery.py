@@ -54,6 +54,11 @@ class DeliveryFailed(Exception):
         super().__init__(f"Teams connector call failed (status {status})")
         self.status = status
 
+    @property
+    def transient(self) -> bool:
+        """Throttled, unavailable or unreachable: worth trying again later, unlike a refusal (4xx)."""
+        return self.status is None or self.status in (408, 429) or self.status >= 500
+
 
 def _status(error: BaseException) -> int | None:
     response = getattr(error, "response", None)
