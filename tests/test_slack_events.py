@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from adapters.slack.delivery import STATUS_SEARCHING
+from adapters.slack.render import FAILURE_TEXT
 from bot.summaries import suggested_prompts
 from tests.slack_fake import (
     BOT_ID,
@@ -217,20 +218,46 @@ async def test_a_rate_limited_post_is_retried_after_retry_after_and_delivered_on
     assert len(slack.fake.sent("chat.postMessage")) == 1
 
 
-async def test_a_post_that_keeps_failing_is_logged_with_the_event_id(slack: SlackEnv, caplog: pytest.LogCaptureFixture) -> None:
-    slack.fake.fail("chat.postMessage", status=500, times=None)
-    slack.fake.fail("chat.postEphemeral", status=500, times=None)
-    caplog.set_level(logging.INFO)
-    secret_question = "What does a VPMA do in a children's hospital merger?"
-    await slack.send_event(mention(secret_question), event_id="EvFAILS0001")
-    await slack.idle(timeout=30)
-    assert len(slack.fake.attempts("chat.postMessage")) >= 2, "server errors were retried"
+async def test_a_post_that_keeps_failing_is_tried_again_after_its_lease_then_logged_with_the_event_id(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack = await start_env(slack_settings(guide_settings, tmp_path, fake, work_lease_seconds=1), embedder, fake)
+    try:
+        fake.fail("chat.postMessage", status=500, times=None)
+        fake.fail("chat.postEphemeral", status=500, times=None)
+        caplog.set_level(logging.INFO)
+        secret_question = "What does a VPMA do in a children's hospital merger?"
+        await slack.send_event(mention(secret_question), event_id="EvFAILS0001")
+        async with asyncio.timeout(30):  # the first try leaves its lease to lapse; the recovery's try tells the member
+            while not fake.attempts("chat.postEphemeral"):
+                await asyncio.sleep(0.1)
+        await slack.idle(timeout=30)
+    finally:
+        await stop_env(slack)
+    retried = [r for r in caplog.records if "answered again once its lease lapses" in r.getMessage()]
+    assert retried and retried[0].event_id == "EvFAILS0001"
+    assert len(fake.attempts("chat.postMessage")) >= 4, "server errors were retried, then the answer tried again"
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR and getattr(r, "event_id", None) == "EvFAILS0001"]
     assert failures, "the lost answer is logged with its event id"
     assert any("posting the answer" in r.getMessage() for r in failures)
     assert any("telling the member privately" in r.getMessage() for r in failures), "and the member was tried privately"
     for record in caplog.records:
         assert "children's hospital" not in record.getMessage() + json.dumps(record.__dict__, default=str)
+
+
+async def test_an_answer_slack_could_not_take_is_delivered_by_the_retry_after_its_lease(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack
+) -> None:
+    slack = await start_env(slack_settings(guide_settings, tmp_path, fake, work_lease_seconds=1), embedder, fake)
+    try:
+        fake.fail("chat.postMessage", status=503, times=4)  # more than the client's own retries
+        await slack.send_event(mention(QUESTION), event_id="EvLATER0001")
+        [post] = await fake.wait_sent("chat.postMessage")
+        await slack.idle(timeout=30)
+    finally:
+        await stop_env(slack)
+    assert answered(post)
+    assert FAILURE_TEXT not in str(post.body)
 
 
 async def test_blocks_slack_refuses_are_sent_again_in_a_simpler_rendering(slack: SlackEnv) -> None:

@@ -184,11 +184,16 @@ class Listeners:
             return False
         return True
 
-    async def _answer_leased(self, q: Question) -> None:
-        """Answer a message whose lease this replica holds; every outcome ends here, told or delivered."""
+    async def _answer_leased(self, q: Question, *, retry_later: bool = True) -> bool:
+        """Answer a message whose lease this replica holds: True when it is done with, told or delivered.
+
+        False when Slack was unavailable (throttling or down, after the client's retries) and
+        `retry_later`: the lease is left to lapse, so `recover` tries once more, after reading the
+        thread back, instead of telling the member it failed.
+        """
         try:
             if q.known_thread_only and await asyncio.to_thread(self.guidebot.store.get_thread, q.thread_key) is None:
-                return
+                return True
             if q.assistant_thread and q.reply_thread_ts:
                 await self.delivery.set_status(channel=q.channel, thread_ts=q.reply_thread_ts, status=STATUS_SEARCHING, ref=q.event_id)
             reply = await self.guidebot.respond_async(
@@ -198,15 +203,19 @@ class Listeners:
             ERRORS.labels("slack").inc()
             log.exception("slack: could not answer event %s", q.event_id, extra={"event_id": q.event_id})
             await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id)
-            return
+            return True
         if q.known_thread_only and _stay_quiet(reply, q.text):
             log.info("slack: no answer to an unmentioned thread message", extra={"event_id": q.event_id})
-            return
+            return True
         outcome = await self.delivery.post_reply(reply, channel=q.channel, thread_ts=q.reply_thread_ts, ref=q.event_id, lease=_message_key(q))
+        if outcome == "unavailable" and retry_later:
+            log.warning("slack: event %s will be answered again once its lease lapses", q.event_id, extra={"event_id": q.event_id})
+            return False
         if outcome != "delivered":
             await self.delivery.post_failure(
                 channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id, in_conversation=outcome == "refused"
             )
+        return True
 
     async def recover(self) -> int:
         """Take over answers whose replica stopped before delivering them; return how many."""
@@ -232,16 +241,18 @@ class Listeners:
                 await self._complete(item.key, item.key)
         return taken
 
-    async def _answer_recovered(self, q: Question) -> None:
-        """A lease whose replica stopped: answer, unless that replica's answer reached Slack before it died."""
+    async def _answer_recovered(self, q: Question) -> bool:
+        """A lapsed lease: answer, unless an answer reached Slack before (its replica died, or Slack only
+        seemed unavailable); this is the last try, so a failure now is told to the member."""
         if await self.delivery.answered(lease=_message_key(q), channel=q.channel, thread_ts=q.reply_thread_ts, after_ts=q.ts, ref=q.event_id):
             log.info("slack: event %s was answered before its replica stopped", q.event_id, extra={"event_id": q.event_id})
-            return
-        await self._answer_leased(q)
+            return True
+        return await self._answer_leased(q, retry_later=False)
 
-    async def _finish(self, key: str, ref: str, work: Coroutine[Any, Any, None]) -> None:
-        await work
-        await self._complete(key, ref)
+    async def _finish(self, key: str, ref: str, work: Coroutine[Any, Any, bool | None]) -> None:
+        """Complete the lease once `work` is done with it (anything but False: that one is left to lapse)."""
+        if await work is not False:
+            await self._complete(key, ref)
 
     async def assistant_thread_started(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
