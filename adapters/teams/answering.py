@@ -46,6 +46,8 @@ WORK_PREFIX = "teams:activity:"
 LEASE_SECONDS = 60
 """Longer than an answer can take: the wait for the encoder under load, then connector retries."""
 CLAIM_TTL = 86_400
+LEASE_COMPLETED = "guidebot.lease_completed"
+"""Set in a turn's state by a turn that completed its lease itself (right after sending its reply)."""
 RECOVER_EVERY_SECONDS = 30.0
 RECOVER_BATCH = 50
 
@@ -112,6 +114,7 @@ class Answering:
         self.background = Background("teams")
         self._in_flight: set[str] = set()
         self._retry_later: set[str] = set()
+        self._completed: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
 
     async def take(self, authenticated: AuthenticateRequestResult, body: Mapping[str, Any]) -> bool:
@@ -173,6 +176,8 @@ class Answering:
                 if failed.transient:
                     self._retry_later.add(key)
                 raise
+            if context.turn_state.get(LEASE_COMPLETED):
+                self._completed.add(key)
 
         return logic
 
@@ -181,7 +186,8 @@ class Answering:
         self.background.spawn(self._run(key, ref, turn))
 
     async def _run(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
-        """Every outcome completes the lease (a failed turn was logged and is not retried by a resend),
+        """Every outcome completes the lease, here or (a reply sent) in the turn itself (a failed turn was
+        logged and is not retried by a resend),
         except a reply the connector would not take for now: its lease lapses and `recover` tries again."""
         try:
             await turn
@@ -192,6 +198,9 @@ class Answering:
             ERRORS.labels("teams").inc()
             log.exception("teams activity %s could not be answered", ref, extra={"activity_id": ref})
         self._in_flight.discard(key)
+        if key in self._completed:
+            self._completed.discard(key)
+            return
         if key in self._retry_later:
             self._retry_later.discard(key)
             log.warning("teams: the reply to activity %s will be sent again once its lease lapses", ref, extra={"activity_id": ref})

@@ -28,7 +28,7 @@ from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
 from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
 from msrest.exceptions import DeserializationError
 
-from adapters.teams.answering import CLAIM_TTL, base_conversation, lease_key
+from adapters.teams.answering import CLAIM_TTL, LEASE_COMPLETED, base_conversation, lease_key
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
 from adapters.teams.text import clip
@@ -154,6 +154,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         sent: ResourceResponse | None = await turn_context.send_activity(reply)
         reply_key = message_key(activity.conversation.id, sent.id) if with_feedback and sent is not None and sent.id else None
         await asyncio.to_thread(self._remember, lease_key(activity.conversation.id, activity.id), reply_key, answer.answer_id)
+        turn_context.turn_state[LEASE_COMPLETED] = True
 
     def _remember(self, lease: str | None, reply_key: str | None, answer_id: str) -> None:
         # Completed first, in the same hop as the send's return: until then a kill -9 would have
