@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -113,8 +114,6 @@ class Answering:
         self.lease_seconds = lease_seconds or LEASE_SECONDS
         self.background = Background("teams")
         self._in_flight: set[str] = set()
-        self._retry_later: set[str] = set()
-        self._completed: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
 
     async def take(self, authenticated: AuthenticateRequestResult, body: Mapping[str, Any]) -> bool:
@@ -137,7 +136,7 @@ class Answering:
             log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
                      extra={"activity_id": activity.id})
             return False
-        self._start(key, activity.id, self.adapter.process_activity(authenticated, activity, self._logic(key)))
+        self._start(key, activity.id, partial(self.adapter.process_activity, authenticated, activity))
         return True
 
     async def recover(self) -> int:
@@ -162,35 +161,32 @@ class Answering:
             log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
                         extra={"activity_id": activity.id})
             identity = self.adapter.create_claims_identity(self.app_id or "")
-            self._start(item.key, activity.id, self.adapter.process_proactive(identity, activity, None, self._logic(item.key)))
+            self._start(item.key, activity.id, partial(self.adapter.process_proactive, identity, activity, None))
             taken += 1
         return taken
 
-    def _logic(self, key: str) -> Turn:
-        """The bot's turn, noting a reply the connector would not take for now (throttled, down)."""
-
-        async def logic(context: TurnContext) -> None:
-            try:
-                await self.turn(context)
-            except DeliveryFailed as failed:
-                if failed.transient:
-                    self._retry_later.add(key)
-                raise
-            if context.turn_state.get(LEASE_COMPLETED):
-                self._completed.add(key)
-
-        return logic
-
-    def _start(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
+    def _start(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]]) -> None:
+        """`run(logic)` runs a turn (from the request, or proactively) with `logic` as the bot."""
         self._in_flight.add(key)
-        self.background.spawn(self._run(key, ref, turn))
+        self.background.spawn(self._run(key, ref, run))
 
-    async def _run(self, key: str, ref: str | None, turn: Awaitable[Any]) -> None:
+    async def _run(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]]) -> None:
         """Every outcome completes the lease, here or (a reply sent) in the turn itself (a failed turn was
         logged and is not retried by a resend),
         except a reply the connector would not take for now: its lease lapses and `recover` tries again."""
+        completed = retry_later = False
+
+        async def logic(context: TurnContext) -> None:
+            nonlocal completed, retry_later
+            try:
+                await self.turn(context)
+            except DeliveryFailed as failed:
+                retry_later = failed.transient
+                raise
+            completed = bool(context.turn_state.get(LEASE_COMPLETED))
+
         try:
-            await turn
+            await run(logic)
         except asyncio.CancelledError:
             self._in_flight.discard(key)
             raise  # stopped mid-answer: the lease lapses and the next replica's `recover` answers
@@ -198,11 +194,9 @@ class Answering:
             ERRORS.labels("teams").inc()
             log.exception("teams activity %s could not be answered", ref, extra={"activity_id": ref})
         self._in_flight.discard(key)
-        if key in self._completed:
-            self._completed.discard(key)
+        if completed:
             return
-        if key in self._retry_later:
-            self._retry_later.discard(key)
+        if retry_later:
             log.warning("teams: the reply to activity %s will be sent again once its lease lapses", ref, extra={"activity_id": ref})
             return
         try:
