@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.privacy import find_phi, looks_like_phi, redact
+from bot.privacy import MIN_PHONE_DIGITS, find_phi, looks_like_phi, redact
 
 PATIENT_DETAILS = [
     ("My patient John Smith has chest pain, how do I document it?", {"NAME"}),
@@ -96,3 +96,24 @@ def test_a_date_alone_is_redacted_but_is_not_a_patient() -> None:
     question = "My contract starts 07/01/2026, should I negotiate call pay?"
     assert redact(question) == "My contract starts [DATE], should I negotiate call pay?"
     assert not looks_like_phi(question)
+
+
+def test_no_dialable_number_has_fewer_digits_than_the_phone_detector_needs() -> None:
+    """The detector skips text with fewer than MIN_PHONE_DIGITS digits: no region's shortest number may fit in fewer."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    shortest = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        lengths = [n for n in metadata.general_desc.possible_length if n > 0]
+        shortest.append(len(str(metadata.country_code)) + min(lengths))
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        lengths = [n for n in PhoneMetadata.metadata_for_nongeo_region(code).general_desc.possible_length if n > 0]
+        shortest.append(len(str(code)) + min(lengths))
+    assert MIN_PHONE_DIGITS <= min(shortest)
+
+
+@pytest.mark.parametrize("text", ["Call me on +683 4002 about it", "reach Dr. Weber at +49 3361 2345", "ring 202.456.1111 please"])
+def test_short_international_numbers_are_still_found(text: str) -> None:
+    assert "PHONE" in {f.kind for f in find_phi(text)}
