@@ -399,6 +399,50 @@ def _sweepable(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """The statements run for every question, built once with bound parameters.
+
+    Building a SQLAlchemy statement (and its cache key) on each call had cost more
+    than running it: 0.84 ms of CPU to record a thread against 0.40 ms prebuilt, all
+    of it holding the GIL that the event loop needs for the next ack.
+    """
+
+    drop_expired_claim: sa.Delete
+    new_claim: Any
+    claim_pending: sa.Select[Any]
+    complete_claim: Any
+    log_answer: Any
+    vote: Any
+    remember_thread: Any
+    thread: sa.Select[Any]
+
+    @classmethod
+    def build(cls, insert: Callable[[sa.Table], Any]) -> _Statements:
+        key = claims.c.claim_key == sa.bindparam("key")
+        done = insert(claims)
+        vote = insert(feedback_table)
+        thread = insert(threads)
+        return cls(
+            drop_expired_claim=sa.delete(claims).where(key, claims.c.expires_at <= sa.bindparam("now")),
+            new_claim=insert(claims).on_conflict_do_nothing(index_elements=["claim_key"]).returning(claims.c.claim_key),
+            claim_pending=sa.select(claims.c.pending).where(key),
+            complete_claim=done.on_conflict_do_update(
+                index_elements=["claim_key"], set_={"expires_at": done.excluded.expires_at, "pending": False, "work": None}
+            ),
+            log_answer=insert(questions_table).on_conflict_do_nothing(index_elements=["answer_id"]),
+            vote=vote.on_conflict_do_update(
+                index_elements=["answer_id", "user_hash"],
+                set_={"value": vote.excluded.value, "comment": vote.excluded.comment, "created_at": vote.excluded.created_at},
+            ),
+            remember_thread=thread.on_conflict_do_update(
+                index_elements=["thread_key"],
+                set_={"question": thread.excluded.question, "answer_id": thread.excluded.answer_id, "updated_at": thread.excluded.updated_at},
+            ),
+            thread=sa.select(threads).where(threads.c.thread_key == sa.bindparam("key")),
+        )
+
+
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -471,6 +515,7 @@ class SqlStore:
         self._clock = clock
         self._claims = itertools.count(1)
         self._is_postgres = self._engine.dialect.name == "postgresql"
+        self._sql = _Statements.build(self._insert)
         _migrate(self._engine, clock())
 
     @property
@@ -489,15 +534,10 @@ class SqlStore:
     def claim(self, key: str, ttl_seconds: int = 86400) -> bool:
         now = self._clock()
         with self._transaction(urgent=True) as conn:
-            conn.execute(
-                sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now)
-            )
+            conn.execute(self._sql.drop_expired_claim, {"key": key, "now": now})
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
             inserted = conn.execute(
-                self._insert(claims)
-                .values(claim_key=key, expires_at=now + timedelta(seconds=ttl_seconds))
-                .on_conflict_do_nothing(index_elements=["claim_key"])
-                .returning(claims.c.claim_key)
+                self._sql.new_claim, {"claim_key": key, "expires_at": now + timedelta(seconds=ttl_seconds)}
             ).first()
             if next(self._claims) % _SWEEP_EVERY_N_CLAIMS == 0:
                 conn.execute(sa.delete(claims).where(_sweepable(now)))
@@ -601,30 +641,18 @@ class SqlStore:
         ]
 
     def _lease(self, conn: Connection, key: str, lease_seconds: int, work: str | None, now: datetime) -> ClaimResult:
-        conn.execute(sa.delete(claims).where(claims.c.claim_key == key, claims.c.expires_at <= now))
-        inserted = conn.execute(
-            self._insert(claims)
-            .values(claim_key=key, expires_at=now + timedelta(seconds=lease_seconds), pending=True, work=work)
-            .on_conflict_do_nothing(index_elements=["claim_key"])
-            .returning(claims.c.claim_key)
-        ).first()
-        if inserted is not None:
+        conn.execute(self._sql.drop_expired_claim, {"key": key, "now": now})
+        lease = {"claim_key": key, "expires_at": now + timedelta(seconds=lease_seconds), "pending": True, "work": work}
+        if conn.execute(self._sql.new_claim, lease).first() is not None:
             return "won"
-        pending = conn.execute(sa.select(claims.c.pending).where(claims.c.claim_key == key)).scalar()
+        pending = conn.execute(self._sql.claim_pending, {"key": key}).scalar()
         return "busy" if pending else "done"
 
     def complete(self, key: str, ttl_seconds: int = 86400) -> None:
         """The work leased under `key` is done: keep the key claimed for `ttl_seconds` and forget the work."""
-        insert = self._insert(claims).values(
-            claim_key=key, expires_at=self._clock() + timedelta(seconds=ttl_seconds), pending=False, work=None
-        )
+        done = {"claim_key": key, "expires_at": self._clock() + timedelta(seconds=ttl_seconds), "pending": False, "work": None}
         with self._transaction() as conn:
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["claim_key"],
-                    set_={"expires_at": insert.excluded.expires_at, "pending": False, "work": None},
-                )
-            )
+            conn.execute(self._sql.complete_claim, done)
 
     def unfinished(self, prefix: str, limit: int = 100) -> list[UnfinishedWork]:
         """Leased work under `prefix` whose lease lapsed before it was completed, oldest first.
@@ -649,23 +677,20 @@ class SqlStore:
 
     def save_answer(self, record: AnswerRecord) -> None:
         """Log an answer; a retry with the same answer_id keeps the first row."""
+        row = {
+            "answer_id": record.answer_id,
+            "platform": record.platform,
+            "question": record.question,
+            "answered": record.answered,
+            "reason": record.reason,
+            "sections": record.sections,
+            "confidence": float(record.confidence),
+            "user_hash": record.user_hash,
+            "conversation_id": record.conversation_id,
+            "created_at": record.created_at,
+        }
         with self._transaction() as conn:
-            conn.execute(
-                self._insert(questions_table)
-                .values(
-                    answer_id=record.answer_id,
-                    platform=record.platform,
-                    question=record.question,
-                    answered=record.answered,
-                    reason=record.reason,
-                    sections=record.sections,
-                    confidence=float(record.confidence),
-                    user_hash=record.user_hash,
-                    conversation_id=record.conversation_id,
-                    created_at=record.created_at,
-                )
-                .on_conflict_do_nothing(index_elements=["answer_id"])
-            )
+            conn.execute(self._sql.log_answer, row)
 
     def record_feedback(
         self, answer_id: str, user_id: str, platform: str, value: str, comment: str | None = None
@@ -673,24 +698,16 @@ class SqlStore:
         """Keep one vote per member and answer: a second click replaces the first."""
         if value not in FEEDBACK_VALUES:
             raise ValueError(f"feedback value must be one of {FEEDBACK_VALUES}, not {value!r}")
-        insert = self._insert(feedback_table).values(
-            answer_id=answer_id,
-            user_hash=hash_user(platform, user_id),
-            platform=platform,
-            value=value,
-            comment=comment,
-            created_at=self._clock(),
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=["answer_id", "user_hash"],
-            set_={
-                "value": insert.excluded.value,
-                "comment": insert.excluded.comment,
-                "created_at": insert.excluded.created_at,
-            },
-        )
+        vote = {
+            "answer_id": answer_id,
+            "user_hash": hash_user(platform, user_id),
+            "platform": platform,
+            "value": value,
+            "comment": comment,
+            "created_at": self._clock(),
+        }
         with self._transaction(urgent=True) as conn:
-            conn.execute(upsert)
+            conn.execute(self._sql.vote, vote)
 
     def _feedback_query(self) -> sa.Select[Any]:
         return sa.select(
@@ -764,25 +781,13 @@ class SqlStore:
         ]
 
     def set_thread(self, thread_key: str, question: str, answer_id: str) -> None:
-        insert = self._insert(threads).values(
-            thread_key=thread_key, question=question, answer_id=answer_id, updated_at=self._clock()
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=["thread_key"],
-            set_={
-                "question": insert.excluded.question,
-                "answer_id": insert.excluded.answer_id,
-                "updated_at": insert.excluded.updated_at,
-            },
-        )
+        row = {"thread_key": thread_key, "question": question, "answer_id": answer_id, "updated_at": self._clock()}
         with self._transaction() as conn:
-            conn.execute(upsert)
+            conn.execute(self._sql.remember_thread, row)
 
     def get_thread(self, thread_key: str) -> ThreadContext | None:
         with self._transaction() as conn:
-            row = conn.execute(
-                sa.select(threads).where(threads.c.thread_key == thread_key)
-            ).one_or_none()
+            row = conn.execute(self._sql.thread, {"key": thread_key}).one_or_none()
         return None if row is None else ThreadContext(row.question, row.answer_id, row.updated_at)
 
     def purge(self, older_than: datetime) -> int:
