@@ -58,10 +58,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-import yaml
 
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import SqlStore, hash_user
+from knowledge.yamlfile import read_yaml
 from tests.server_fixtures import GUIDEBOT, RunningServer, seed_index, serve, server_env
 from tests.slack_fake import BOT_USER_ID, SIGNING_SECRET, TEAM_ID, FakeSlack, event_callback, sign
 from tests.teams_fake import BOT_ID, BOT_NAME, FakeConnector
@@ -170,7 +170,7 @@ def question_bank() -> list[str]:
     """What members ask: the guide's in-scope and out-of-scope banks, and the shared commands."""
     texts: list[str] = []
     for path in sorted((PROJECT_ROOT / "knowledge" / "questions").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         for questions in (data.get("questions") or {}).values():
             texts.extend(q for q in questions if isinstance(q, str))
     texts.extend(["role vpma", "credential mba", "path", "roles", "help", "and the MHA?"])

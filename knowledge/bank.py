@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from knowledge.yamlfile import read_yaml
 
 OUT_OF_SCOPE_FILE = "out-of-scope.yaml"
 
@@ -22,7 +22,7 @@ def load_in_scope(questions_dir: Path) -> list[BankQuestion]:
     for path in sorted(questions_dir.glob("*.y*ml")):
         if path.name == OUT_OF_SCOPE_FILE:
             continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         document_id = str(data.get("document") or path.stem)
         for slug, questions in (data.get("questions") or {}).items():
             bank.extend(BankQuestion(str(q), document_id, str(slug)) for q in questions or [])
@@ -33,7 +33,7 @@ def load_out_of_scope(questions_dir: Path) -> list[BankQuestion]:
     path = questions_dir / OUT_OF_SCOPE_FILE
     if not path.exists():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     return [
         BankQuestion(str(q), "", str(category))
         for category, questions in (data.get("questions") or {}).items()

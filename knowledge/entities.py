@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from knowledge.chunking import Chunk
 from knowledge.document import Document
 from knowledge.loaders import slugify
 from knowledge.stopwords import ENGLISH_STOP_WORDS
+from knowledge.yamlfile import read_yaml
 
 ENTITIES_VERSION = 1
 
@@ -305,7 +304,7 @@ def load_glossary(path: Path | None) -> dict[str, list[str]]:
     """Extra aliases by entity (key, acronym, name or setting); the glossary may hold nothing else."""
     if path is None or not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     if not isinstance(data, dict) or set(data) - {"aliases"}:
         raise ValueError(f"{path.name}: only an `aliases:` mapping is allowed (summaries quote the documents)")
     aliases = data.get("aliases") or {}

@@ -136,3 +136,18 @@ def test_acronyms_defined_in_the_guide_are_found_and_expanded():
     assert "Doctor of Osteopathic Medicine" in expand_acronyms("Can a DO become a CMO?", acronyms)
     assert "Osteopathic" not in expand_acronyms("What do I do first?", acronyms)
     assert "Vice President of Medical Affairs" in expand_acronyms("what does a vpma do", acronyms)
+
+
+def test_the_knowledge_base_yaml_reads_the_same_with_libyaml_and_refuses_python_objects(tmp_path) -> None:
+    import yaml
+
+    from knowledge.yamlfile import read_yaml
+
+    files = sorted((PROJECT_ROOT / "knowledge").rglob("*.yaml"))
+    assert files
+    for path in files:
+        assert read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path.name
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text("questions: !!python/object/apply:os.system ['true']\n", encoding="utf-8")
+    with pytest.raises(yaml.YAMLError):
+        read_yaml(hostile)
