@@ -151,7 +151,8 @@ def search(
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
 
-    bm25_all = lexical.score_all(index.lexical, expanded)
+    tokens = lexical.tokenize([expanded])[0]
+    bm25_all = lexical.score_all(index.lexical, tokens)
     top_lex = _top(bm25_all, CANDIDATES)
     lex_scores = {int(i): float(bm25_all[i]) for i in top_lex if bm25_all[i] > 0}
 
@@ -201,7 +202,6 @@ def search(
     if dense_best >= 0 and lex_best >= 0:
         agreement = 1.0 if section_of[dense_best] == section_of[lex_best] else 0.0
 
-    tokens = lexical.tokenize([expanded])[0]
     vocab = index.lexical.vocab_dict
     coverage = sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0
     lexical_top = float(bm25_all.max()) / (len(tokens) or 1) if len(bm25_all) else 0.0

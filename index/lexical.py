@@ -27,9 +27,8 @@ def build_lexical(texts: list[str]) -> bm25s.BM25:
     return retriever
 
 
-def score_all(retriever: bm25s.BM25, query: str) -> np.ndarray:
-    """BM25 score of every chunk for the query (zeros when no query word is known)."""
-    tokens = tokenize([query])[0]
+def score_all(retriever: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+    """BM25 score of every chunk for a tokenized query (zeros when no query word is known)."""
     if not tokens:
         return np.zeros(retriever.scores["num_docs"], dtype=np.float32)
     return np.asarray(retriever.get_scores(tokens), dtype=np.float32)
