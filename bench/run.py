@@ -65,8 +65,10 @@ PLATFORM_QUESTIONS = 800
 PLATFORM_ROUNDS = 3
 BUILD_RUNS = 5
 SWEEP_CLIENTS = (1, 4, 16, 64)
-SWEEP_QUESTIONS = 120
-SWEEP_ROUNDS = 2
+SWEEP_QUESTIONS = 100
+SWEEP_ROUNDS = 5
+"""Rounds alternate one at a time and batched; a single round's ratio moved 0.87–1.25× on this machine
+with nothing changed, so each count's figure is the median of five."""
 ACK_TARGET = 0.100
 
 console = Console()
@@ -651,9 +653,15 @@ NOTES = """## How to read it
   kept waiting behind their model calls. A Teams ack no longer reads the activity through msrest
   before the token check, nor renders on the event loop; the SQLite lease writer writes a burst of
   leases in three statements rather than two or three per lease (a burst of 20 had taken ~30 ms);
-  and an ack awaits the lease writer from the event loop rather than through a thread. The empty
-  request's row shows what the machine alone costs during the load; the tail above it is bursts of
-  acks (members whose answers came in one batch ask again together) waiting for one lease commit.
+  and an ack awaits the lease writer from the event loop rather than through a thread. Then py-spy's
+  view of who holds the GIL (`--gil`) showed the answers' own bookkeeping holding the interpreter the
+  acks wait for: every store call built its SQLAlchemy statement anew (twice the CPU of running it),
+  and phonenumbers' matcher read every logged question; the hot statements are now built once, and
+  text without enough digits for any phone number skips the matcher (ack p99 ~80 → ~60 ms, answers
+  per second up by a third). The empty request's row shows what the machine alone costs during the
+  load; the tail above it is bursts: 50 members asking in the same instant at the start of a round
+  (their 50 leases and acks queue on one event loop) and members whose answers came in one batch
+  asking again together.
   The `/api/ask` row is the console's JSON API with half the questions
   repeated. The fakes and the clients share the machine's 2 cores with the server.
 - **3 throughput**: in-process. "batched" is `bot.batching.AnswerBatcher` (what `Guidebot.respond_async`
@@ -663,7 +671,7 @@ NOTES = """## How to read it
   with a fresh `answer_id`. The encoder groups a batch's texts by length, so a long question no longer pads
   a whole batch (padding had made a batch of 28 short questions cost 2.7× what they needed). "unbatched"
   is the same 64 clients calling the engine directly from their threads. The sweep measures one at a time
-  and batched back to back for each client count (medians of 2 rounds). The core rows add the privacy
+  and batched back to back for each client count (medians of five alternating rounds). The core rows add the privacy
   guard, thread look-up and the durable SQLite question log (`synchronous=FULL`: one fsync per logged
   answer), which bounds them.
 - **4 scale**: synthetic corpora of the guide's sentences, three to a chunk (see `bench/scale.py`: chunk
@@ -677,7 +685,13 @@ NOTES = """## How to read it
   length-grouped call). The others run in a fresh process as `guidebot index` does (`bench/buildtime.py`;
   scikit-learn, for the abstention fit, loads beside the model and the embedding): cold, and after a
   sentence is added to a document, when only its chunk and sentences are embedded and the rest (mostly
-  the question banks) comes from the content-addressed cache in `<data_dir>/embeddings`.
+  the question banks) comes from the content-addressed cache in `<data_dir>/embeddings`. Beyond the
+  embedding (~1.2 s of the guide's 393 texts on both cores), a build calibrates abstention: one search
+  per bank question and 25 cross-validation fits. cProfile found the banks' YAML parsed in pure Python,
+  each search tokenizing the question twice and the fits run one after another; libyaml, one
+  tokenization and the fits on every core took that part from ~0.6 to ~0.25 s. What keeps the fresh
+  process near 2 s is scikit-learn's import (~1.2 s of CPU, most of it SciPy's statistics), which a
+  side thread cannot hide: it needs the interpreter while the model needs both cores.
 - **6 memory**: `VmHWM` of the server process.
 """
 
