@@ -84,7 +84,9 @@ def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex
             chunks=chunks,
             dense=dense.load_dense(path / DENSE),
             lexical=lexical.load_lexical(path / BM25_DIR),
-            sentence_vectors=np.load(path / SENTENCE_VECTORS, mmap_mode="r"),
+            # Mapped, not read (a large corpus has millions of sentences), but as a plain ndarray: slicing a
+            # `np.memmap` runs Python code on every search, under the GIL the event loop needs.
+            sentence_vectors=np.asarray(np.load(path / SENTENCE_VECTORS, mmap_mode="r")),
             sentence_chunk=np.asarray(bank["sentence_chunk"], dtype=np.int64),
             bank_in=np.load(path / BANK_IN_VECTORS),
             bank_in_sections=list(bank["in_sections"]),
