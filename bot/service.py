@@ -175,9 +175,10 @@ class Guidebot:
         if command is not None:
             QUESTIONS.labels(inbound.platform, f"command:{command.name}").inc()
             return summarize(command, self.engines.engine().index)
-        previous = self.store.get_thread(inbound.thread_key) if inbound.thread_key else None
-        if previous and _is_follow_up(text):
-            return _Asked(text, f"{previous.question} {text}")
+        if inbound.thread_key and _is_follow_up(text):
+            previous = self.store.get_thread(inbound.thread_key)
+            if previous:
+                return _Asked(text, f"{previous.question} {text}")
         return _Asked(text, text)
 
     def _finish(self, inbound: Inbound, asked: _Asked, answer: Answer) -> Answer:
