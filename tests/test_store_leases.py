@@ -186,3 +186,27 @@ def test_leases_asked_for_at_once_each_get_their_own_answer(store: SqlStore) -> 
             assert outcomes == ["done"] * 4
         else:
             assert sorted(outcomes) == ["busy", "busy", "busy", "won"]
+
+
+def test_replicas_leasing_the_same_messages_at_once_each_win_every_message_exactly_once(database_url: str) -> None:
+    """Two replicas (stores of their own; on SQLite each commits its burst of leases in one transaction) are
+    asked for the same 40 messages at once, in opposite orders: every message goes to exactly one, no caller fails."""
+    replicas = [SqlStore(database_url), SqlStore(database_url)]
+    try:
+        for burst in range(3):
+            keys = [f"slack:message:C{n}:{burst}.0" for n in range(40)]
+            jobs = [(0, key) for key in keys] + [(1, key) for key in reversed(keys)]
+            start = Barrier(len(jobs))
+
+            def lease(job: tuple[int, str]) -> tuple[str, str]:
+                replica, key = job
+                start.wait(timeout=30)
+                return key, replicas[replica].claim_work(key, lease_seconds=LEASE, work=json.dumps({"key": key}))
+
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                outcomes = list(pool.map(lease, jobs))
+            assert {result for _, result in outcomes} <= {"won", "busy"}
+            assert sorted(key for key, result in outcomes if result == "won") == sorted(keys)
+    finally:
+        for replica in replicas:
+            replica.close()
