@@ -691,7 +691,9 @@ NOTES = """## How to read it
   each search tokenizing the question twice and the fits run one after another; libyaml, one
   tokenization and the fits on every core took that part from ~0.6 to ~0.25 s. What keeps the fresh
   process near 2 s is scikit-learn's import (~1.2 s of CPU, most of it SciPy's statistics), which a
-  side thread cannot hide: it needs the interpreter while the model needs both cores.
+  side thread cannot hide (it needs the interpreter, and the model needs both cores); a helper process
+  importing it and fitting there was tried and measured slower (its own start-up overlapped the
+  embedding too).
 - **6 memory**: `VmHWM` of the server process.
 """
 
