@@ -409,8 +409,10 @@ class _Statements:
     """
 
     drop_expired_claim: sa.Delete
+    drop_expired_claims: sa.Delete
     new_claim: Any
     claim_pending: sa.Select[Any]
+    claims_pending: sa.Select[Any]
     complete_claim: Any
     log_answer: Any
     vote: Any
@@ -420,13 +422,16 @@ class _Statements:
     @classmethod
     def build(cls, insert: Callable[[sa.Table], Any]) -> _Statements:
         key = claims.c.claim_key == sa.bindparam("key")
+        keys = claims.c.claim_key.in_(sa.bindparam("keys", expanding=True))
         done = insert(claims)
         vote = insert(feedback_table)
         thread = insert(threads)
         return cls(
             drop_expired_claim=sa.delete(claims).where(key, claims.c.expires_at <= sa.bindparam("now")),
+            drop_expired_claims=sa.delete(claims).where(keys, claims.c.expires_at <= sa.bindparam("now")),
             new_claim=insert(claims).on_conflict_do_nothing(index_elements=["claim_key"]).returning(claims.c.claim_key),
             claim_pending=sa.select(claims.c.pending).where(key),
+            claims_pending=sa.select(claims.c.claim_key, claims.c.pending).where(keys),
             complete_claim=done.on_conflict_do_update(
                 index_elements=["claim_key"], set_={"expires_at": done.excluded.expires_at, "pending": False, "work": None}
             ),
@@ -611,28 +616,20 @@ class SqlStore:
         """`_lease` for a whole batch in three statements; under load, one statement per lease had made
         the batch (and every ack waiting on it) take tens of milliseconds. A key asked for twice in one
         batch (an event and its retry) is won by the first request only; the others find it busy."""
-        if len(batch) == 1:
-            only = batch[0]
-            return [self._lease(conn, only.key, only.lease_seconds, only.work, now)]
         first: dict[str, _LeaseRequest] = {}
         for request in batch:
             first.setdefault(request.key, request)
         keys = list(first)
-        conn.execute(sa.delete(claims).where(claims.c.claim_key.in_(keys), claims.c.expires_at <= now))
+        conn.execute(self._sql.drop_expired_claims, {"keys": keys, "now": now})
         rows = [
             {"claim_key": r.key, "expires_at": now + timedelta(seconds=r.lease_seconds), "pending": True, "work": r.work}
             for r in first.values()
         ]
-        won = set(
-            conn.execute(
-                self._insert(claims).values(rows).on_conflict_do_nothing(index_elements=["claim_key"]).returning(claims.c.claim_key)
-            ).scalars()
-        )
+        won = set(conn.execute(self._sql.new_claim, rows).scalars())
         others = [key for key in keys if key not in won]
         pending: dict[str, bool] = {}
         if others:
-            query = sa.select(claims.c.claim_key, claims.c.pending).where(claims.c.claim_key.in_(others))
-            pending = {key: bool(flag) for key, flag in conn.execute(query)}
+            pending = {key: bool(flag) for key, flag in conn.execute(self._sql.claims_pending, {"keys": others})}
         outcome: dict[str, ClaimResult] = {
             key: "won" if key in won else "busy" if pending.get(key) else "done" for key in keys
         }
