@@ -411,7 +411,6 @@ class _Statements:
     drop_expired_claim: sa.Delete
     drop_expired_claims: sa.Delete
     new_claim: Any
-    claim_pending: sa.Select[Any]
     claims_pending: sa.Select[Any]
     complete_claim: Any
     log_answer: Any
@@ -430,7 +429,6 @@ class _Statements:
             drop_expired_claim=sa.delete(claims).where(key, claims.c.expires_at <= sa.bindparam("now")),
             drop_expired_claims=sa.delete(claims).where(keys, claims.c.expires_at <= sa.bindparam("now")),
             new_claim=insert(claims).on_conflict_do_nothing(index_elements=["claim_key"]).returning(claims.c.claim_key),
-            claim_pending=sa.select(claims.c.pending).where(key),
             claims_pending=sa.select(claims.c.claim_key, claims.c.pending).where(keys),
             complete_claim=done.on_conflict_do_update(
                 index_elements=["claim_key"], set_={"expires_at": done.excluded.expires_at, "pending": False, "work": None}
@@ -563,7 +561,7 @@ class SqlStore:
         """
         if self._turns is None:
             with self._transaction(urgent=True) as conn:
-                return self._lease(conn, key, lease_seconds, work, self._clock())
+                return self._lease_many(conn, [_LeaseRequest(key, lease_seconds, work)], self._clock())[0]
         return self._lease_with_others(_LeaseRequest(key, lease_seconds, work)).result()
 
     async def claim_work_async(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult:
@@ -613,9 +611,9 @@ class SqlStore:
                     request.result.set_result(result)
 
     def _lease_many(self, conn: Connection, batch: list[_LeaseRequest], now: datetime) -> list[ClaimResult]:
-        """`_lease` for a whole batch in three statements; under load, one statement per lease had made
-        the batch (and every ack waiting on it) take tens of milliseconds. A key asked for twice in one
-        batch (an event and its retry) is won by the first request only; the others find it busy."""
+        """Lease each request's key unless another holds it: three statements for the whole batch (one per
+        lease had made a burst, and every ack waiting on it, take tens of milliseconds). A key asked for
+        twice in one batch (an event and its retry) is won by the first request only; the others find it busy."""
         first: dict[str, _LeaseRequest] = {}
         for request in batch:
             first.setdefault(request.key, request)
@@ -636,14 +634,6 @@ class SqlStore:
         return [
             outcome[r.key] if first[r.key] is r else "busy" if outcome[r.key] == "won" else outcome[r.key] for r in batch
         ]
-
-    def _lease(self, conn: Connection, key: str, lease_seconds: int, work: str | None, now: datetime) -> ClaimResult:
-        conn.execute(self._sql.drop_expired_claim, {"key": key, "now": now})
-        lease = {"claim_key": key, "expires_at": now + timedelta(seconds=lease_seconds), "pending": True, "work": work}
-        if conn.execute(self._sql.new_claim, lease).first() is not None:
-            return "won"
-        pending = conn.execute(self._sql.claim_pending, {"key": key}).scalar()
-        return "busy" if pending else "done"
 
     def complete(self, key: str, ttl_seconds: int = 86400) -> None:
         """The work leased under `key` is done: keep the key claimed for `ttl_seconds` and forget the work."""
