@@ -166,21 +166,38 @@ async def core_loop(guidebot: Guidebot, asked: list[str], clients: int) -> float
 
 
 def concurrency_sweep(engine: AnswerEngine, dev: list[str]) -> dict[int, tuple[float, float]]:
-    """For each client count: (one at a time, batched) questions/s, measured back to back, medians of rounds."""
-    asked = iter(unique_questions(dev, 2 * SWEEP_ROUNDS * len(SWEEP_CLIENTS) * SWEEP_QUESTIONS + 1000)[1000:])
-    take = lambda: [next(asked) for _ in range(SWEEP_QUESTIONS)]  # noqa: E731
+    """For each client count: (one at a time, batched) questions/s, measured back to back, medians of rounds.
+
+    Both ways answer the same questions in a round (neither keeps a cache here), and take turns going
+    first: the wordings cost different amounts (a later set had run ~5 % slower with the same code),
+    which had shown up as batching's fault when each way got a set of its own.
+    """
+    asked = iter(unique_questions(dev, SWEEP_ROUNDS * len(SWEEP_CLIENTS) * SWEEP_QUESTIONS + 1000)[1000:])
     out: dict[int, tuple[float, float]] = {}
+
+    def one_at_a_time(qs: list[str]) -> float:
+        started = time.perf_counter()
+        for q in qs:
+            engine.answer(q)
+        return len(qs) / (time.perf_counter() - started)
+
+    def batched(qs: list[str], clients: int) -> float:
+        batcher = AnswerBatcher(lambda: engine, cache_size=0)
+        try:
+            return closed_loop(batcher.answer, qs, clients)
+        finally:
+            batcher.close()
+
     for clients in SWEEP_CLIENTS:
         alone, together = [], []
-        for _ in range(SWEEP_ROUNDS):
-            qs = take()
-            started = time.perf_counter()
-            for q in qs:
-                engine.answer(q)
-            alone.append(len(qs) / (time.perf_counter() - started))
-            batcher = AnswerBatcher(lambda: engine, cache_size=0)
-            together.append(closed_loop(batcher.answer, take(), clients))
-            batcher.close()
+        for round_ in range(SWEEP_ROUNDS):
+            qs = [next(asked) for _ in range(SWEEP_QUESTIONS)]
+            if round_ % 2:
+                together.append(batched(qs, clients))
+                alone.append(one_at_a_time(qs))
+            else:
+                alone.append(one_at_a_time(qs))
+                together.append(batched(qs, clients))
         out[clients] = (float(np.median(alone)), float(np.median(together)))
     return out
 
@@ -594,6 +611,18 @@ def table(rows: list[Row]) -> Table:
     return t
 
 
+def cpu_model() -> str:
+    """The processor's name: the same 2 cores run the model about twice as fast on one kind as on another
+    (AVX-512 or AVX2 only), so runs are comparable only by their ratios or on the same kind."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
 OWN_SECTIONS = ("## How to read it",)
 
 
@@ -671,7 +700,9 @@ NOTES = """## How to read it
   with a fresh `answer_id`. The encoder groups a batch's texts by length, so a long question no longer pads
   a whole batch (padding had made a batch of 28 short questions cost 2.7× what they needed). "unbatched"
   is the same 64 clients calling the engine directly from their threads. The sweep measures one at a time
-  and batched back to back for each client count (medians of five alternating rounds). The core rows add the privacy
+  and batched back to back on the same questions for each client count (medians of five rounds, the two
+  taking turns to go first; with a set of questions each, a later set's wordings had cost ~5 % more and
+  read as batching's fault). The core rows add the privacy
   guard, thread look-up and the durable SQLite question log (`synchronous=FULL`: one fsync per logged
   answer), which bounds them.
 - **4 scale**: synthetic corpora of the guide's sentences, three to a chunk (see `bench/scale.py`: chunk
@@ -686,14 +717,17 @@ NOTES = """## How to read it
   scikit-learn, for the abstention fit, loads beside the model and the embedding): cold, and after a
   sentence is added to a document, when only its chunk and sentences are embedded and the rest (mostly
   the question banks) comes from the content-addressed cache in `<data_dir>/embeddings`. Beyond the
-  embedding (~1.2 s of the guide's 393 texts on both cores), a build calibrates abstention: one search
-  per bank question and 25 cross-validation fits. cProfile found the banks' YAML parsed in pure Python,
-  each search tokenizing the question twice and the fits run one after another; libyaml, one
-  tokenization and the fits on every core took that part from ~0.6 to ~0.25 s. What keeps the fresh
-  process near 2 s is scikit-learn's import (~1.2 s of CPU, most of it SciPy's statistics), which a
-  side thread cannot hide (it needs the interpreter, and the model needs both cores); a helper process
-  importing it and fitting there was tried and measured slower (its own start-up overlapped the
-  embedding too).
+  embedding (most of a cold build), a build calibrates abstention: one search per bank question and 25
+  cross-validation fits. cProfile found the banks' YAML parsed in pure Python, each search tokenizing
+  the question twice and the fits run one after another; libyaml, one tokenization and the fits on
+  every core took that part from ~0.6 to ~0.25 s. The fresh process's extra over the in-process row is
+  mostly scikit-learn's import (most of it SciPy's statistics: ~0.6 s of CPU on an Intel Xeon with
+  AVX-512, ~1.2 s on an AMD EPYC with AVX2 only), which a side thread cannot fully hide: it needs the
+  interpreter, and the model wants both cores. The same build with scikit-learn imported beforehand
+  takes ~0.35 s less. On the AMD machine (an earlier run on 2026-12-01) the model is about twice as
+  slow and the cold fresh-process row measured p50 2.03 s, just over the target (1.56 s in process);
+  a helper process importing scikit-learn and fitting there was tried there and measured slower (its
+  own start-up overlapped the embedding too).
 - **6 memory**: `VmHWM` of the server process.
 """
 
@@ -816,7 +850,7 @@ def main() -> int:
 
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "machine": f"{os.cpu_count()} cores, {cpu_model()}, {platform.machine()}, Python {platform.python_version()}",
         "embedding backend": settings.embedding_backend,
         "load average at start / end": "%.1f / %.1f" % (load_at_start, os.getloadavg()[0]),
         "bench wall time": f"{time.perf_counter() - started:.0f} s",

@@ -21,6 +21,7 @@ that point is recorded with the index for `guidebot eval` to show.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import threading
@@ -54,9 +55,11 @@ def _standardise(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarr
     return (x - mean) / scale
 
 
+@functools.cache
 def prepare_fit() -> None:
     """Start importing scikit-learn (about a second) on a side thread, so it overlaps an index build's
-    embedding (which leaves the interpreter free) instead of following it. Answering never imports it."""
+    embedding (which leaves the interpreter free) instead of following it. Answering never imports it.
+    Once per process: the CLI starts it before loading the model, and `build_index` for callers that don't."""
     threading.Thread(target=_import_sklearn, name="import-sklearn", daemon=True).start()
 
 
