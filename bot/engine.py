@@ -8,6 +8,7 @@ from bot.abstain import in_scope_probability
 from bot.answer import Answer, Passage, Source, new_answer_id
 from bot.query import clean_question
 from bot.retrieval import MERGE_MAX_CHARS, Evidence, encode_questions, search
+from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.chunking import Chunk
@@ -33,6 +34,7 @@ class AnswerEngine:
         self.embedder = embedder
         self.top_k = top_k
         self.max_chars = max_chars
+        self.speller = Speller.from_texts([c.text for c in index.chunks] + [c.section for c in index.chunks] + list(index.bank_texts))
 
     def answer(self, question: str) -> Answer:
         return self.answer_many([question])[0]
@@ -41,15 +43,20 @@ class AnswerEngine:
         """Answer a batch with one encode call: the model is the expensive part."""
         cleaned = [clean_question(q, self.max_chars) for q in questions]
         todo = [i for i, q in enumerate(cleaned) if q]
-        vectors = self.encode([cleaned[i] for i in todo]) if todo else None
+        queries = {i: self.speller.correct(cleaned[i]) for i in todo}
+        vectors = self.encode([queries[i] for i in todo]) if todo else None
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
             if not question:
                 answers.append(Answer(question="", abstained=True, reason="empty", message=EMPTY_MESSAGE, answer_id=new_answer_id()))
                 continue
             assert vectors is not None
-            answers.append(self._answer(question, vectors[todo.index(i)]))
+            answers.append(self._answer(question, queries[i], vectors[todo.index(i)]))
         return answers
+
+    def query(self, question: str) -> str:
+        """What retrieval reads for `question`: markup stripped, typos mended."""
+        return self.speller.correct(clean_question(question, self.max_chars))
 
     def encode(self, questions: list[str]) -> np.ndarray:
         return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)
@@ -65,8 +72,9 @@ class AnswerEngine:
         probability = in_scope_probability(params, evidence.features, evidence.query_vector)
         return probability, probability >= float(params["threshold"])
 
-    def _answer(self, question: str, vector: np.ndarray) -> Answer:
-        evidence = self.evidence(question, vector)
+    def _answer(self, question: str, query: str, vector: np.ndarray) -> Answer:
+        """`question` as the member wrote it (for the answer), `query` with its typos mended (for retrieval)."""
+        evidence = self.evidence(query, vector)
         confidence, in_scope = self.confidence(evidence)
         passages = self._passages(evidence)
         if not in_scope or not passages:

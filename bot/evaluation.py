@@ -56,13 +56,14 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def _results(engine: AnswerEngine, rows: list[dict], depth: int = 5) -> list[QuestionResult]:
-    vectors = engine.encode([r["q"] for r in rows])
+    queries = [engine.query(r["q"]) for r in rows]
+    vectors = engine.encode(queries)
     results = []
     engine_top_k = engine.top_k
     engine.top_k = depth
     try:
-        for row, vector in zip(rows, vectors):
-            evidence = engine.evidence(row["q"], vector)
+        for row, query, vector in zip(rows, queries, vectors):
+            evidence = engine.evidence(query, vector)
             confidence, in_scope = engine.confidence(evidence)
             passages = engine._passages(evidence)
             gold = row.get("gold") or []

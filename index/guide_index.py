@@ -46,6 +46,8 @@ class GuideIndex:
     abstain: dict[str, Any]
     entities: dict[str, Any] = field(default_factory=dict)
     topic_terms: tuple[str, ...] = ()
+    bank_texts: tuple[str, ...] = ()
+    """The question banks' wording (in scope and out), which the speller mends typos toward with the guide's."""
 
     @property
     def chunk_sentence_offsets(self) -> np.ndarray:
@@ -95,6 +97,7 @@ def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex
             abstain=read_json(path / ABSTAIN),
             entities=read_json(path / ENTITIES) if (path / ENTITIES).exists() else {},
             topic_terms=tuple(bank.get("topic_terms", ())),
+            bank_texts=tuple(bank.get("in_texts", ())) + tuple(bank.get("out_texts", ())),
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexMissingError(

@@ -17,6 +17,8 @@ DEV = SHARED / "eval" / "dev.jsonl"
 DEV_OOS = SHARED / "eval" / "dev_oos.jsonl"
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "heldout.jsonl"
 HELDOUT_OOS = PROJECT_ROOT / "tests" / "data" / "heldout_oos.jsonl"
+TYPOS = PROJECT_ROOT / "tests" / "data" / "typos.jsonl"
+TYPOS_OOS = PROJECT_ROOT / "tests" / "data" / "typos_oos.jsonl"
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="../shared/eval is not beside the repo")
@@ -34,3 +36,11 @@ def test_held_out_paraphrases_stay_above_their_floor(engine: AnswerEngine):
     assert report.hit_at_3 >= 0.95
     assert report.answered >= 0.80
     assert report.oos_refused >= 0.85
+
+
+def test_misspelt_questions_are_answered_and_misspelt_off_topic_ones_refused(engine: AnswerEngine):
+    """Written after the held-out sets, one or two typos a question, before the speller was measured on them."""
+    report = evaluate(engine, read_jsonl(TYPOS), read_jsonl(TYPOS_OOS))
+    assert report.hit_at_1 >= 0.90, [r.question for r in report.misses]
+    assert report.answered >= 0.95, [r.question for r in report.abstained_on_topic]
+    assert report.oos_refused >= 0.80, [r.question for r in report.answered_off_topic]

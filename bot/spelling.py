@@ -1,0 +1,78 @@
+"""Members' typos, mended toward the guide's own words before retrieval.
+
+A misspelt word ("committe", "interveiw") is split by the model's tokenizer
+into pieces that mean little and matches nothing in BM25, so a covered question
+with one typo reads as off-topic and is refused. A word is mended only when it
+is no English word (pyspellchecker's dictionary) and not one of the guide's or
+the question banks' own words, and only into one of those words that is a
+keystroke or two away: a correctly spelt word the guide never uses ("wages",
+"tuition") is left as it is, so mending never makes an off-topic question look
+covered. The member's own wording is what the answer shows and the log keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+MIN_LENGTH = 4
+"""Shorter words are too often abbreviations ("pts", "thx") to mend safely."""
+LONG_WORD = 7
+"""From this length a word may be two edits from its mend; shorter ones, one."""
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+@cache
+def english_words() -> frozenset[str]:
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(distance=1).word_frequency.keys())
+
+
+def words_of(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+@dataclass(frozen=True)
+class Speller:
+    """Mends the words of a question that are neither English nor the guide's, using the guide's vocabulary."""
+
+    vocabulary: Counter[str]
+    english: frozenset[str]
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Speller:
+        return cls(Counter(w for text in texts for w in words_of(text)), english_words())
+
+    def mend(self, word: str) -> str | None:
+        """The guide's word `word` was meant to be, or None when it needs no mending or none is close."""
+        lower = word.lower()
+        if len(lower) < MIN_LENGTH or lower in self.vocabulary or lower in self.english or "'" in lower:
+            return None
+        if sum(ch.isupper() for ch in word) > 1:  # an acronym ("CNIO", "VPMAs") or a name, not a typo
+            return None
+        limit = 2 if len(lower) >= LONG_WORD else 1
+        candidates = process.extract(lower, self.vocabulary.keys(), scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda c: (c[1], c[0][0] != lower[0], -self.vocabulary[c[0]], c[0]))
+        return best[0]
+
+    def correct(self, text: str) -> str:
+        """`text` with each mendable word replaced by its mend, capitalised where the word was."""
+
+        def mended(match: re.Match[str]) -> str:
+            word = match.group(0)
+            mend = self.mend(word)
+            if mend is None:
+                return word
+            return mend.capitalize() if word[0].isupper() else mend
+
+        return _WORD.sub(mended, text)

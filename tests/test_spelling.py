@@ -1,0 +1,58 @@
+"""Typos mended toward the guide's words, and nothing else touched."""
+
+from __future__ import annotations
+
+from bot.engine import AnswerEngine
+from bot.spelling import Speller, english_words
+
+GUIDE_WORDS = [
+    "Contributing to utilization review committees teaches evidence-based medicine.",
+    "When preparing for high-level interviews, the focus must shift to strategic vision.",
+    "The Medical Director oversees an operating budget.",
+    "The VPMA is responsible for clinical governance; the CQO for HCAHPS measures.",
+]
+
+
+def speller() -> Speller:
+    return Speller.from_texts(GUIDE_WORDS)
+
+
+def test_a_misspelt_word_is_mended_into_the_guides_word():
+    assert speller().correct("does sitting on the UR committe help?") == "does sitting on the UR committees help?"
+    assert speller().correct("any tips for a cmo interveiw") == "any tips for a cmo interviews"
+    assert speller().correct("Does the medical director manage a budjet") == "Does the medical director manage a budget"
+
+
+def test_a_capitalised_typo_stays_capitalised():
+    assert speller().correct("Govenance of the medical staff") == "Governance of the medical staff"
+
+
+def test_english_words_the_guide_never_uses_are_left_alone():
+    """Mending "wages" into a guide word would make a pay question look covered."""
+    for question in ("what wages does a vpma earn", "is tuition deductible", "how many vacation weeks", "what about bonuses"):
+        assert speller().correct(question) == question
+
+
+def test_acronyms_names_short_words_and_far_typos_are_left_alone():
+    for question in ("is the CNIO like a CMIO", "do VPMAs travel", "pts and thx", "Dr. McAllister said so", "what is zqxjkw"):
+        assert speller().correct(question) == question
+
+
+def test_the_dictionary_knows_common_english_and_not_the_typos():
+    words = english_words()
+    assert {"committee", "interview", "budget", "salary", "vacation"} <= words
+    assert not {"committe", "interveiw", "budjet"} & words
+
+
+def test_a_typo_no_longer_turns_a_covered_question_into_a_refusal(engine: AnswerEngine):
+    answer = engine.answer("any tips for a cmo interveiw")
+    assert answer.answered
+    assert answer.question == "any tips for a cmo interveiw"
+    assert "high-level interviews" in answer.passages[0].text
+    assert engine.answer("does sitting on the UR committe help?").passages[0].source.section == (
+        "Gaining Deep Clinical and Operational Expertise"
+    )
+
+
+def test_a_misspelt_off_topic_question_is_still_refused(engine: AnswerEngine):
+    assert engine.answer("whats the averge salery for a cmo").abstained
