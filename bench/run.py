@@ -231,7 +231,7 @@ def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) ->
         core_settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp / 'state.sqlite3'}"})
         holder = EngineHolder(core_settings, engine.embedder)
         holder._engine, holder._next_check = engine, float("inf")  # the engine already loaded; no reload checks
-        guidebot = Guidebot(core_settings, holder, SqlStore(core_settings.resolved_database_url))
+        guidebot = Guidebot(core_settings, holder, SqlStore.for_settings(core_settings))
         core_warm = asyncio.run(core_loop(guidebot, repeated[: THROUGHPUT_QUESTIONS // 2], CLIENTS))
         core_cold = asyncio.run(core_loop(guidebot, unique_questions(dev, THROUGHPUT_QUESTIONS // 4), CLIENTS))
         guidebot.batcher.close()

@@ -60,7 +60,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store import SqlStore, hash_user
+from bot.store import SqlStore
 from knowledge.yamlfile import read_yaml
 from tests.server_fixtures import GUIDEBOT, RunningServer, seed_index, serve, server_env
 from tests.slack_fake import BOT_USER_ID, SIGNING_SECRET, TEAM_ID, FakeSlack, event_callback, sign
@@ -295,7 +295,7 @@ class StressRun:
         self.figures = Figures(backend="postgresql" if plan.database_url else "sqlite")
         self.asked: list[Asked] = []
         self.by_key: dict[tuple[str, str | None], Asked] = {}
-        self.feedback_expected: list[tuple[Asked, str, str]] = []  # (question, user hash, what)
+        self.feedback_expected: list[tuple[Asked, tuple[str, str], str]] = []  # (question, (platform, member id), what)
         self.server: RunningServer | None = None
         self.server_cm: contextlib.AbstractContextManager[RunningServer] | None = None
         self.up = asyncio.Event()
@@ -534,7 +534,7 @@ class StressRun:
             body = urlencode({"payload": json.dumps(payload)})
             headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
             status = await self._post(session, "/slack/events", body.encode(), headers, self.figures.slack_acks)
-            user_hash = hash_user("slack", asked.user)
+            member = ("slack", asked.user)
         else:
             answer_id = ((answer.get("channelData") or {}).get("guidebot") or {}).get("answerId")
             if not answer_id or not asked.turn_done:
@@ -550,10 +550,10 @@ class StressRun:
             )
             activity.pop("text"), activity.pop("textFormat")
             status = await self._post(session, "/api/messages", json.dumps(activity).encode(), {"Content-Type": "application/json"}, self.figures.teams_acks)
-            user_hash = hash_user("teams", f"aad-{asked.user}")
+            member = ("teams", f"aad-{asked.user}")
         if status == 200:
             self.figures.feedback_acknowledged += 1
-            self.feedback_expected.append((asked, user_hash, f"{asked.platform} question {asked.n}"))
+            self.feedback_expected.append((asked, member, f"{asked.platform} question {asked.n}"))
         else:
             self.figures.feedback_not_acknowledged += 1
 
@@ -693,9 +693,10 @@ class StressRun:
         store = SqlStore(url)
         try:
             stored = {(f.answer_id, f.user_hash) for f in store.feedback()}
+            expected = [(asked, store.member_hash(*member), what) for asked, member, what in self.feedback_expected]
         finally:
             store.close()
-        for asked, user_hash, what in self.feedback_expected:
+        for asked, user_hash, what in expected:
             # Normally one answer; after a crash re-delivery, the vote may land on either copy.
             if not any((answer_id, user_hash) in stored for answer_id in _answer_ids(asked)):
                 self.figures.feedback_missing += 1

@@ -25,7 +25,7 @@ from bot.engine import AnswerEngine
 from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, INDEX_RELOADS, QUESTIONS
 from bot.privacy import looks_like_phi, redact
 from bot.settings import Settings
-from bot.store import AnswerRecord, StateStore, hash_user
+from bot.store import AnswerRecord, StateStore
 from bot.summaries import summarize
 from index.embedder import Embedder, load_embedder
 from index.guide_index import GuideIndex, load_index
@@ -204,7 +204,7 @@ class Guidebot:
                 reason=answer.reason,
                 sections=tuple(p.source.label for p in answer.passages),
                 confidence=answer.confidence,
-                user_hash=hash_user(inbound.platform, inbound.user_id) if inbound.user_id else None,
+                user_hash=self.store.member_hash(inbound.platform, inbound.user_id) if inbound.user_id else None,
                 conversation_id=inbound.conversation_id,
             )
         )

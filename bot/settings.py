@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # recovery). Unset: each adapter's default, longer than its platform's rate-limit waits and retries.
     work_lease_seconds: int | None = Field(default=None, gt=0)
     database_url: str | None = None
+    # Key for hashing member ids in the database. Unset: a random key the database makes for itself
+    # (shared by its replicas); set it to keep the key out of the database and its backups.
+    member_id_key: SecretStr | None = None
     question_retention_days: int = 180
     log_level: str = "INFO"
     log_json: bool = True

@@ -64,7 +64,7 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
     ) -> None:
         """Questions per platform, answer rate, unanswered questions grouped, 👍/👎 by section."""
         settings = get_settings()
-        store = SqlStore(settings.resolved_database_url)
+        store = SqlStore.for_settings(settings)
         try:
             built = build_report(
                 store,
@@ -97,7 +97,7 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
         settings = get_settings()
         days = settings.question_retention_days if older_than is None else older_than
         cutoff = utc_now() - timedelta(days=days)
-        store = SqlStore(settings.resolved_database_url)
+        store = SqlStore.for_settings(settings)
         try:
             deleted = store.purge(cutoff)
         finally:

@@ -12,7 +12,7 @@ Claims come in two kinds: `claim` takes a key for good (for its TTL), and
 died doing is done again by the next claimer rather than lost.
 
 Privacy: questions arrive already redacted (see `bot.privacy`); user ids are
-stored only as `hash_user` digests; `purge` removes the question log and the
+stored only as `hash_user` digests keyed with a secret (see `member_hash`); `purge` removes the question log and the
 feedback that quotes it once they pass the retention period, keeping feedback
 only as daily counts per section.
 """
@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import itertools
 import json
 import logging
+import secrets
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +42,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
 FEEDBACK_VALUES = ("up", "down")
@@ -51,9 +55,13 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def hash_user(platform: str, user_id: str) -> str:
-    """The only form in which a member's id is stored: members are physicians."""
-    return hashlib.sha256(f"{platform}:{user_id}".encode()).hexdigest()
+def hash_user(platform: str, user_id: str, key: bytes) -> str:
+    """The only form in which a member's id is stored: members are physicians.
+
+    Keyed (HMAC-SHA256), because a plain digest of an id is no disguise: anyone
+    who can list a workspace's members could hash every id and match them.
+    """
+    return hmac.new(key, f"{platform}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,8 @@ class ThreadContext:
 
 
 class StateStore(Protocol):
+    def member_hash(self, platform: str, user_id: str) -> str: ...
+
     def claim(self, key: str, ttl_seconds: int = 86400) -> bool: ...
 
     def claim_work(self, key: str, *, lease_seconds: int, work: str | None = None) -> ClaimResult: ...
@@ -241,6 +251,12 @@ feedback_daily = sa.Table(
     sa.Column("value", sa.Text, primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
 )
+store_secrets = sa.Table(
+    "store_secrets",
+    _tables,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
 threads = sa.Table(
     "threads",
     _tables,
@@ -301,12 +317,26 @@ def _v3_claim_leases(conn: Connection) -> None:
     )
 
 
+MEMBER_KEY = "member_id_key"
+
+
+def _v4_member_id_key(conn: Connection) -> None:
+    """A random key for `hash_user`, made once, so every replica on the database hashes alike.
+
+    Ids logged before this version were hashed without a key; their votes no longer
+    match the same member's new ones (a member may vote once more on an old answer).
+    """
+    conn.exec_driver_sql("CREATE TABLE store_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute(sa.insert(store_secrets).values(name=MEMBER_KEY, value=secrets.token_hex(32)))
+
+
 Migration = Callable[[Connection], None]
 
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_initial,
     2: _v2_comments_conversations_and_daily_feedback,
     3: _v3_claim_leases,
+    4: _v4_member_id_key,
 }
 """Ordered by version. Migrations only add tables, columns and indexes: an older
 replica still running during a rolling deploy keeps working on the newer schema,
@@ -503,7 +533,7 @@ class SqlStore:
     move time forward instead of sleeping.
     """
 
-    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now, *, member_key: str | None = None) -> None:
         self._engine, in_memory = _create_engine(url)
         # SQLite runs one transaction at a time (each begins IMMEDIATE). Queue this process's threads
         # here (`_Turns`) rather than in SQLite's busy handler, which sleeps up to 100 ms between looks and
@@ -520,6 +550,23 @@ class SqlStore:
         self._is_postgres = self._engine.dialect.name == "postgresql"
         self._sql = _Statements.build(self._insert)
         _migrate(self._engine, clock())
+        self._member_key = (member_key or self._stored_member_key()).encode()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> SqlStore:
+        key = settings.member_id_key.get_secret_value() if settings.member_id_key else None
+        return cls(settings.resolved_database_url, member_key=key)
+
+    def _stored_member_key(self) -> str:
+        with self._engine.connect() as conn:
+            key = conn.execute(sa.select(store_secrets.c.value).where(store_secrets.c.name == MEMBER_KEY)).scalar()
+        if not key:
+            raise RuntimeError(f"the state store has no {MEMBER_KEY}; set GUIDEBOT_MEMBER_ID_KEY")
+        return str(key)
+
+    def member_hash(self, platform: str, user_id: str) -> str:
+        """A member's id as the store keeps it: with `GUIDEBOT_MEMBER_ID_KEY`, or the database's own key."""
+        return hash_user(platform, user_id, self._member_key)
 
     @property
     def dialect(self) -> str:
@@ -687,7 +734,7 @@ class SqlStore:
             raise ValueError(f"feedback value must be one of {FEEDBACK_VALUES}, not {value!r}")
         vote = {
             "answer_id": answer_id,
-            "user_hash": hash_user(platform, user_id),
+            "user_hash": self.member_hash(platform, user_id),
             "platform": platform,
             "value": value,
             "comment": comment,

@@ -10,5 +10,5 @@ from index.embedder import Embedder
 
 def build_guidebot(settings: Settings, embedder: Embedder | None = None) -> Guidebot:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqlStore(settings.resolved_database_url)
+    store = SqlStore.for_settings(settings)
     return Guidebot(settings, EngineHolder(settings, embedder), store)

@@ -25,7 +25,7 @@ from bot.answer import Answer
 from bot.docpages import build_pages, render_document, safe_url
 from bot.server import INDEX_POLL_SECONDS, MAX_ASK_BYTES, SESSION_COOKIE, AdapterError, create_app
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store import SqlStore, hash_user
+from bot.store import SqlStore
 from bot.wiring import build_guidebot
 from knowledge.chunking import Chunk
 from tests.server_fixtures import GUIDEBOT, indexed_data_dir, seed_index, serve, server_env  # noqa: F401
@@ -224,7 +224,7 @@ async def test_feedback_is_stored_once_per_session_and_a_second_click_replaces_i
     assert resp.status == 200
     store = client.app[server_module.GUIDEBOT_KEY].store
     records = store.feedback_for(answer["answer_id"])
-    assert [(r.value, r.user_hash, r.platform) for r in records] == [("down", hash_user("console", session), "console")]
+    assert [(r.value, r.user_hash, r.platform) for r in records] == [("down", store.member_hash("console", session), "console")]
 
 
 @pytest.mark.parametrize(
@@ -416,8 +416,9 @@ def test_feedback_survives_kill_9_and_a_restart(live) -> None:
         assert status == 200
     store = SqlStore(database)
     records = store.feedback_for(answer["answer_id"])
+    member = store.member_hash("console", "restart-test-session-0001")
     store.close()
-    assert [(r.value, r.user_hash) for r in records] == [("down", hash_user("console", "restart-test-session-0001"))]
+    assert [(r.value, r.user_hash) for r in records] == [("down", member)]
 
 
 def test_answer_json_keys_match_the_core_value() -> None:

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from adapters.slack import render
-from bot.store import hash_user
 from tests.slack_fake import FakeSlack, SlackEnv, mention, slack_settings, start_env, stop_env
 from tests.test_slack_render import check_message
 
@@ -123,7 +122,8 @@ async def test_a_feedback_click_is_stored_once_per_member_and_acknowledged_on_th
     await slack.click(click(buttons["positive_button"]["value"], "U2"), message=message, user="U0MEMBER2")
     await slack.idle()
     votes = {(f.user_hash, f.value) for f in slack.guidebot.store.feedback_for(answer_id)}
-    assert votes == {(hash_user("slack", "U0MEMBER1"), "down"), (hash_user("slack", "U0MEMBER2"), "up")}
+    store = slack.guidebot.store
+    assert votes == {(store.member_hash("slack", "U0MEMBER1"), "down"), (store.member_hash("slack", "U0MEMBER2"), "up")}
     assert len(slack.fake.sent("chat.update")) == 3
 
 

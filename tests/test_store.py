@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -15,6 +16,8 @@ from threading import Barrier
 
 import pytest
 import sqlalchemy as sa
+
+from bot.settings import Settings
 
 from bot.store import (
     SCHEMA_VERSION,
@@ -37,7 +40,7 @@ def answer(answer_id: str, *, at: datetime | None = None, **overrides: object) -
         reason=None,
         sections=("Roles › VPMA",),
         confidence=0.82,
-        user_hash=hash_user("slack", "U1"),
+        user_hash="member-U1",
         conversation_id="C1",
     )
     values.update(overrides)
@@ -101,15 +104,26 @@ def test_a_second_click_by_the_same_member_replaces_the_first(store: SqlStore) -
 
     votes = {record.user_hash: record for record in store.feedback_for("A1")}
     assert len(votes) == 2
-    mine = votes[hash_user("slack", "U7")]
+    mine = votes[store.member_hash("slack", "U7")]
     assert (mine.value, mine.comment, mine.sections) == ("down", "Not what I asked", ("Roles › VPMA",))
 
 
 def test_member_ids_are_stored_only_as_hashes(store: SqlStore) -> None:
     store.record_feedback("A1", "U7", "teams", "up")
     (record,) = store.feedback_for("A1")
-    assert record.user_hash == hash_user("teams", "U7")
+    assert record.user_hash == store.member_hash("teams", "U7")
     assert "U7" not in record.user_hash
+    assert record.user_hash != hashlib.sha256(b"teams:U7").hexdigest(), "keyed: an id list cannot be hashed to match"
+
+
+def test_replicas_on_one_database_hash_a_member_alike_and_a_set_key_wins(database_url: str) -> None:
+    first, second = SqlStore(database_url), SqlStore(database_url)
+    assert first.member_hash("slack", "U7") == second.member_hash("slack", "U7") != first.member_hash("slack", "U8")
+    keyed = SqlStore.for_settings(Settings(database_url=database_url, member_id_key="from-the-environment"))
+    assert keyed.member_hash("slack", "U7") == hash_user("slack", "U7", b"from-the-environment")
+    assert keyed.member_hash("slack", "U7") != first.member_hash("slack", "U7")
+    for store_ in (first, second, keyed):
+        store_.close()
 
 
 def test_feedback_other_than_up_or_down_is_refused(store: SqlStore) -> None:

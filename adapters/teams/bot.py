@@ -35,7 +35,6 @@ from adapters.teams.text import clip
 from bot.answer import Answer, Summary, new_answer_id
 from bot.commands import HELP_EXAMPLES
 from bot.service import Guidebot, Inbound
-from bot.store import hash_user
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +80,8 @@ def message_key(conversation_id: str, message_id: str) -> str:
     return f"teams:message:{base_conversation(conversation_id)}:{message_id}"
 
 
-def last_answer_key(conversation_id: str, user_id: str) -> str:
-    return f"teams:last-answer:{base_conversation(conversation_id)}:{hash_user(PLATFORM, user_id)[:24]}"
+def last_answer_key(conversation_id: str, member_hash: str) -> str:
+    return f"teams:last-answer:{base_conversation(conversation_id)}:{member_hash[:24]}"
 
 
 def feedback_text(raw: Any) -> str | None:
@@ -141,7 +140,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         Rendering runs on that same thread hop, off the event loop that acks.
         """
         activity = turn_context.activity
-        latest = last_answer_key(activity.conversation.id, user_id_of(activity))
+        latest = last_answer_key(activity.conversation.id, self.guidebot.store.member_hash(PLATFORM, user_id_of(activity)))
 
         def render() -> tuple[Activity, bool]:
             payload = answer_activity(answer, self.public_url)
@@ -219,7 +218,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             found = store.get_thread(message_key(activity.conversation.id, activity.reply_to_id))
             if found is not None:
                 return found.answer_id
-        latest = store.get_thread(last_answer_key(activity.conversation.id, user_id_of(activity)))
+        latest = store.get_thread(last_answer_key(activity.conversation.id, store.member_hash(PLATFORM, user_id_of(activity))))
         return latest.answer_id if latest is not None else None
 
     async def _card_feedback(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
