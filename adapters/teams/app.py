@@ -12,6 +12,7 @@ else (card presses, feedback invokes, installs) runs inside the request.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -51,6 +52,49 @@ _LIST_FIELDS = ("entities", "attachments", "membersAdded", "membersRemoved")
 _LOCAL_ACTIVITY_TYPES = {"delay", ActivityTypes.invoke_response, ActivityTypes.trace}
 MAX_CONNECTOR_CLIENTS = 32
 """Teams talks to a handful of regional service URLs; the bound keeps a flood of made-up ones in check."""
+EVICTED_CLIENT_GRACE_SECONDS = 300.0
+"""A client pushed out of the cache may still be in a turn that took it a moment before (sending,
+retrying a 429); it is closed once any such turn is over, rather than at once or never."""
+
+
+class ConnectorClients:
+    """The connector clients kept between turns, least recently used first, and those retiring."""
+
+    def __init__(self, size: int = MAX_CONNECTOR_CLIENTS, grace_seconds: float = EVICTED_CLIENT_GRACE_SECONDS) -> None:
+        self.size = size
+        self.grace_seconds = grace_seconds
+        self.live: OrderedDict[tuple[str | None, str, str | None], Any] = OrderedDict()
+        self.retiring: set[Any] = set()
+
+    def get(self, key: tuple[str | None, str, str | None]) -> Any:
+        client = self.live.get(key)
+        if client is not None:
+            self.live.move_to_end(key)
+        return client
+
+    def put(self, key: tuple[str | None, str, str | None], client: Any) -> None:
+        self.live[key] = client
+        while len(self.live) > self.size:
+            _, evicted = self.live.popitem(last=False)
+            self.retiring.add(evicted)
+            asyncio.get_running_loop().call_later(self.grace_seconds, self._retire, evicted)
+
+    def _retire(self, client: Any) -> None:
+        if client in self.retiring:
+            self.retiring.discard(client)
+            asyncio.get_running_loop().create_task(_close_client(client))
+
+    async def close(self) -> None:
+        clients = [*self.live.values(), *self.retiring]
+        self.live.clear()
+        self.retiring.clear()
+        for client in clients:
+            await _close_client(client)
+
+
+async def _close_client(client: Any) -> None:
+    with contextlib.suppress(Exception):
+        await client.__aexit__(None, None, None)
 
 
 @dataclass(frozen=True)
@@ -82,7 +126,7 @@ class CachedConnectorFactory(ConnectorFactory):
     Bot Framework's other SDKs keep a client per service URL the same way.
     """
 
-    def __init__(self, inner: ConnectorFactory, app_id: str | None, clients: OrderedDict[tuple[str | None, str, str | None], Any]) -> None:
+    def __init__(self, inner: ConnectorFactory, app_id: str | None, clients: ConnectorClients) -> None:
         self.inner = inner
         self.app_id = app_id
         self.clients = clients
@@ -92,11 +136,7 @@ class CachedConnectorFactory(ConnectorFactory):
         client = self.clients.get(key)
         if client is None:
             client = await self.inner.create(service_url, audience)
-            self.clients[key] = client
-            while len(self.clients) > MAX_CONNECTOR_CLIENTS:
-                self.clients.popitem(last=False)
-        else:
-            self.clients.move_to_end(key)
+            self.clients.put(key, client)
         return client
 
 
@@ -105,7 +145,7 @@ class CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication)
 
     def __init__(self, configuration: Any) -> None:
         super().__init__(configuration)
-        self.connector_clients: OrderedDict[tuple[str | None, str, str | None], Any] = OrderedDict()
+        self.connector_clients = ConnectorClients()
         self.token_clients: dict[str | None, Any] = {}
 
     def _cached(self, factory: ConnectorFactory, claims_identity: ClaimsIdentity | None) -> ConnectorFactory:
@@ -128,11 +168,7 @@ class CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication)
         return self.token_clients[app_id]
 
     async def close(self) -> None:
-        clients = list(self.connector_clients.values())
-        self.connector_clients.clear()
-        for client in clients:
-            with contextlib.suppress(Exception):
-                await client.__aexit__(None, None, None)
+        await self.connector_clients.close()
 
 
 class RetryingCloudAdapter(CloudAdapter):
