@@ -128,6 +128,14 @@ def part_latency(engine: AnswerEngine, dev: list[str]) -> tuple[list[Row], dict]
 # 3. Throughput with many concurrent questions
 
 
+def one_at_a_time(ask: Callable[[str], object], asked: list[str]) -> float:
+    """`asked` asked in turn on this thread: questions/s."""
+    started = time.perf_counter()
+    for q in asked:
+        ask(q)
+    return len(asked) / (time.perf_counter() - started)
+
+
 def closed_loop(ask: Callable[[str], object], asked: list[str], clients: int) -> float:
     """`clients` threads ask `asked` between them, each waiting for its answer before the next: questions/s."""
     it = iter(range(len(asked)))
@@ -175,12 +183,6 @@ def concurrency_sweep(engine: AnswerEngine, dev: list[str]) -> dict[int, tuple[f
     asked = iter(unique_questions(dev, SWEEP_ROUNDS * len(SWEEP_CLIENTS) * SWEEP_QUESTIONS + 1000)[1000:])
     out: dict[int, tuple[float, float]] = {}
 
-    def one_at_a_time(qs: list[str]) -> float:
-        started = time.perf_counter()
-        for q in qs:
-            engine.answer(q)
-        return len(qs) / (time.perf_counter() - started)
-
     def batched(qs: list[str], clients: int) -> float:
         batcher = AnswerBatcher(lambda: engine, cache_size=0)
         try:
@@ -194,25 +196,19 @@ def concurrency_sweep(engine: AnswerEngine, dev: list[str]) -> dict[int, tuple[f
             qs = [next(asked) for _ in range(SWEEP_QUESTIONS)]
             if round_ % 2:
                 together.append(batched(qs, clients))
-                alone.append(one_at_a_time(qs))
+                alone.append(one_at_a_time(engine.answer, qs))
             else:
-                alone.append(one_at_a_time(qs))
+                alone.append(one_at_a_time(engine.answer, qs))
                 together.append(batched(qs, clients))
         out[clients] = (float(np.median(alone)), float(np.median(together)))
     return out
 
 
 def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) -> tuple[list[Row], dict]:
-    sequential_qs = unique_questions(dev, 120)
-    started = time.perf_counter()
-    for q in sequential_qs:
-        engine.answer(q)
-    sequential = len(sequential_qs) / (time.perf_counter() - started)
-    bare_qs = unique_questions(dev, 120)
-    started = time.perf_counter()
-    for q in bare_qs:
-        dense.search_dense(engine.index.dense, engine.embedder.encode([q]), 10)
-    bare = len(bare_qs) / (time.perf_counter() - started)
+    sequential = one_at_a_time(engine.answer, unique_questions(dev, 120))
+    bare = one_at_a_time(
+        lambda q: dense.search_dense(engine.index.dense, engine.embedder.encode([q]), 10), unique_questions(dev, 120)
+    )
 
     cold_qs = unique_questions(dev, THROUGHPUT_QUESTIONS // 2)
     cold = AnswerBatcher(lambda: engine, cache_size=0)

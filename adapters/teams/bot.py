@@ -140,7 +140,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         Rendering runs on that same thread hop, off the event loop that acks.
         """
         activity = turn_context.activity
-        latest = last_answer_key(activity.conversation.id, self.guidebot.store.member_hash(PLATFORM, user_id_of(activity)))
+        latest = self._last_answer_key(activity)
 
         def render() -> tuple[Activity, bool]:
             payload = answer_activity(answer, self.public_url)
@@ -211,6 +211,9 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         )
         return InvokeResponse(status=200, body={})
 
+    def _last_answer_key(self, activity: Activity) -> str:
+        return last_answer_key(activity.conversation.id, self.guidebot.store.member_hash(PLATFORM, user_id_of(activity)))
+
     def _answer_for(self, activity: Activity) -> str | None:
         """The answer a feedback invoke is about: by the message it points at, else the member's latest answer."""
         store = self.guidebot.store
@@ -218,7 +221,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             found = store.get_thread(message_key(activity.conversation.id, activity.reply_to_id))
             if found is not None:
                 return found.answer_id
-        latest = store.get_thread(last_answer_key(activity.conversation.id, store.member_hash(PLATFORM, user_id_of(activity))))
+        latest = store.get_thread(self._last_answer_key(activity))
         return latest.answer_id if latest is not None else None
 
     async def _card_feedback(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
