@@ -166,6 +166,9 @@ async def test_an_off_topic_question_abstains_with_the_nearest_sections_and_the_
     assert expected.abstained
     if expected.suggestions:
         assert "Nearest sections of the guide" in text
+    # Teams runs lines a single newline separates together: every line is a paragraph of its own.
+    assert "\n" not in text.replace("\n\n", "")
+    assert len([p for p in text.split("\n\n") if p.startswith("• ")]) == min(len(expected.suggestions), 5)
     assert sent.body["channelData"]["feedbackLoopEnabled"] is True
 
 

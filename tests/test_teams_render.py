@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from adapters.teams.cards import BUTTON_MAX, CARD_BUDGET, FEEDBACK_ACTION
 from adapters.teams.citations import ABSTRACT_MAX, CITATIONS_MAX, KEYWORD_MAX, KEYWORDS_MAX, NAME_MAX
-from adapters.teams.replies import MESSAGE_BUDGET, answer_activity, summary_activity, welcome_activity
+from adapters.teams.replies import MESSAGE_BUDGET, answer_activity, failure_activity, summary_activity, thanks_activity, welcome_activity
 from adapters.teams.text import clip, escape_markdown, plain
 from bot.answer import Answer, Passage, Source, Summary, SummaryPoint
 from bot.commands import HELP_EXAMPLES
@@ -161,6 +161,62 @@ def test_any_welcome_is_a_valid_card(examples: list[tuple[str, str]], prompts: l
     card = welcome_activity(examples, prompts)["attachments"][0]["content"]
     assert_valid_card(card)
     no_mention_markup(card)
+
+
+def shown_lines(text: str) -> list[str]:
+    """The lines Teams shows for a markdown message: it joins lines a single newline separates."""
+    return [" ".join(p.split("\n")) for p in text.split("\n\n") if p.strip()]
+
+
+@settings(max_examples=60, deadline=None)
+@given(short, st.lists(short, max_size=7), st.sampled_from(["out_of_scope", "low_confidence", "empty"]))
+def test_a_refusal_shows_each_nearest_section_on_a_line_of_its_own(message: str, suggestions: list[str], reason: str) -> None:
+    answer = Answer(question="q", abstained=True, reason=reason, message=message, suggestions=tuple(suggestions), answer_id="a1")
+    text = answer_activity(answer, None)["text"]
+
+    assert "\n" not in text.replace("\n\n", "")  # no line that Teams would join to the one before
+    shown = shown_lines(text)
+    listed = [s for s in suggestions if s.strip()][:5]
+    bullets = [line for line in shown if line.startswith("• ")]
+    assert len(bullets) == len(listed)
+    if listed:
+        assert shown[shown.index("Nearest sections of the guide:") + 1 :][: len(listed)] == bullets
+    assert shown[-1] == "Type **help** to see what I can do."
+    no_mention_markup({"text": text})
+
+
+def test_the_real_refusal_reads_line_by_line() -> None:
+    answer = Answer(
+        question="banana bread?",
+        abstained=True,
+        reason="out_of_scope",
+        message="The guide doesn't cover that, so I won't guess.",
+        suggestions=("Understanding the Scope", "Strategic Networking", "Developing Leadership Skills"),
+        answer_id="a1",
+    )
+    assert shown_lines(answer_activity(answer, None)["text"]) == [
+        "The guide doesn't cover that, so I won't guess.",
+        "Nearest sections of the guide:",
+        "• Understanding the Scope",
+        "• Strategic Networking",
+        "• Developing Leadership Skills",
+        "Type **help** to see what I can do.",
+    ]
+
+
+def test_one_line_replies_have_no_line_breaks_to_lose() -> None:
+    for activity in (failure_activity(), thanks_activity()):
+        assert "\n" not in activity["text"]
+
+
+def test_the_help_card_and_the_welcome_show_each_command_in_a_block_of_its_own() -> None:
+    intro = "\n".join(f"`{c}` — {d}" for c, d in HELP_EXAMPLES) + "\nAnything else is a question."
+    help_card = summary_activity(Summary(kind="help", title="What I can do", intro=intro), None, feedback_id="f", command="help")
+    for card in (help_card["attachments"][0]["content"], welcome_activity(HELP_EXAMPLES)["attachments"][0]["content"]):
+        blocks = [e for e in card_elements(card["body"]) if e["type"] == "RichTextBlock"]
+        for syntax, _ in HELP_EXAMPLES:
+            (holder,) = [b for b in blocks if any(i["text"] == syntax for i in b["inlines"])]
+            assert all("\n" not in i["text"] for i in holder["inlines"])
 
 
 @given(texts)

@@ -20,7 +20,7 @@ from typing import Any
 
 from adapters.teams.cards import card_attachment, summary_card, welcome_card
 from adapters.teams.citations import citation_entity, source_numbers
-from adapters.teams.text import clip, escape_markdown, one_line, plain
+from adapters.teams.text import clip, escape_markdown, lines, one_line, plain
 from bot.answer import Answer, Summary
 
 MESSAGE_BUDGET = 24_000
@@ -74,13 +74,15 @@ def answer_activity(answer: Answer, public_url: str | None) -> dict[str, Any]:
 
 
 def abstention_text(answer: Answer) -> str:
-    lines = [escape_markdown(one_line(answer.message) or "I can't answer that from the guide.")]
-    suggestions = [s for s in answer.suggestions if s.strip()][:SUGGESTIONS_MAX]
+    """The refusal, then each nearest section on a line of its own (a paragraph each: Teams runs
+    lines joined by a single newline together), then the help hint."""
+    parts = [escape_markdown(one_line(answer.message) or "I can't answer that from the guide.")]
+    suggestions = [s for s in answer.suggestions if one_line(s)][:SUGGESTIONS_MAX]
     if suggestions:
-        lines.append("Nearest sections of the guide:")
-        lines.append("\n".join(f"• {escape_markdown(clip(one_line(s), 120))}" for s in suggestions))
-    lines.append(HELP_HINT)
-    return "\n\n".join(lines)
+        parts.append("Nearest sections of the guide:")
+        parts.extend(f"• {escape_markdown(clip(one_line(s), 120))}" for s in suggestions)
+    parts.append(HELP_HINT)
+    return lines(parts)
 
 
 def abstention_activity(answer: Answer) -> dict[str, Any]:

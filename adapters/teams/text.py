@@ -10,12 +10,17 @@ a mention. Three contexts, three treatments:
   which Teams shows as they are: `plain` only breaks mention tags;
 - limits: `clip` shortens at a word boundary with an ellipsis, never mid-word
   when a boundary exists.
+
+Teams joins lines that a single newline separates into one line (as markdown
+does), and shows a markdown list only on the desktop client: text meant to read
+line by line goes through `lines`, which makes each line its own paragraph.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 ELLIPSIS = "…"
 
@@ -40,6 +45,11 @@ def plain(text: str) -> str:
 
 def one_line(text: str) -> str:
     return _SPACES.sub(" ", clean(text)).strip()
+
+
+def lines(items: Iterable[str]) -> str:
+    """Lines Teams shows one under another on every client: each its own paragraph (blank lines between)."""
+    return "\n\n".join(one_line(item) for item in items if one_line(item))
 
 
 def escape_markdown(text: str) -> str:
