@@ -8,6 +8,7 @@ to the connector, as Teams would receive it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -248,10 +249,43 @@ async def test_installing_the_bot_sends_one_welcome(teams: TeamsHarness) -> None
     assert all(syntax in text for syntax, _ in HELP_EXAMPLES)
 
 
-async def test_a_colleague_joining_a_team_gets_no_welcome(teams: TeamsHarness) -> None:
-    joined = teams.activity("conversationUpdate", membersAdded=[{"id": "29:someone-else"}])
+async def test_a_colleague_joining_a_team_gets_no_welcome(teams: TeamsHarness, caplog: pytest.LogCaptureFixture) -> None:
+    joined = teams.activity("conversationUpdate", membersAdded=[{"id": "29:someone-else"}, {"id": "29:another", "name": "Dr B"}])
     status, _ = await teams.post(joined)
     assert status == 200 and teams.connector.sent == []
+    assert _errors(caplog) == []
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_the_bot_added_with_colleagues_welcomes_once_and_looks_nobody_up(teams: TeamsHarness, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the hostile-input fuzzing: botbuilder looked each colleague up on the connector, which
+    answered with a page that was not JSON, and the turn failed with a traceback."""
+    added = teams.activity("conversationUpdate", membersAdded=[{"id": "29:colleague-1"}, {"id": BOT_ID}, {"id": "29:colleague-2", "name": "Dr C"}])
+    status, _ = await teams.post(added)
+
+    assert status == 200
+    (welcome,) = teams.connector.sent
+    assert welcome.card is not None
+    assert _errors(caplog) == []
+    status, _ = await teams.post(teams.activity("installationUpdate", action="add"))
+    assert status == 200 and len(teams.connector.sent) == 1
+
+
+async def test_a_welcome_the_connector_refuses_is_logged_once_and_the_turn_completes(
+    teams: TeamsHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    teams.connector.fail_next(403)
+    status, _ = await teams.post(teams.activity("installationUpdate", action="add"))
+    assert status == 200 and teams.connector.sent == []
+
+    status, _ = await teams.post(teams.activity("conversationUpdate", membersAdded=[{"id": BOT_ID}]))
+    assert status == 200 and teams.connector.sent == []  # the install's second activity sends nothing more
+    errors = _errors(caplog)
+    assert len(errors) == 1 and "failed for good" in errors[0], errors
+    assert not any(r.exc_info for r in caplog.records)
 
 
 # --- reliability ---------------------------------------------------------------------------

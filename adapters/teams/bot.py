@@ -25,11 +25,12 @@ from typing import Any
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
-from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+from botbuilder.schema.teams import TeamInfo
 from msrest.exceptions import DeserializationError
 
 from adapters.teams.answering import CLAIM_TTL, LEASE_COMPLETED, base_conversation, lease_key
 from adapters.teams.cards import FEEDBACK_ACTION
+from adapters.teams.delivery import DeliveryFailed
 from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
 from adapters.teams.text import clip
 from bot.answer import Answer, Summary, new_answer_id
@@ -245,15 +246,28 @@ class GuidebotTeamsBot(TeamsActivityHandler):
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await self._welcome(turn_context)
 
-    async def on_teams_members_added(
-        self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    async def on_teams_members_added_dispatch(
+        self, members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
     ) -> None:
+        """The bot itself was added: welcome. Nobody else's arrival needs anything.
+
+        botbuilder's own dispatch first looks every other new member up on the connector
+        (`TeamsInfo.get_member`), for a welcome this bot never sends them; when the connector
+        answers that lookup with an error page (a 5xx, a proxy's HTML), msrest raised out of
+        the turn. No lookup, nothing to fail.
+        """
         bot: ChannelAccount | None = turn_context.activity.recipient
-        if bot is not None and any(m.id == bot.id for m in teams_members_added):
+        if bot is not None and bot.id and any(getattr(m, "id", None) == bot.id for m in members_added or ()):
             await self._welcome(turn_context)
 
     async def _welcome(self, turn_context: TurnContext) -> None:
         """Installing sends both installationUpdate and conversationUpdate: welcome once."""
         key = f"teams:welcome:{base_conversation(turn_context.activity.conversation.id)}"
-        if await asyncio.to_thread(self.guidebot.store.claim, key, WELCOME_TTL):
+        if not await asyncio.to_thread(self.guidebot.store.claim, key, WELCOME_TTL):
+            return
+        try:
             await turn_context.send_activity(to_activity(welcome_activity(HELP_EXAMPLES)))
+        except DeliveryFailed:
+            # Logged once where it failed (`with_retries`); the welcome is not worth failing the turn
+            # for, and its claim stays taken, so the install's second activity does not send it again.
+            return
