@@ -158,6 +158,8 @@ class StateStore(Protocol):
 
     def questions(self, since: datetime | None = None) -> list[AnswerRecord]: ...
 
+    def answer(self, answer_id: str) -> AnswerRecord | None: ...
+
     def feedback(self, since: datetime | None = None) -> list[FeedbackRecord]: ...
 
     def feedback_totals(self, since: datetime | None = None) -> list[FeedbackTotal]: ...
@@ -791,6 +793,19 @@ class SqlStore:
         with self._transaction() as conn:
             rows = conn.execute(query).all()
         return [FeedbackTotal(r.day, r.platform, r.section, r.value, r.count) for r in rows]
+
+    def answer(self, answer_id: str) -> AnswerRecord | None:
+        """The question-log line of one answer (who was given it, on which platform), or None: never given, or purged."""
+        query = sa.select(questions_table).where(questions_table.c.answer_id == answer_id)
+        with self._transaction() as conn:
+            r = conn.execute(query).first()
+        if r is None:
+            return None
+        return AnswerRecord(
+            answer_id=r.answer_id, platform=r.platform, question=r.question, answered=bool(r.answered), reason=r.reason,
+            sections=r.sections, confidence=r.confidence, user_hash=r.user_hash, conversation_id=r.conversation_id,
+            created_at=r.created_at,
+        )
 
     def questions(self, since: datetime | None = None) -> list[AnswerRecord]:
         query = sa.select(questions_table).order_by(questions_table.c.created_at)
