@@ -11,10 +11,14 @@ Claims come in two kinds: `claim` takes a key for good (for its TTL), and
 `claim_work` leases it until `complete`, so work a replica claimed and then
 died doing is done again by the next claimer rather than lost.
 
-Privacy: questions arrive already redacted (see `bot.privacy`); user ids are
-stored only as `hash_user` digests keyed with a secret (see `member_hash`); `purge` removes the question log and the
-feedback that quotes it once they pass the retention period, keeping feedback
-only as daily counts per section.
+Privacy: questions arrive already redacted (see `bot.privacy`); the store keeps
+at most `max_text_chars` of any text, without control characters (`stored_text`).
+User ids are stored only as `hash_user` digests keyed with a secret (see
+`member_hash`), and thread keys, which name a console session, only as digests
+with the same key. `purge` removes the question log and the feedback that quotes
+it once they pass the retention period, keeping feedback only as daily counts per
+section; on SQLite the removed text is overwritten (`secure_delete`) and the
+write-ahead log emptied, and the database file is its owner's alone (0600).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import hmac
 import itertools
 import json
 import logging
+import os
+import re
 import secrets
 import threading
 from collections import Counter, deque
@@ -53,6 +59,27 @@ NO_SECTION = ""
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+DEFAULT_MAX_TEXT_CHARS: int = Settings.model_fields["max_question_chars"].default
+"""The most characters of a question, thread question or comment the store keeps (GUIDEBOT_MAX_QUESTION_CHARS)."""
+
+_TERMINAL_SEQUENCE = re.compile(
+    r"\x1b\][^\x07\x1b\x9c\n]{0,4096}(?:\x07|\x1b\\|\x9c)?"  # OSC (window title, hyperlinks, clipboard)
+    r"|(?:\x1b\[|\x9b)[0-?]{0,64}[ -/]{0,16}[@-~]?"  # CSI (clear screen, move the cursor, colours)
+    r"|\x1b[ -~]?"  # any other escape
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls but tab and newline, DEL, and the bidirectional overrides that make text read
+other than it is stored."""
+
+
+def stored_text(text: str, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> str:
+    """`text` as the store keeps it: terminal escape sequences and control characters removed (they would
+    act on the terminal or the spreadsheet of whoever reads `guidebot report`), line ends made `\\n`, and
+    cut to `max_chars`, the most the bot ever reads of a message."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", _TERMINAL_SEQUENCE.sub("", text))[:max_chars]
 
 
 def hash_user(platform: str, user_id: str, key: bytes) -> str:
@@ -361,10 +388,23 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _owner_only(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it gives its -wal and -shm files the database's
+    mode), and tighten one made looser by an earlier version."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError as error:
+            log.warning("could not make %s readable by its owner only: %s", file, error)
+
+
 def _sqlite_engine(url: URL) -> tuple[Engine, bool]:
     in_memory = url.database in (None, "", ":memory:")
     if not in_memory:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(Path(url.database))
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -380,6 +420,8 @@ def _sqlite_engine(url: URL) -> tuple[Engine, bool]:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        # Deleted rows are overwritten with zeros, whatever the SQLite build's default (see `purge`).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -535,8 +577,16 @@ class SqlStore:
     move time forward instead of sleeping.
     """
 
-    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now, *, member_key: str | None = None) -> None:
-        self._engine, in_memory = _create_engine(url)
+    def __init__(
+        self,
+        url: str,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        member_key: str | None = None,
+        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    ) -> None:
+        self._engine, self._in_memory = _create_engine(url)
+        self._max_text_chars = max_text_chars
         # SQLite runs one transaction at a time (each begins IMMEDIATE). Queue this process's threads
         # here (`_Turns`) rather than in SQLite's busy handler, which sleeps up to 100 ms between looks and
         # so made a 1 ms write wait whole sleeps under load; other processes still meet busy_timeout.
@@ -553,11 +603,12 @@ class SqlStore:
         self._sql = _Statements.build(self._insert)
         _migrate(self._engine, clock())
         self._member_key = (member_key or self._stored_member_key()).encode()
+        self._hash_thread_keys_stored_in_clear()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> SqlStore:
         key = settings.member_id_key.get_secret_value() if settings.member_id_key else None
-        return cls(settings.resolved_database_url, member_key=key)
+        return cls(settings.resolved_database_url, member_key=key, max_text_chars=settings.max_question_chars)
 
     def _stored_member_key(self) -> str:
         with self._engine.connect() as conn:
@@ -716,7 +767,7 @@ class SqlStore:
         row = {
             "answer_id": record.answer_id,
             "platform": record.platform,
-            "question": record.question,
+            "question": stored_text(record.question, self._max_text_chars),
             "answered": record.answered,
             "reason": record.reason,
             "sections": record.sections,
@@ -739,7 +790,7 @@ class SqlStore:
             "user_hash": self.member_hash(platform, user_id),
             "platform": platform,
             "value": value,
-            "comment": comment,
+            "comment": None if comment is None else stored_text(comment, self._max_text_chars),
             "created_at": self._clock(),
         }
         with self._transaction(urgent=True) as conn:
@@ -829,14 +880,36 @@ class SqlStore:
             for r in rows
         ]
 
+    def _thread_id(self, thread_key: str) -> str:
+        """A thread as stored: a keyed digest, since a console thread's key is the browser's session id."""
+        return hash_user("thread", thread_key, self._member_key)
+
+    def _hash_thread_keys_stored_in_clear(self) -> None:
+        """Rows that versions before hashing wrote (keys like `console:<cookie>`, never 64 hex digits) are
+        given their digest at start-up, a newer row for the same thread winning; idempotent, so replicas
+        starting together, or an older replica still writing during a rolling deploy, are no harm."""
+        in_clear = sa.or_(sa.func.length(threads.c.thread_key) != 64, threads.c.thread_key.contains(":"))
+        with self._transaction() as conn:
+            rows = conn.execute(sa.select(threads).where(in_clear)).all()
+            if not rows:
+                return
+            hashed = [{**row._asdict(), "thread_key": self._thread_id(row.thread_key)} for row in rows]
+            conn.execute(self._insert(threads).on_conflict_do_nothing(index_elements=["thread_key"]), hashed)
+            conn.execute(sa.delete(threads).where(in_clear))
+
     def set_thread(self, thread_key: str, question: str, answer_id: str) -> None:
-        row = {"thread_key": thread_key, "question": question, "answer_id": answer_id, "updated_at": self._clock()}
+        row = {
+            "thread_key": self._thread_id(thread_key),
+            "question": stored_text(question, self._max_text_chars),
+            "answer_id": answer_id,
+            "updated_at": self._clock(),
+        }
         with self._transaction() as conn:
             conn.execute(self._sql.remember_thread, row)
 
     def get_thread(self, thread_key: str) -> ThreadContext | None:
         with self._transaction() as conn:
-            row = conn.execute(self._sql.thread, {"key": thread_key}).one_or_none()
+            row = conn.execute(self._sql.thread, {"key": self._thread_id(thread_key)}).one_or_none()
         return None if row is None else ThreadContext(row.question, row.answer_id, row.updated_at)
 
     def purge(self, older_than: datetime) -> int:
@@ -876,7 +949,22 @@ class SqlStore:
             ).rowcount
             conn.execute(sa.delete(threads).where(threads.c.updated_at < older_than))
             conn.execute(sa.delete(claims).where(_sweepable(self._clock())))
+        self._empty_write_ahead_log()
         return deleted
+
+    def _empty_write_ahead_log(self) -> None:
+        """On a SQLite file, copy the write-ahead log into the database and truncate it: the log still
+        holds the purged rows as they were written, whatever `secure_delete` did to the database's pages."""
+        if self._turns is None or self._in_memory:
+            return
+        with self._turns.turn(urgent=False):
+            raw = self._engine.raw_connection()
+            try:
+                busy, _, _ = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                raw.close()
+        if busy:
+            log.warning("purge: another process kept the write-ahead log busy; it is emptied at its next checkpoint")
 
     def _count_removed_feedback(self, conn: Connection, removed: Sequence[sa.Row[Any]]) -> None:
         answer_ids = sorted({row.answer_id for row in removed})

@@ -376,3 +376,100 @@ def test_on_sqlite_a_waiting_claim_goes_before_waiting_bookkeeping(tmp_path: Pat
     assert order == ["lease", "log 1", "log 2"]
     assert store.claim_work("slack:message:C1:1", lease_seconds=60) == "won"
     store.close()
+
+
+def test_a_console_session_id_never_reaches_the_database_in_clear(database_url: str) -> None:
+    """A thread key names a browser session (`console:<cookie>`): holding it would let anyone who
+    reads the database ride that member's session; the store keeps only a keyed hash of it."""
+    store = SqlStore(database_url, member_key="k" * 32)
+    cookie = "SessionCookieValue-0123456789abcdef"
+    store.set_thread(f"console:{cookie}", "What does a CMO do?", "A1")
+    context = store.get_thread(f"console:{cookie}")
+    assert context is not None and context.question == "What does a CMO do?"
+    with store._engine.connect() as conn:  # noqa: SLF001 - what lies in the table is the behaviour under test
+        keys = [row[0] for row in conn.exec_driver_sql("SELECT thread_key FROM threads")]
+    assert len(keys) == 1 and cookie not in keys[0]
+    assert store.get_thread("console:another-session-entirely") is None
+    store.close()
+
+
+def test_stored_text_is_cut_and_has_no_terminal_control_sequences(database_url: str) -> None:
+    """A 55,020-character paste is kept only as far as the bot reads it (`max_question_chars`), and
+    escape sequences that would clear or retitle the staff's terminal (`guidebot report`) are dropped."""
+    store = SqlStore(database_url, max_text_chars=2000)
+    hostile = "What does a CMO do?\x1b[2J\x1b]0;pwned\x07\x9b31m\x00\r done\u202e"
+    store.save_answer(answer("long", question="x" * 55_020))
+    store.save_answer(answer("escapes", question=hostile))
+    store.set_thread("T1", hostile, "escapes")
+    store.record_feedback("escapes", "U1", "slack", "down", comment=hostile + " a" * 3000)
+
+    questions = {q.answer_id: q.question for q in store.questions()}
+    assert len(questions["long"]) == 2000
+    thread = store.get_thread("T1")
+    (vote,) = store.feedback_for("escapes")
+    for text in (questions["escapes"], thread.question if thread else "", vote.comment or ""):
+        assert text.startswith("What does a CMO do?")
+        assert "done" in text
+        assert not any(ord(c) < 32 and c not in "\n\t" or 0x7F <= ord(c) < 0xA0 for c in text), repr(text)
+        assert "pwned" not in text and "\u202e" not in text
+    assert len(vote.comment or "") <= 2000
+    store.close()
+
+
+def test_an_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds the question log and, unless GUIDEBOT_MEMBER_ID_KEY is set, the key member ids are hashed with."""
+    fresh = tmp_path / "fresh" / "state.sqlite3"
+    old = tmp_path / "old.sqlite3"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        for path in (fresh, old):
+            store = SqlStore(f"sqlite:///{path}")
+            store.save_answer(answer("A1"))
+            files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+            assert {p.name for p in files} >= {path.name, f"{path.name}-wal", f"{path.name}-shm"}
+            for file in files:
+                assert file.stat().st_mode & 0o077 == 0, f"{file.name} is {oct(file.stat().st_mode)}"
+            store.close()
+    finally:
+        os.umask(previous)
+
+
+def test_purged_questions_leave_the_sqlite_file(tmp_path: Path) -> None:
+    """Deleted rows are overwritten (secure_delete) and the write-ahead log is emptied after a purge, so
+    the text is gone from the disk too, not only from queries."""
+    path = tmp_path / "state.sqlite3"
+    clock = Clock(now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    store = SqlStore(f"sqlite:///{path}", clock=clock)
+    marker = "Zanzibar-quokka-marker"
+    store.save_answer(answer("old", at=clock.now, question=f"{marker} question"))
+    store.record_feedback("old", "U1", "slack", "down", comment=f"{marker} comment")
+    store.set_thread("T-old", f"{marker} thread", "old")
+    clock.advance(days=200)
+    store.save_answer(answer("new", at=clock.now))
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith(path.name))
+
+    assert marker.encode() in on_disk()
+    store.purge(older_than=clock.now - timedelta(days=180))
+    assert marker.encode() not in on_disk()
+    store.close()
+    assert marker.encode() not in on_disk()
+
+
+def test_thread_keys_stored_in_clear_by_an_older_version_are_hashed_on_opening(database_url: str) -> None:
+    SqlStore(database_url).close()
+    engine = sa.create_engine(normalize_database_url(database_url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO threads VALUES ('console:OldSessionCookie-0123456789', 'What is a CMO?', 'A0', '2026-01-01 00:00:00')"
+        )
+    store = SqlStore(database_url)
+    thread = store.get_thread("console:OldSessionCookie-0123456789")
+    assert thread is not None and thread.answer_id == "A0"
+    with engine.connect() as conn:
+        assert "OldSessionCookie" not in " ".join(r[0] for r in conn.exec_driver_sql("SELECT thread_key FROM threads"))
+    engine.dispose()
+    store.close()
