@@ -58,11 +58,28 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class LeadSentence:
+    """One of the guide's sentences that answers the question, verbatim, and the passage it is quoted in.
+
+    Members read the first line of a chat message and little more, so every
+    renderer opens an answer with its lead and cites it by `passage` (0-based
+    here; 1-based in JSON, as the citation numbers members see).
+    """
+
+    text: str
+    passage: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "passage": self.passage + 1}
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What the bot says to a question: quoted passages, or a plain abstention."""
+    """What the bot says to a question: a lead and the passages it comes from, or a plain abstention."""
 
     question: str
     passages: tuple[Passage, ...] = ()
+    lead: tuple[LeadSentence, ...] = ()
     abstained: bool = False
     reason: AbstainReason | None = None
     message: str = ""
@@ -90,6 +107,7 @@ class Answer:
             "message": self.message,
             "confidence": round(self.confidence, 4),
             "answer_id": self.answer_id,
+            "lead": [sentence.to_json() for sentence in self.lead],
             "passages": [p.to_json() for p in self.passages],
             "suggestions": list(self.suggestions),
         }

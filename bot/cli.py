@@ -23,6 +23,8 @@ from bot.settings import Settings
 app = typer.Typer(help="guidebot: answers from the program's guide, with quoted passages and sources.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
+PLATFORM = "cli"
+"""The platform `guidebot command` and the interactive prompt log their questions under."""
 
 
 @lru_cache(maxsize=1)
@@ -107,10 +109,10 @@ def ask(
     """Ask the guide a question (or start an interactive prompt)."""
     from bot.render_text import render_answer
 
-    engine = _engine()
     if question is None and file is None:
-        _interactive(engine)
+        _interactive()
         return
+    engine = _engine()
     answers = engine.answer_many(_ask_rows(file, question))
     for answer in answers:
         if as_json:
@@ -119,34 +121,58 @@ def ask(
             console.print(render_answer(answer))
 
 
-def _interactive(engine) -> None:
-    from bot.commands import parse_command
-    from bot.render_text import render_reply
-    from bot.summaries import summarize
+def _guidebot():
+    """The core every platform calls (`Guidebot.respond`): commands and questions read as in Slack and Teams."""
+    from bot.wiring import build_guidebot
 
+    return build_guidebot(get_settings(), _embedder())
+
+
+def _respond(guidebot, text: str):
+    from bot.service import Inbound
+    from index.persist import IndexMissingError
+
+    try:
+        return guidebot.respond(Inbound(text=text, platform=PLATFORM))
+    except IndexMissingError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _interactive() -> None:
+    from bot.render_text import render_reply
+
+    guidebot = _guidebot()
     console.print("Ask about the guide (roles, credentials, the path to CMO). Commands: help, roles, path … Ctrl-D to quit.")
-    while True:
-        try:
-            text = console.input("[bold cyan]you>[/bold cyan] ")
-        except (EOFError, KeyboardInterrupt):
-            console.print()
-            return
-        command = parse_command(text)
-        console.print(render_reply(summarize(command, engine.index) if command else engine.answer(text)))
+    try:
+        while True:
+            try:
+                text = console.input("[bold cyan]you>[/bold cyan] ")
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                return
+            console.print(render_reply(_respond(guidebot, text)))
+    finally:
+        guidebot.store.close()
 
 
 @app.command()
-def command(text: Annotated[str, typer.Argument(help='e.g. "role vpma", "credential cpe", "path", "help"')]) -> None:
-    """Run a summary command, as `/guide …` does in Slack."""
-    from bot.commands import parse_command
-    from bot.render_text import render_summary
-    from bot.summaries import summarize
+def command(text: Annotated[str, typer.Argument(help='e.g. "role vpma", "credential DO", "path", "help", or a question')]) -> None:
+    """Reply as `/guide …` does in Slack: a command's summary, or the answer to anything else."""
+    from bot.render_text import render_reply
 
-    parsed = parse_command(text) or parse_command(f"help {text}")
-    engine = _engine()
-    if parsed is None:
-        raise _fail(f"not a command: {text!r}. Try `guidebot command help`.", 2)
-    console.print(render_summary(summarize(parsed, engine.index)))
+    guidebot = _guidebot()
+    try:
+        reply = _respond(guidebot, text.strip() or "help")
+    finally:
+        guidebot.store.close()
+    console.print(render_reply(reply))
+
+
+def _message_sizes() -> dict:
+    """Each platform's answer-message size, from the adapters that register one (`guidebot.message_size`)."""
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry.load() for entry in sorted(entry_points(group="guidebot.message_size"), key=lambda e: e.name)}
 
 
 @app.command(name="eval")
@@ -156,7 +182,7 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List misses and wrong abstentions.")] = False,
 ) -> None:
-    """Measure retrieval and abstention: Hit@1, Hit@3, MRR@5, answered and refused shares."""
+    """Measure answers: Hit@1, Hit@3, MRR@5, lead hit, answered and refused shares, passages shown, message length."""
     from bot.evaluation import evaluate, read_jsonl
 
     try:
@@ -164,7 +190,7 @@ def eval_(
         off_topic = read_jsonl(oos) if oos else []
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    report = evaluate(_engine(), on_topic, off_topic)
+    report = evaluate(_engine(), on_topic, off_topic, _message_sizes())
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
         return
@@ -174,13 +200,20 @@ def eval_(
     table.add_row(f"Hit@1 ({report.questions} on-topic)", f"{report.hit_at_1:.3f}")
     table.add_row("Hit@3", f"{report.hit_at_3:.3f}")
     table.add_row("MRR@5", f"{report.mrr_at_5:.3f}")
+    table.add_row("lead hit", f"{report.lead_hit:.3f}")
+    table.add_row("longest lead (chars)", str(report.max_lead_chars))
     table.add_row("on-topic answered", f"{report.answered:.1%}")
     if oos:
         table.add_row(f"off-topic refused ({report.oos_questions})", f"{report.oos_refused:.1%}")
+    table.add_row("passages shown (mean)", f"{report.mean_passages:.2f}")
+    for name, chars in report.median_message_chars.items():
+        table.add_row(f"{name} answer message (median chars)", f"{chars:.0f}")
     console.print(table)
     if verbose:
         for r in report.misses:
             console.print(f"[yellow]miss[/yellow] (rank {r.rank}) {r.question} → {', '.join(r.sections)}")
+        for r in report.lead_misses:
+            console.print(f"[yellow]lead miss[/yellow] {r.question} → {' | '.join(s[:90] for s in r.lead)}")
         for r in report.abstained_on_topic:
             console.print(f"[yellow]refused on-topic[/yellow] ({r.confidence:.2f}) {r.question}")
         for r in report.answered_off_topic:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bot.abstain import in_scope_probability
-from bot.answer import Answer, Passage, Source, new_answer_id
+from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.query import clean_question
 from bot.retrieval import MERGE_MAX_CHARS, Evidence, encode_questions, search
+from bot.sentences import RankedSentence, rank_sentences
 from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
@@ -16,6 +19,11 @@ from knowledge.chunking import Chunk
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
 FALLBACK_SENTENCE_THRESHOLD = 0.45
+MAX_LEAD_CHARS = 450
+LEAD_MARGIN = 1.0
+"""A second sentence joins the lead when its log-odds are within this of the first's."""
+PASSAGE_MARGIN = 1.5
+"""A further section is quoted when its best sentence's log-odds are within this of the best."""
 
 
 def source_of(chunk: Chunk) -> Source:
@@ -76,53 +84,123 @@ class AnswerEngine:
         """`question` as the member wrote it (for the answer), `query` with its typos mended (for retrieval)."""
         evidence = self.evidence(query, vector)
         confidence, in_scope = self.confidence(evidence)
-        passages = self._passages(evidence)
-        if not in_scope or not passages:
+        composed = self.compose(evidence)
+        if not in_scope or not composed.passages:
             return Answer(
                 question=question,
                 abstained=True,
                 reason="out_of_scope",
                 message=OUT_OF_SCOPE_MESSAGE,
                 confidence=confidence,
-                suggestions=tuple(dict.fromkeys(p.source.section or p.source.document_title for p in passages)),
+                suggestions=tuple(dict.fromkeys(p.source.section or p.source.document_title for p in composed.ranked[: self.top_k])),
                 answer_id=new_answer_id(),
             )
         return Answer(
             question=question,
-            passages=tuple(passages),
+            passages=composed.passages,
+            lead=composed.lead,
             confidence=confidence,
             answer_id=new_answer_id(),
         )
 
-    def _passages(self, evidence: Evidence) -> list[Passage]:
-        """Top passages, one per section; neighbouring chunks of one section are quoted together."""
+    def compose(self, evidence: Evidence, depth: int | None = None) -> Composition:
+        """What an answer would say, whether or not the bot then abstains: its lead and the passages shown."""
+        ranked = rank_sentences(self.index, evidence)
+        groups = self.sections(evidence, ranked)
+        quoted = {i for g in groups for i in g.chunks}
+        lead = [s for s in choose_lead(ranked) if s.chunk in quoted]
+        shown = shown_sections(groups, lead, self.top_k)
+        keys = [g.key for g in shown]
+        return Composition(
+            ranked=tuple(self._passage(evidence, g) for g in groups[: depth or self.top_k]),
+            passages=tuple(self._passage(evidence, g) for g in shown),
+            lead=tuple(
+                LeadSentence(s.text, keys.index(self.index.chunk_sections[s.chunk]))
+                for s in lead
+                if self.index.chunk_sections[s.chunk] in keys
+            ),
+        )
+
+    def sections(self, evidence: Evidence, ranked: list[RankedSentence]) -> list[SectionGroup]:
+        """Sections in answer order (by their best sentence, then the section ranking), with the chunks to quote."""
         chunks = self.index.chunks
-        groups: dict[tuple[str, str], list[int]] = {}
+        best: dict[str, RankedSentence] = {}
+        for sentence in ranked:
+            best.setdefault(self.index.chunk_sections[sentence.chunk], sentence)
+        members: dict[str, list[int]] = {}
         for idx in evidence.order:
-            key = (chunks[idx].document_id, chunks[idx].section_slug)
-            if key not in groups and len(groups) >= self.top_k:
-                continue
-            groups.setdefault(key, []).append(idx)
-        passages: list[Passage] = []
-        for members in groups.values():
-            lead = members[0]
-            quoted = [lead]
-            for idx in members[1:]:
+            members.setdefault(self.index.chunk_sections[idx], []).append(idx)
+        order = list(best) + [key for key in members if key not in best]
+        groups: list[SectionGroup] = []
+        for key in order:
+            in_order = members.get(key, [])
+            lead_chunk = best[key].chunk if key in best else in_order[0]
+            quoted = [lead_chunk]
+            for idx in in_order:
+                if idx == lead_chunk:
+                    continue
                 merged = sorted(quoted + [idx], key=lambda i: chunks[i].position)
                 contiguous = all(chunks[b].position - chunks[a].position == 1 for a, b in zip(merged, merged[1:]))
-                size = sum(len(chunks[i].text) for i in merged)
-                if contiguous and size <= MERGE_MAX_CHARS and idx in evidence.order[: self.top_k * 3]:
+                if contiguous and sum(len(chunks[i].text) for i in merged) <= MERGE_MAX_CHARS:
                     quoted = merged
             quoted.sort(key=lambda i: chunks[i].position)
-            sentences = [evidence.best_sentence[i] for i in quoted if i in evidence.best_sentence]
-            best = max(sentences, key=lambda s: s[1])[0] if sentences else chunks[lead].sentences[0]
-            passages.append(
-                Passage(
-                    text="\n\n".join(chunks[i].text for i in quoted),
-                    source=source_of(chunks[lead]),
-                    chunk_id=chunks[lead].id,
-                    score=evidence.fused[lead],
-                    best_sentence=best,
-                )
-            )
-        return passages
+            groups.append(SectionGroup(key, tuple(quoted), best.get(key)))
+        return groups
+
+    def _passage(self, evidence: Evidence, group: SectionGroup) -> Passage:
+        chunks = self.index.chunks
+        first = group.best.chunk if group.best else group.chunks[0]
+        if group.best:
+            best = group.best.text
+        else:
+            sentences = [evidence.best_sentence[i] for i in group.chunks if i in evidence.best_sentence]
+            best = max(sentences, key=lambda s: s[1])[0] if sentences else chunks[first].sentences[0]
+        return Passage(
+            text="\n\n".join(chunks[i].text for i in group.chunks),
+            source=source_of(chunks[first]),
+            chunk_id=chunks[first].id,
+            score=group.best.score if group.best else evidence.fused.get(first, 0.0),
+            best_sentence=best,
+        )
+
+
+@dataclass(frozen=True)
+class Composition:
+    ranked: tuple[Passage, ...]
+    """Sections in rank order as passages, before the relevance cut."""
+    passages: tuple[Passage, ...]
+    """The passages an answer shows."""
+    lead: tuple[LeadSentence, ...]
+
+
+@dataclass(frozen=True)
+class SectionGroup:
+    key: str
+    chunks: tuple[int, ...]
+    best: RankedSentence | None
+
+
+def choose_lead(ranked: list[RankedSentence]) -> list[RankedSentence]:
+    """The best sentence, and the next one too when it scores nearly as well and both fit in a chat's first lines."""
+    fitting = [s for s in ranked if len(s.text) <= MAX_LEAD_CHARS]
+    if not fitting:
+        return []
+    first = fitting[0]
+    lead = [first]
+    for other in fitting[1:3]:
+        if first.score - other.score <= LEAD_MARGIN and len(first.text) + 1 + len(other.text) <= MAX_LEAD_CHARS:
+            lead.append(other)
+            break
+    return lead
+
+
+def shown_sections(groups: list[SectionGroup], lead: list[RankedSentence], top_k: int) -> list[SectionGroup]:
+    """The sections worth quoting: those the lead cites, then others whose best sentence scores near the best."""
+    top = groups[0].best.score if groups and groups[0].best else 0.0
+    shown: list[SectionGroup] = []
+    for n, group in enumerate(groups):
+        cited = any(s.chunk in group.chunks for s in lead)
+        close = group.best is not None and top - group.best.score <= PASSAGE_MARGIN
+        if len(shown) < top_k and (n == 0 or cited or close):
+            shown.append(group)
+    return shown

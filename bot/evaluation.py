@@ -1,6 +1,7 @@
-"""Retrieval quality on question sets: Hit@1, Hit@3, MRR@5, answered and refused shares.
+"""Answer quality on question sets: Hit@1, Hit@3, MRR@5, lead hit, answered and refused shares, answer length.
 
-A passage is a hit when it contains one of the question's gold phrases verbatim.
+A passage is a hit when it contains one of the question's gold phrases verbatim,
+and the lead is a hit when one of its sentences does.
 Hits are counted over the passages retrieved whether or not the bot then
 abstains, so retrieval and abstention are measured separately.
 """
@@ -8,9 +9,12 @@ abstains, so retrieval and abstention are measured separately.
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bot.answer import Answer
 from bot.engine import AnswerEngine
 
 
@@ -21,6 +25,10 @@ class QuestionResult:
     rank: int | None
     sections: tuple[str, ...]
     confidence: float
+    lead: tuple[str, ...] = ()
+    lead_hit: bool = False
+    passages_shown: int = 0
+    message_chars: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,15 +37,26 @@ class EvalReport:
     hit_at_1: float
     hit_at_3: float
     mrr_at_5: float
+    lead_hit: float
     answered: float
     oos_questions: int
     oos_refused: float
+    mean_passages: float
+    """Passages an answered on-topic question shows, on average."""
+    max_lead_chars: int
+    median_message_chars: dict[str, float] = field(default_factory=dict)
+    """Per renderer (`slack`, `teams` …): the median characters of the answer message over the answered on-topic questions."""
     misses: list[QuestionResult] = field(default_factory=list)
+    lead_misses: list[QuestionResult] = field(default_factory=list)
     abstained_on_topic: list[QuestionResult] = field(default_factory=list)
     answered_off_topic: list[QuestionResult] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+MessageSize = Callable[[Answer], int]
+"""How many characters a platform's answer message shows (all of its visible text)."""
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -55,40 +74,58 @@ def read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _results(engine: AnswerEngine, rows: list[dict], depth: int = 5) -> list[QuestionResult]:
+def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSize], depth: int = 5) -> list[QuestionResult]:
+    """Hits and the lead are measured on what the engine would show, whether or not it then abstains."""
     queries = [engine.query(r["q"]) for r in rows]
     vectors = engine.encode(queries)
     results = []
-    engine_top_k = engine.top_k
-    engine.top_k = depth
-    try:
-        for row, query, vector in zip(rows, queries, vectors):
-            evidence = engine.evidence(query, vector)
-            confidence, in_scope = engine.confidence(evidence)
-            passages = engine._passages(evidence)
-            gold = row.get("gold") or []
-            rank = next((n for n, p in enumerate(passages, start=1) if any(g in p.text for g in gold)), None)
-            results.append(
-                QuestionResult(row["q"], in_scope, rank, tuple(p.source.section for p in passages[:3]), confidence)
+    for row, query, vector in zip(rows, queries, vectors):
+        evidence = engine.evidence(query, vector)
+        confidence, in_scope = engine.confidence(evidence)
+        composed = engine.compose(evidence, depth=depth)
+        gold = row.get("gold") or []
+        rank = next((n for n, p in enumerate(composed.ranked, start=1) if any(g in p.text for g in gold)), None)
+        lead = tuple(s.text for s in composed.lead)
+        answer = Answer(question=row["q"], passages=composed.passages, lead=composed.lead, confidence=confidence, answer_id="0" * 16)
+        results.append(
+            QuestionResult(
+                question=row["q"],
+                answered=in_scope,
+                rank=rank,
+                sections=tuple(p.source.section for p in composed.ranked[:3]),
+                confidence=confidence,
+                lead=lead,
+                lead_hit=any(g in s for g in gold for s in lead),
+                passages_shown=len(composed.passages),
+                message_chars={name: size(answer) for name, size in sizes.items()} if in_scope else {},
             )
-    finally:
-        engine.top_k = engine_top_k
+        )
     return results
 
 
-def evaluate(engine: AnswerEngine, on_topic: list[dict], off_topic: list[dict]) -> EvalReport:
-    on = _results(engine, on_topic) if on_topic else []
-    off = _results(engine, off_topic) if off_topic else []
+def evaluate(
+    engine: AnswerEngine, on_topic: list[dict], off_topic: list[dict], sizes: dict[str, MessageSize] | None = None
+) -> EvalReport:
+    on = _results(engine, on_topic, sizes or {}) if on_topic else []
+    off = _results(engine, off_topic, {}) if off_topic else []
     n = len(on) or 1
+    answered = [r for r in on if r.answered]
     return EvalReport(
         questions=len(on),
         hit_at_1=sum(r.rank == 1 for r in on) / n,
         hit_at_3=sum(r.rank is not None and r.rank <= 3 for r in on) / n,
         mrr_at_5=sum(1 / r.rank for r in on if r.rank is not None and r.rank <= 5) / n,
-        answered=sum(r.answered for r in on) / n,
+        lead_hit=sum(r.lead_hit for r in on) / n,
+        answered=len(answered) / n,
         oos_questions=len(off),
         oos_refused=sum(not r.answered for r in off) / (len(off) or 1),
+        mean_passages=statistics.fmean([r.passages_shown for r in answered]) if answered else 0.0,
+        max_lead_chars=max((sum(len(s) for s in r.lead) + max(0, len(r.lead) - 1) for r in on), default=0),
+        median_message_chars={
+            name: float(statistics.median([r.message_chars[name] for r in answered])) for name in (sizes or {}) if answered
+        },
         misses=[r for r in on if r.rank is None or r.rank > 1],
+        lead_misses=[r for r in on if not r.lead_hit],
         abstained_on_topic=[r for r in on if not r.answered],
         answered_off_topic=[r for r in off if r.answered],
     )

@@ -11,6 +11,7 @@ import numpy as np
 
 from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
 from bot.retrieval import question_texts, question_vectors, search
+from bot.sentences import RANKER_VERSION, fit_ranker, sentence_features
 from bot.settings import Settings
 from index import dense, lexical
 from index.embedder import Embedder, for_bulk
@@ -25,8 +26,11 @@ from index.guide_index import (
     CHUNKS,
     DENSE,
     ENTITIES,
+    RANKER,
+    SENTENCE_CONTEXT_VECTORS,
     SENTENCE_VECTORS,
     GuideIndex,
+    in_context,
 )
 from index.persist import (
     Manifest,
@@ -68,7 +72,7 @@ def source_hash(settings: Settings) -> str:
     glossary = settings.knowledge_dir / "glossary.yaml"
     if glossary.exists():
         paths.append(glossary)
-    return corpus_hash(paths, settings.knowledge_dir, extra=f"{CHUNKER_VERSION}/{ENTITIES_VERSION}/{ABSTAIN_VERSION}")
+    return corpus_hash(paths, settings.knowledge_dir, extra=f"{CHUNKER_VERSION}/{ENTITIES_VERSION}/{ABSTAIN_VERSION}/{RANKER_VERSION}")
 
 
 def needs_build(settings: Settings, model_name: str) -> str | None:
@@ -115,6 +119,7 @@ def build_index(
     topic = topic_terms(acronyms, [d.title for d in docs])
     sentences = [s for c in chunks for s in c.sentences]
     sentence_chunk = [i for i, c in enumerate(chunks) for _ in c.sentences]
+    contexts = [in_context(c, s) for c in chunks for s in c.sentences]
 
     qdir = _questions_dir(settings)
     known_sections = {(c.document_id, c.section_slug) for c in chunks}
@@ -122,6 +127,7 @@ def build_index(
     headings = sorted({(c.document_id, c.section_slug, c.section) for c in chunks if c.section})
     in_texts = [q.text for q in in_bank] + [h[2] for h in headings]
     in_sections = [f"{q.document_id}#{q.section_slug}" for q in in_bank] + [f"{d}#{s}" for d, s, _ in headings]
+    in_sentences = [answer_row(chunks, q) for q in in_bank] + [-1] * len(headings)
     out_bank = load_out_of_scope(qdir)
 
     out_texts = [q.text for q in out_bank]
@@ -130,11 +136,11 @@ def build_index(
     step(f"Embedding {len(chunks)} chunks, {len(sentences)} sentences and {len(in_texts) + len(out_texts)} bank questions")
     # One call for every text, so the model's batches are as full and as evenly padded as they can be;
     # texts embedded by an earlier build come from the cache.
-    parts = [[c.embed_text for c in chunks], sentences, in_embedded, out_embedded]
+    parts = [[c.embed_text for c in chunks], sentences, contexts, in_embedded, out_embedded]
     cache = EmbeddingCache.for_embedder(settings.data_dir, embedder)
     vectors = cache.encode(for_bulk(embedder), [text for part in parts for text in part])
     bounds = np.cumsum([0] + [len(part) for part in parts])
-    chunk_vectors, sentence_vectors, in_rows, out_rows = (vectors[a:b] for a, b in zip(bounds, bounds[1:]))
+    chunk_vectors, sentence_vectors, context_vectors, in_rows, out_rows = (vectors[a:b] for a, b in zip(bounds, bounds[1:]))
     in_vectors = question_vectors(in_rows, in_spans, embedder.dim)
     out_vectors = question_vectors(out_rows, out_spans, embedder.dim)
 
@@ -147,9 +153,20 @@ def build_index(
     dense.save_dense(dense_index, build_dir / DENSE)
     lexical.save_lexical(lexical_index, build_dir / BM25_DIR)
     np.save(build_dir / SENTENCE_VECTORS, sentence_vectors.astype(np.float32))
+    np.save(build_dir / SENTENCE_CONTEXT_VECTORS, context_vectors.astype(np.float32))
     np.save(build_dir / BANK_IN_VECTORS, in_vectors.astype(np.float32))
     np.save(build_dir / BANK_OUT_VECTORS, out_vectors.astype(np.float32))
-    write_json(build_dir / BANK, {"sentence_chunk": sentence_chunk, "in_sections": in_sections, "in_texts": in_texts, "out_texts": out_texts, "topic_terms": topic})
+    write_json(
+        build_dir / BANK,
+        {
+            "sentence_chunk": sentence_chunk,
+            "in_sections": in_sections,
+            "in_sentences": in_sentences,
+            "in_texts": in_texts,
+            "out_texts": out_texts,
+            "topic_terms": topic,
+        },
+    )
     write_json(build_dir / ACRONYMS, acronyms)
 
     manifest = Manifest(
@@ -176,13 +193,50 @@ def build_index(
         acronyms=acronyms,
         abstain={},
         topic_terms=tuple(topic),
+        sentence_context_vectors=context_vectors,
+        bank_in_sentences=np.asarray(in_sentences, dtype=np.int64),
     )
+    step("Fitting the sentence ranker on the question bank's answers")
+    staged.ranker = fit_sentence_ranker(staged, in_bank, in_vectors)
+    staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences) if q.answer and row < 0]
+    write_json(build_dir / RANKER, staged.ranker)
     step("Calibrating abstention on the question banks")
     write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
     step("Deriving roles and credentials")
     write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
     final = publish(build_dir, settings.index_dir, manifest)
     return BuildResult(True, manifest, final, time.perf_counter() - started, reason, cache.stats.texts, cache.stats.embedded)
+
+
+def answer_row(chunks, question) -> int:
+    """The sentence row (over all chunks' sentences) holding the bank question's answer phrase, in its section; -1 if none."""
+    if not question.answer:
+        return -1
+    row = 0
+    for chunk in chunks:
+        in_section = chunk.document_id == question.document_id and chunk.section_slug == question.section_slug
+        for sentence in chunk.sentences:
+            if in_section and question.answer in sentence:
+                return row
+            row += 1
+    return -1
+
+
+def fit_sentence_ranker(index: GuideIndex, in_bank, in_vectors: np.ndarray) -> dict:
+    """Each bank question with a named answer is searched with itself left out of the bank."""
+    features: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for i, question in enumerate(in_bank):
+        answer = int(index.bank_in_sentences[i])
+        if answer < 0:
+            continue
+        evidence = search(index, question.text, in_vectors[i], exclude_bank_in=i)
+        rows, x = sentence_features(index, evidence)
+        if answer not in rows:
+            continue
+        features.append(x)
+        labels.append(rows == answer)
+    return fit_ranker(features, labels) if features else {"reason": "no bank question names its answer"}
 
 
 def calibrate(index: GuideIndex, in_bank, in_vectors: np.ndarray, out_texts: list[str], out_vectors: np.ndarray) -> dict:

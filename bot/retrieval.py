@@ -9,7 +9,7 @@ the dense and lexical rankings agree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,6 +50,10 @@ class Evidence:
     best_sentence: dict[int, tuple[str, float]]
     features: dict[str, float]
     query_vector: np.ndarray
+    tokens: tuple[str, ...] = ()
+    """The question's stemmed words, as BM25 reads them."""
+    bank_in_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    """Cosine of the question with each in-scope bank question."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -219,4 +223,4 @@ def search(
         "lexical_top": lexical_top,
         "coverage": coverage,
     }
-    return Evidence(order, fused, dense_scores, best_sentence, features, q_vec)
+    return Evidence(order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in)

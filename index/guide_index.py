@@ -24,10 +24,21 @@ BM25_DIR = "bm25"
 ACRONYMS = "acronyms.json"
 ABSTAIN = "abstain.json"
 ENTITIES = "entities.json"
+SENTENCE_CONTEXT_VECTORS = "sentence_context_vectors.npy"
+RANKER = "ranker.json"
 
 
 def section_key(chunk: Chunk) -> str:
     return f"{chunk.document_id}#{chunk.section_slug}"
+
+
+def heading_of(chunk: Chunk) -> str:
+    """The chunk's place in words: its heading trail, or the document's title before the first heading."""
+    return " › ".join(chunk.heading_trail) or chunk.document_title
+
+
+def in_context(chunk: Chunk, sentence: str) -> str:
+    return f"{heading_of(chunk)}: {sentence}"
 
 
 @dataclass
@@ -48,6 +59,11 @@ class GuideIndex:
     topic_terms: tuple[str, ...] = ()
     bank_texts: tuple[str, ...] = ()
     """The question banks' wording (in scope and out), which the speller mends typos toward with the guide's."""
+    sentence_context_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    """Each sentence embedded after its section's heading, so "Responsibilities include …" knows whose."""
+    bank_in_sentences: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """For each in-scope bank question, the sentence row its answer phrase is in (-1: only its section is known)."""
+    ranker: dict[str, Any] = field(default_factory=dict)
 
     @property
     def chunk_sentence_offsets(self) -> np.ndarray:
@@ -60,6 +76,31 @@ class GuideIndex:
         self.section_chunks: dict[str, list[int]] = {}
         for idx, key in enumerate(self.chunk_sections):
             self.section_chunks.setdefault(key, []).append(idx)
+        df = np.diff(np.asarray(self.lexical.scores["indptr"])) if self.lexical is not None else np.zeros(0)
+        n = float(self.lexical.scores["num_docs"]) if self.lexical is not None else 1.0
+        self.idf = {term: float(np.log(1.0 + (n - df[i] + 0.5) / (df[i] + 0.5))) for term, i in self.lexical.vocab_dict.items() if i < len(df)} if len(df) else {}
+        self.max_idf = float(np.log(1.0 + (n + 0.5) / 0.5))
+        """A word the guide never uses weighs as much as its rarest one: a question about it is not answered by overlap elsewhere."""
+        self._sentence_terms: dict[int, frozenset[str]] = {}
+        self._heading_terms: dict[int, frozenset[str]] = {}
+
+    def sentence_terms(self, row: int) -> frozenset[str]:
+        """The stemmed words of one sentence, tokenized on first use (a large corpus has millions)."""
+        terms = self._sentence_terms.get(row)
+        if terms is None:
+            chunk = int(self.sentence_chunk[row])
+            start, _ = self.sentence_rows(chunk)
+            tokens = lexical.tokenize(list(self.chunks[chunk].sentences))
+            for offset, words in enumerate(tokens):
+                self._sentence_terms[start + offset] = frozenset(words)
+            terms = self._sentence_terms[row]
+        return terms
+
+    def heading_terms(self, chunk: int) -> frozenset[str]:
+        terms = self._heading_terms.get(chunk)
+        if terms is None:
+            terms = self._heading_terms[chunk] = frozenset(lexical.tokenize([heading_of(self.chunks[chunk])])[0])
+        return terms
 
     def sentence_rows(self, chunk_idx: int) -> tuple[int, int]:
         return int(self._offsets[chunk_idx]), int(self._offsets[chunk_idx + 1])
@@ -98,12 +139,21 @@ def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex
             entities=read_json(path / ENTITIES) if (path / ENTITIES).exists() else {},
             topic_terms=tuple(bank.get("topic_terms", ())),
             bank_texts=tuple(bank.get("in_texts", ())) + tuple(bank.get("out_texts", ())),
+            sentence_context_vectors=np.asarray(np.load(path / SENTENCE_CONTEXT_VECTORS, mmap_mode="r")),
+            bank_in_sentences=np.asarray(bank["in_sentences"], dtype=np.int64),
+            ranker=read_json(path / RANKER),
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexMissingError(
             f"The index at {live_link} is damaged ({exc}). Run `guidebot index --force` to rebuild it."
         ) from exc
-    if len(index.chunks) != index.dense.ntotal or len(index.sentence_vectors) != int(index.chunk_sentence_offsets[-1]):
+    sentences = int(index.chunk_sentence_offsets[-1])
+    if (
+        len(index.chunks) != index.dense.ntotal
+        or len(index.sentence_vectors) != sentences
+        or len(index.sentence_context_vectors) != sentences
+        or len(index.bank_in_sentences) != len(index.bank_in)
+    ):
         raise IndexMissingError(
             f"The index at {live_link} is inconsistent. Run `guidebot index --force` to rebuild it."
         )

@@ -15,6 +15,16 @@ class BankQuestion:
     text: str
     document_id: str
     section_slug: str
+    answer: str | None = None
+    """A verbatim phrase of the sentence that answers it, when the bank names one."""
+
+
+def _in_scope(entry: object, document_id: str, slug: str) -> BankQuestion:
+    """A bank entry is a question, or `{q: question, answer: verbatim phrase of the answering sentence}`."""
+    if isinstance(entry, dict):
+        answer = entry.get("answer")
+        return BankQuestion(str(entry.get("q", "")), document_id, slug, str(answer) if answer else None)
+    return BankQuestion(str(entry), document_id, slug)
 
 
 def load_in_scope(questions_dir: Path) -> list[BankQuestion]:
@@ -25,7 +35,7 @@ def load_in_scope(questions_dir: Path) -> list[BankQuestion]:
         data = read_yaml(path) or {}
         document_id = str(data.get("document") or path.stem)
         for slug, questions in (data.get("questions") or {}).items():
-            bank.extend(BankQuestion(str(q), document_id, str(slug)) for q in questions or [])
+            bank.extend(_in_scope(q, document_id, str(slug)) for q in questions or [])
     return bank
 
 

@@ -1,0 +1,156 @@
+"""Ranking the guide's sentences for a question: what an answer leads with.
+
+Sections are the unit members navigate, but the answer to a question is
+usually one sentence. A small logistic model scores each candidate sentence
+from several kinds of evidence: its closeness to the question alone and with
+its section's heading, the share of the question's rarer words it and its
+heading hold, how its section ranked, and which sentence the nearest questions
+of the in-scope bank are answered by (bank questions name their answer with a
+verbatim phrase). It is fitted at index time on the bank, each bank question
+scored with itself left out, like the abstention model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bot.retrieval import Evidence
+    from index.guide_index import GuideIndex
+
+RANKER_VERSION = "1"
+CANDIDATE_CHUNKS = 8
+"""Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
+BANK_NEIGHBOURS = 10
+
+SENTENCE_FEATURES = (
+    "cosine",
+    "cosine_in_context",
+    "cosine_gap",
+    "lexical",
+    "lexical_heading",
+    "section_score",
+    "top_section",
+    "bank_sentence",
+    "bank_section",
+    "opens_section",
+)
+
+
+@dataclass(frozen=True)
+class RankedSentence:
+    row: int
+    """Row of the sentence in the index (all chunks' sentences, in order)."""
+    chunk: int
+    text: str
+    score: float
+
+
+def _idf_overlap(query: frozenset[str], terms: frozenset[str], idf: dict[str, float], total: float) -> float:
+    return sum(idf.get(t, 0.0) for t in query & terms) / total if total else 0.0
+
+
+def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate sentence rows and their feature matrix, one row per sentence."""
+    rows = np.array([r for c in evidence.order[:CANDIDATE_CHUNKS] for r in range(*index.sentence_rows(c))], dtype=np.int64)
+    if not len(rows):
+        return rows, np.zeros((0, len(SENTENCE_FEATURES)))
+    q_vec = evidence.query_vector
+    chunk_of = index.sentence_chunk[rows]
+    cosine = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
+    in_context = (
+        np.asarray(index.sentence_context_vectors[rows], dtype=np.float32) @ q_vec
+        if len(index.sentence_context_vectors)
+        else cosine
+    )
+    query = frozenset(evidence.tokens)
+    idf = index.idf
+    total = sum(idf.get(t, index.max_idf) for t in query)
+    lexical = np.array([_idf_overlap(query, index.sentence_terms(int(r)), idf, total) for r in rows])
+    lexical_heading = np.array([_idf_overlap(query, index.heading_terms(int(c)), idf, total) for c in chunk_of])
+
+    sections = [index.chunk_sections[int(c)] for c in chunk_of]
+    best_fused = max(evidence.fused.values(), default=0.0) or 1.0
+    section_score = np.array([evidence.fused.get(int(c), 0.0) / best_fused for c in chunk_of])
+    top = index.chunk_sections[evidence.order[0]]
+    top_section = np.array([1.0 if s == top else 0.0 for s in sections])
+
+    bank_scores = evidence.bank_in_scores
+    by_sentence: dict[int, float] = {}
+    by_section: dict[str, float] = {}
+    for b in np.argsort(-bank_scores)[:BANK_NEIGHBOURS]:
+        sim = max(0.0, float(bank_scores[b]))
+        key = index.bank_in_sections[int(b)]
+        by_section[key] = max(by_section.get(key, 0.0), sim)
+        answer_row = int(index.bank_in_sentences[int(b)]) if len(index.bank_in_sentences) else -1
+        if answer_row >= 0:
+            by_sentence[answer_row] = max(by_sentence.get(answer_row, 0.0), sim)
+    bank_sentence = np.array([by_sentence.get(int(r), 0.0) for r in rows])
+    bank_section = np.array([by_section.get(s, 0.0) for s in sections])
+    opens = np.array(
+        [1.0 if index.section_chunks[s][0] == int(c) and int(r) == index.sentence_rows(int(c))[0] else 0.0 for r, c, s in zip(rows, chunk_of, sections)]
+    )
+    features = np.column_stack(
+        [
+            cosine,
+            in_context,
+            in_context - in_context.max(),
+            lexical,
+            lexical_heading,
+            section_score,
+            top_section,
+            bank_sentence,
+            bank_section,
+            opens,
+        ]
+    ).astype(np.float64)
+    return rows, features
+
+
+def score(params: dict, features: np.ndarray) -> np.ndarray:
+    """Log-odds that each sentence answers the question (higher is better)."""
+    if not params.get("coef"):
+        return features[:, SENTENCE_FEATURES.index("cosine_in_context")] + 0.5 * features[:, SENTENCE_FEATURES.index("section_score")]
+    z = (features - np.array(params["mean"])) / np.array(params["scale"])
+    return z @ np.array(params["coef"]) + float(params["intercept"])
+
+
+def rank_sentences(index: GuideIndex, evidence: Evidence) -> list[RankedSentence]:
+    rows, features = sentence_features(index, evidence)
+    if not len(rows):
+        return []
+    scores = score(index.ranker, features)
+    ranked = []
+    for k in np.argsort(-scores):
+        row = int(rows[k])
+        chunk = int(index.sentence_chunk[row])
+        start, _ = index.sentence_rows(chunk)
+        ranked.append(RankedSentence(row, chunk, index.chunks[chunk].sentences[row - start], float(scores[k])))
+    return ranked
+
+
+def fit_ranker(features: list[np.ndarray], labels: list[np.ndarray]) -> dict:
+    """Pointwise logistic regression over every (bank question, candidate sentence) pair."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack(features)
+    y = np.concatenate(labels).astype(int)
+    if y.sum() == 0 or y.sum() == len(y):
+        return {"reason": "no labelled bank answers: sentences ranked by similarity"}
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    model = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", max_iter=1000)
+    model.fit((x - mean) / scale, y)
+    return {
+        "version": RANKER_VERSION,
+        "features": list(SENTENCE_FEATURES),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": model.coef_[0].tolist(),
+        "intercept": float(model.intercept_[0]),
+        "training": {"questions": len(features), "pairs": int(len(y)), "answers": int(y.sum())},
+    }
