@@ -21,7 +21,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from bot.store import NO_SECTION, StateStore
+from bot.store import NO_SECTION, StateStore, without_controls
 
 Embed = Callable[[list[str]], np.ndarray]
 Grouping = Literal["embeddings", "fuzzy"]
@@ -91,7 +91,8 @@ def build_report(store: StateStore, since: datetime | None, embed: Embed | None 
     asked = Counter(r.platform for r in records)
     answered = Counter(r.platform for r in records if r.answered)
     platforms = tuple(PlatformStats(p, asked[p], answered[p]) for p in sorted(asked))
-    gaps = [r.question for r in records if not r.answered and r.reason not in NOT_GUIDE_GAPS]
+    # Stripped again here for rows stored before the store stripped control characters itself.
+    gaps = [without_controls(r.question) for r in records if not r.answered and r.reason not in NOT_GUIDE_GAPS]
     return Report(
         since=since,
         platforms=platforms,
@@ -275,6 +276,7 @@ def report_to_csv(report: Report) -> str:
 
     kinds: `platform` and `total` (usage), `unanswered` (a group of similar
     questions, examples joined by " | "), `feedback` (votes for one section).
+    Cells of members' text never start a formula (`_cell`).
     """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -288,14 +290,23 @@ def report_to_csv(report: Report) -> str:
         writer.writerow(
             {
                 "kind": "unanswered",
-                "key": group.representative,
+                "key": _cell(group.representative),
                 "count": group.count,
-                "examples": " | ".join(group.examples),
+                "examples": _cell(" | ".join(group.examples)),
             }
         )
     for row in report.feedback:
-        writer.writerow({"kind": "feedback", "key": row.section, "up": row.up, "down": row.down})
+        writer.writerow({"kind": "feedback", "key": _cell(row.section), "up": row.up, "down": row.down})
     return buffer.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A member's words as a CSV cell that a spreadsheet shows as text: one starting like a formula
+    (`=HYPERLINK(…)`, `+`, `-`, `@`, a tab or a return) gets a leading apostrophe, as OWASP advises."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _usage_row(kind: str, key: str, stats: PlatformStats) -> dict[str, Any]:

@@ -74,12 +74,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 other than it is stored."""
 
 
-def stored_text(text: str, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> str:
-    """`text` as the store keeps it: terminal escape sequences and control characters removed (they would
-    act on the terminal or the spreadsheet of whoever reads `guidebot report`), line ends made `\\n`, and
-    cut to `max_chars`, the most the bot ever reads of a message."""
+def without_controls(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (they would act on the terminal of
+    whoever reads `guidebot report`), line ends made `\\n`."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", _TERMINAL_SEQUENCE.sub("", text))[:max_chars]
+    return _CONTROL.sub("", _TERMINAL_SEQUENCE.sub("", text))
+
+
+def stored_text(text: str, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> str:
+    """`text` as the store keeps it: `without_controls`, cut to `max_chars`, the most the bot reads of a message."""
+    return without_controls(text)[:max_chars]
 
 
 def hash_user(platform: str, user_id: str, key: bytes) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from typer.testing import CliRunner
@@ -215,3 +216,46 @@ def test_purge_from_the_cli_uses_the_retention_days_unless_told(cli: typer.Typer
     assert everything.exit_code == 0, everything.output
     assert "Deleted 8 questions" in everything.output
     assert store.questions() == []
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"CMO\")", "+1+cmd|' /C calc'!A0", "-2+3 what is a CMO", "@SUM(A1:A9)"]
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path) -> None:
+    """Members type the questions; a cell starting = + - @ (or a tab or return) would run as a formula in
+    the spreadsheet staff open the CSV in."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    for n, question in enumerate(FORMULAS):
+        store.save_answer(logged(f"f{n}", "slack", question))
+    rows = list(csv.DictReader(io.StringIO(report_to_csv(build_report(store, since=None)))))
+    cells = [row[column] for row in rows if row["kind"] == "unanswered" for column in ("key", "examples")]
+    assert len(cells) == 2 * len(FORMULAS)
+    for cell in cells:
+        assert cell[0] not in "=+-@\t\r", cell
+    assert {row["key"].lstrip("'") for row in rows if row["kind"] == "unanswered"} == set(FORMULAS)
+    store.close()
+
+
+def test_terminal_control_sequences_in_questions_never_reach_the_report(tmp_path: Path) -> None:
+    """Clearing the screen, retitling the window or hiding text with escapes: stripped when stored, and
+    stripped again when shown, for rows an earlier version stored raw."""
+    path = tmp_path / "state.sqlite3"
+    store = SqlStore(f"sqlite:///{path}")
+    store.save_answer(logged("new", "slack", "What is a CMO?\x1b[2J\x1b]0;pwned\x07 now"))
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # a row written before the store stripped control characters
+        conn.exec_driver_sql(
+            "INSERT INTO questions (answer_id, platform, question, answered, reason, sections, confidence, created_at) "
+            "VALUES ('old', 'teams', ?, 0, 'out_of_scope', '[]', 0.1, '2026-03-01 00:00:00')",
+            ("Which EHR?\x1b]8;;http://evil.example\x07click\x1b]8;;\x07\x1b[8mhidden\r\x9b2J",),
+        )
+    engine.dispose()
+    report = build_report(store, since=None)
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    console.print(report_to_table(report))
+    outputs = [console.file.getvalue(), report_to_csv(report), json.dumps(report_to_json(report), ensure_ascii=False)]  # type: ignore[attr-defined]
+    for shown in outputs:
+        for sequence in ("\x1b[2J", "\x1b]", "\x07", "\x9b", "\x1b[8m", "\r"):
+            assert sequence not in shown, (sequence, shown)
+        assert "What is a CMO?" in shown and "Which EHR?" in shown
+    store.close()
