@@ -1,10 +1,17 @@
 """The command grammar every platform shares: `role vpma`, `credential cpe`, `path`, `help` …
 
 Slack's `/guide …`, Teams' typed commands and command menu, the web console and
-the CLI all call `parse_command`, so one message means the same thing
-everywhere. A command is a leading keyword and, for `role` and `credential`,
-a short name; anything that reads like a sentence ("What role does a CMO
-play?", "role of the CQO in quality?") is a question for the answering engine.
+the CLI all call `parse_command` (through `Guidebot.respond`), so one message
+means the same thing everywhere. A command is a leading keyword and, for `role`
+and `credential`, a short name; anything that reads like a sentence ("What role
+does a CMO play?", "role of the CQO in quality?") is a question for the
+answering engine.
+
+A name is read the way members type it before deciding it is a sentence:
+acronyms lose their dots ("M.B.A." → "MBA"), a setting's connecting words go
+("CMO in a hospital", "CMO for a payer" → "CMO hospital", "CMO payer"), "masters
+in" reads as "Master of", and one word alone is always a name ("credential DO":
+"do" is not a verb there).
 """
 
 from __future__ import annotations
@@ -51,6 +58,10 @@ _ARTICLES = {"the", "a", "an"}
 _SHAPE = re.compile(r"^(?P<keyword>[A-Za-z]+)(?P<rest>(?:[\s:=?!.,].*)?)$", re.DOTALL)
 _SLASH = re.compile(r"^/(?P<word>[\w-]+)\s*(?P<rest>.*)$", re.DOTALL)
 _TRIM = "\"'`“”‘’.!,;: \t"
+_DOTTED = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{0,2}\.?")
+_SETTING_WORDS = {"in", "for", "at", "within", "inside"}
+_KIND_WORDS = {"degree", "degrees", "credential", "certification", "certificate"}
+_MASTERS = {"master", "masters", "master's", "masters'", "master’s"}
 
 
 @dataclass(frozen=True)
@@ -68,17 +79,48 @@ def _without_slash(text: str) -> str:
     return f"{word} {rest}".strip() if word.lower() in KEYWORDS else (rest.strip() or "help")
 
 
+def _undotted(word: str) -> str:
+    """ "M.B.A." → "MBA", "D.O" → "DO", "Ph.D." → "PhD"; other words as they are."""
+    return word.replace(".", "") if _DOTTED.fullmatch(word) and "." in word.rstrip(".") else word
+
+
+def _without_connectives(words: list[str]) -> list[str]:
+    """A name as members type it, minus the words that join it ("CMO in a hospital" → "CMO hospital",
+    "Masters in Health Administration" → "Master of Health Administration")."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word, low = words[i], words[i].lower()
+        after = words[i + 1].lower() if i + 1 < len(words) else ""
+        if out and low in _SETTING_WORDS and after in _ARTICLES:
+            i += 2  # "in a", "for a", "at a" … between a role and its setting
+            continue
+        if low in _MASTERS and after in ("in", "of"):
+            out += ["Master", "of"]
+            i += 2
+            continue
+        if low in _MASTERS and after == "degree" and i + 2 < len(words) and words[i + 2].lower() in ("in", "of"):
+            out += ["Master", "of"]
+            i += 3
+            continue
+        out.append(word)
+        i += 1
+    return out
+
+
 def _as_name(argument: str) -> str | None:
     """The argument when it is a short name, or None when it reads like a sentence."""
     if "\n" in argument or argument.rstrip().endswith("?") or len(argument) > MAX_NAME_CHARS:
         return None
-    name = argument.strip(_TRIM)
-    words = name.split()
+    words = [_undotted(w.strip(_TRIM)) for w in argument.split()]
+    words = [w for w in words if w]
     while words and words[0].lower() in _ARTICLES:
         words.pop(0)
     if not words or len(words) > MAX_NAME_WORDS or words[0].lower() in _LEADING_WORDS:
         return None
-    if any(w.lower().strip(_TRIM) in SENTENCE_WORDS for w in words):
+    words = _without_connectives(words)
+    named = [w for w in words if w.lower() not in _KIND_WORDS]  # "DO degree" is as much a name as "DO"
+    if len(named) > 1 and any(w.lower() in SENTENCE_WORDS for w in named):
         return None
     return " ".join(words)
 

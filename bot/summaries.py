@@ -32,6 +32,8 @@ SETTING_MARGIN = 5.0
 # Below this, two words only share letters by chance ("nursing", "insurance").
 NOISE_FLOOR = 60.0
 
+GENERIC_WORDS = {"degree", "degrees", "credential", "credentials", "certification", "certificate", "role", "position", "job"}
+"""Words that say what kind of thing a name is, not which: tried without when the name finds nothing."""
 KIND_WORDS = {"role": "role", "credential": "credential", "any": "role or credential"}
 KINDS = {"role": ("role", "setting"), "credential": ("credential",), "any": ("role", "setting", "credential")}
 
@@ -85,6 +87,14 @@ def _entity_score(typed: list[str], entity: Entity) -> float:
     return max(_alias_score(typed, alias) for alias in aliases)
 
 
+def _closeness(typed: list[str], entity: Entity) -> float:
+    """How alike the typed name and the entity's closest name are, letter by letter (rapidfuzz): what
+    orders suggestions that no word of the name matched ("phd" is nearer "md" than "mba")."""
+    text = " ".join(typed)
+    names = [*entity.aliases, normalize_name(entity.name)]
+    return max((fuzz.ratio(text, n) for n in names if n), default=0.0)
+
+
 def _worth_suggesting(entity: Entity, score: float, scores: dict[str, float]) -> bool:
     """A setting is suggested only when the typed words point at the setting, not just at its role."""
     if entity.kind != "setting":
@@ -95,16 +105,28 @@ def _worth_suggesting(entity: Entity, score: float, scores: dict[str, float]) ->
 def resolve_in(name: str, kind: str, entities: Entities) -> Resolution:
     """`resolve` on already loaded entities."""
     typed = normalize_name(name).split()
+    resolution = _resolve_words(name, typed, kind, entities)
+    specific = [w for w in typed if w not in GENERIC_WORDS]
+    if resolution.found or resolution.ambiguous or not specific or specific == typed:
+        return resolution
+    # "DO degree", "CPE certification": the name without the word for what kind of thing it is.
+    without = _resolve_words(name, specific, kind, entities)
+    return without if without.found or without.ambiguous else resolution
+
+
+def _resolve_words(name: str, typed: list[str], kind: str, entities: Entities) -> Resolution:
     candidates = entities.of_kind(*KINDS.get(kind, KINDS["any"]))
-    ranked = sorted(((_entity_score(typed, e), n, e) for n, e in enumerate(candidates)), key=lambda r: (-r[0], r[1]))
+    ranked = sorted(
+        ((_entity_score(typed, e), _closeness(typed, e), n, e) for n, e in enumerate(candidates)), key=lambda r: (-r[0], -r[1], r[2])
+    )
     if not ranked:
         return Resolution(name, None, 0.0)
-    best_score, _, best = ranked[0]
-    scores = {e.key: s for s, _n, e in ranked}
-    close = tuple(e.name for s, _n, e in ranked if _worth_suggesting(e, s, scores))[:MAX_SUGGESTIONS]
+    best_score, _, _, best = ranked[0]
+    scores = {e.key: s for s, _c, _n, e in ranked}
+    close = tuple(e.name for s, _c, _n, e in ranked if _worth_suggesting(e, s, scores))[:MAX_SUGGESTIONS]
     if best_score < ACCEPT_SCORE:
         return Resolution(name, None, best_score, close)
-    rivals = [e for s, _n, e in ranked[1:] if s >= best_score - TIE_MARGIN]
+    rivals = [e for s, _c, _n, e in ranked[1:] if s >= best_score - TIE_MARGIN]
     if rivals:
         tied = tuple(e.name for e in [best, *rivals][:MAX_SUGGESTIONS])
         return Resolution(name, None, best_score, tied, ambiguous=True)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from bot import cli
 from bot.settings import Settings
 from index.guide_index import GuideIndex
+from tests.test_commands import TYPED_COMMANDS, TYPED_QUESTION, UNKNOWN_NAME
 
 
 @pytest.fixture()
@@ -99,3 +100,30 @@ def test_command_prints_a_role_summary(run):
     result = run("command", "role vpma")
     assert result.exit_code == 0, result.output
     assert "Vice President of Medical Affairs" in _words(result.output)
+
+
+@pytest.mark.parametrize(("typed", "title"), TYPED_COMMANDS)
+def test_command_reads_names_as_members_type_them(run, typed: str, title: str):
+    result = run("command", typed)
+    assert result.exit_code == 0, result.output
+    assert title in _words(result.output)
+
+
+def test_command_answers_a_question_as_slash_guide_does(run):
+    result = run("command", TYPED_QUESTION)
+    assert result.exit_code == 0, result.output
+    text = _words(result.output)
+    assert "Vice President of Medical Affairs" in text and "Sources" in text and "[1]" in text
+
+
+def test_command_with_an_unknown_name_suggests_the_closest_names_first(run):
+    typed, title, closest = UNKNOWN_NAME
+    result = run("command", typed)
+    assert result.exit_code == 0, result.output
+    assert title in _words(result.output) and f"Did you mean {closest}" in _words(result.output)
+
+
+def test_command_alone_shows_the_help(run):
+    result = run("command", "")
+    assert result.exit_code == 0, result.output
+    assert "What I can do" in _words(result.output)

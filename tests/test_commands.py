@@ -31,6 +31,18 @@ from bot.commands import HELP_EXAMPLES, Command, parse_command
         ("help", Command("help")),
         ("help role", Command("help", "role")),
         ("  HELP!  ", Command("help")),
+        # As members type names (issue 17): one word is a name, dots and connecting words go.
+        ("credential DO", Command("credential", "DO")),
+        ("credential do", Command("credential", "do")),
+        ("credential D.O.", Command("credential", "DO")),
+        ("credential M.B.A.", Command("credential", "MBA")),
+        ("credential DO degree", Command("credential", "DO degree")),
+        ("credential Masters in Health Administration", Command("credential", "Master of Health Administration")),
+        ("credential master's degree in business administration", Command("credential", "Master of business administration")),
+        ("role CMO in a hospital", Command("role", "CMO hospital")),
+        ("role CMO for a payer", Command("role", "CMO payer")),
+        ("role CMO at a pharmaceutical company", Command("role", "CMO pharmaceutical company")),
+        ("role CMO within a biotech company", Command("role", "CMO biotech company")),
     ],
 )
 def test_a_keyword_and_a_short_name_is_a_command(text: str, expected: Command) -> None:
@@ -73,6 +85,11 @@ def test_a_keyword_alone_asks_for_the_list() -> None:
         "path to cmo",
         "help me prepare for an interview",
         "Is an MBA worth it?",
+        "What does a VPMA do?",
+        "role a CMO has in a hospital",
+        "role of a CMO for a payer",
+        "credential do you need",
+        "credential DO?",
         "mba",
         "",
         "   ",
@@ -90,3 +107,18 @@ def test_every_help_example_parses_as_the_command_it_documents() -> None:
         assert description
         parsed = parse_command(command.replace("<name>", "vpma"))
         assert parsed is not None and parsed.name == command.split()[0]
+
+
+# What members typed (issue 17), and the summary each must get on every platform: the CLI, Slack's
+# `/guide` and Teams all call the one dispatcher (`Guidebot.respond`). Imported by those platforms' tests.
+TYPED_COMMANDS = [
+    ("credential DO", "Doctor of Osteopathic Medicine (DO)"),
+    ("credential M.B.A.", "Master of Business Administration (MBA)"),
+    ("credential Masters in Health Administration", "Master of Health Administration (MHA)"),
+    ("role CMO in a hospital", "Chief Medical Officer — hospital or health system"),
+    ("role CMO for a payer", "Chief Medical Officer — health insurance payer"),
+    ("role CMO at a pharmaceutical company", "Chief Medical Officer — pharmaceutical or biotechnology company"),
+]
+UNKNOWN_NAME = ("credential CPHQ", "No credential called “CPHQ”", "Certified Physician Executive")
+"""A credential the guide does not describe: "did you mean", the closest name (CPE) first, not the list's first (MD)."""
+TYPED_QUESTION = "What does a VPMA do?"

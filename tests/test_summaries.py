@@ -19,6 +19,7 @@ from knowledge.acronyms import collect_acronyms
 from knowledge.chunking import chunk_documents
 from knowledge.entities import Entities, derive_entities
 from knowledge.loaders import load_documents
+from tests.test_commands import TYPED_COMMANDS, UNKNOWN_NAME
 
 KNOWLEDGE = PROJECT_ROOT / "knowledge"
 SLACK_TEXT_LIMIT = 3000
@@ -193,6 +194,31 @@ def test_an_unknown_name_gets_the_closest_names_not_an_error(hashed_guide, comma
 def test_an_unknown_role_suggests_the_nearest_roles_first(hashed_guide) -> None:
     summary = summarize(Command("role", "chief nursing officer"), hashed_guide)
     assert set(summary.suggestions[:2]) == {"Chief Medical Officer", "Chief Quality Officer"}
+
+
+@pytest.mark.parametrize(("typed", "title"), TYPED_COMMANDS)
+def test_a_name_as_members_type_it_gets_its_summary(hashed_guide, typed: str, title: str) -> None:
+    command = parse_command(typed)
+    assert command is not None
+    summary = summarize(command, hashed_guide)
+    assert summary.title == title and summary.points
+    _assert_quotes_the_index(summary, hashed_guide)
+
+
+def test_did_you_mean_lists_the_closest_names_first_not_the_first_in_the_guide(hashed_guide) -> None:
+    typed, title, closest = UNKNOWN_NAME
+    summary = summarize(parse_command(typed), hashed_guide)
+    assert summary.kind == "unknown" and summary.title == title
+    assert summary.suggestions[0] == closest and summary.intro.startswith(f"Did you mean {closest}")
+    # Letter by letter "phd" is nearest the two doctorates, and "mph" the other public-health-sounding master's.
+    assert set(summarize(Command("credential", "phd"), hashed_guide).suggestions[:2]) == {"Doctor of Medicine", "Doctor of Osteopathic Medicine"}
+    assert summarize(Command("credential", "mph"), hashed_guide).suggestions[0] == "Master of Health Administration"
+
+
+def test_a_word_for_the_kind_of_name_is_not_needed_to_find_it(hashed_guide) -> None:
+    for typed, key in [("DO degree", "do"), ("CPE certification", "cpe"), ("business degree", "mba"), ("medical degree", "md")]:
+        resolution = resolve(typed, "credential", hashed_guide)
+        assert resolution.entity is not None and resolution.entity.key == key, typed
 
 
 def test_a_name_that_fits_two_roles_asks_which(hashed_guide) -> None:
