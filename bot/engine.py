@@ -10,7 +10,7 @@ from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.query import clean_question
 from bot.retrieval import MERGE_MAX_CHARS, Evidence, encode_questions, search
-from bot.sentences import RankedSentence, rank_sentences
+from bot.sentences import RankedSentence
 from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
@@ -20,7 +20,7 @@ EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
 FALLBACK_SENTENCE_THRESHOLD = 0.45
 MAX_LEAD_CHARS = 450
-LEAD_MARGIN = 1.0
+LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
 PASSAGE_MARGIN = 1.5
 """A further section is quoted when its best sentence's log-odds are within this of the best."""
@@ -105,7 +105,7 @@ class AnswerEngine:
 
     def compose(self, evidence: Evidence, depth: int | None = None) -> Composition:
         """What an answer would say, whether or not the bot then abstains: its lead and the passages shown."""
-        ranked = rank_sentences(self.index, evidence)
+        ranked = list(evidence.ranked)
         groups = self.sections(evidence, ranked)
         quoted = {i for g in groups for i in g.chunks}
         lead = [s for s in choose_lead(ranked) if s.chunk in quoted]

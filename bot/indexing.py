@@ -144,6 +144,7 @@ def build_index(
     in_vectors = question_vectors(in_rows, in_spans, embedder.dim)
     out_vectors = question_vectors(out_rows, out_spans, embedder.dim)
 
+    term_counts = count_terms(sentences + [q.text for q in in_bank], out_texts)
     step("Building FAISS and BM25")
     dense_index = dense.build_dense(chunk_vectors, settings.hnsw_threshold)
     lexical_index = lexical.build_lexical([c.embed_text for c in chunks])
@@ -165,6 +166,7 @@ def build_index(
             "in_texts": in_texts,
             "out_texts": out_texts,
             "topic_terms": topic,
+            "term_counts": term_counts,
         },
     )
     write_json(build_dir / ACRONYMS, acronyms)
@@ -195,6 +197,7 @@ def build_index(
         topic_terms=tuple(topic),
         sentence_context_vectors=context_vectors,
         bank_in_sentences=np.asarray(in_sentences, dtype=np.int64),
+        term_counts=term_counts,
     )
     step("Fitting the sentence ranker on the question bank's answers")
     staged.ranker = fit_sentence_ranker(staged, in_bank, in_vectors)
@@ -206,6 +209,16 @@ def build_index(
     write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
     final = publish(build_dir, settings.index_dir, manifest)
     return BuildResult(True, manifest, final, time.perf_counter() - started, reason, cache.stats.texts, cache.stats.embedded)
+
+
+def count_terms(in_scope: list[str], out_of_scope: list[str]) -> dict:
+    """How many in-scope and out-of-scope texts use each stemmed word (each text counts a word once)."""
+    counts: dict[str, list[int]] = {}
+    for side, texts in ((0, in_scope), (1, out_of_scope)):
+        for terms in lexical.tokenize(texts):
+            for term in set(terms):
+                counts.setdefault(term, [0, 0])[side] += 1
+    return {"_in": len(in_scope), "_out": len(out_of_scope), **{t: tuple(c) for t, c in counts.items()}}
 
 
 def answer_row(chunks, question) -> int:

@@ -9,7 +9,7 @@ the dense and lexical rankings agree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,7 +18,8 @@ from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from bot.query import focus_of
-from knowledge.acronyms import expand_acronyms, without_terms
+from bot.sentences import RankedSentence, rank_sentences
+from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 RRF_K = 2
@@ -39,7 +40,13 @@ FEATURES = (
     "agreement",
     "lexical_top",
     "coverage",
+    "focus_min",
+    "focus_mean",
+    "neighbours_in",
+    "lead_score",
 )
+VOTE_NEIGHBOURS = 10
+FOCUS_SMOOTHING = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,13 +61,15 @@ class Evidence:
     """The question's stemmed words, as BM25 reads them."""
     bank_in_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     """Cosine of the question with each in-scope bank question."""
+    ranked: tuple[RankedSentence, ...] = ()
+    """The candidate sentences, best first."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
 
 
 def retrieval_text(question: str, acronyms: dict[str, str]) -> str:
-    return expand_acronyms(question, acronyms)
+    return expand_acronyms(canonical_names(question, acronyms), acronyms)
 
 
 MIN_NEUTRAL_CONTENT_WORDS = 2
@@ -72,6 +81,7 @@ def dense_text(question: str, acronyms: dict[str, str], topic: tuple[str, ...] |
     When little is left without the topic ("What does a CMO do?"), the topic is
     the question, and it stays.
     """
+    question = canonical_names(question, acronyms)
     neutral = without_terms(question, topic)
     content = [w for w in re.findall(r"[a-z]+", neutral.lower()) if w not in ENGLISH_STOP_WORDS]
     if len(content) < MIN_NEUTRAL_CONTENT_WORDS:
@@ -134,6 +144,32 @@ def _section_max(per_chunk: dict[int, float], section_of: list[str]) -> dict[str
         if score > best.get(key, float("-inf")):
             best[key] = score
     return best
+
+
+def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False, exclude_out: bool = False) -> tuple[float, float]:
+    """How strongly the question's words lean toward what the guide answers: the lowest and the mean log-odds.
+
+    Counts are how many in-scope texts (the guide's sentences and the in-scope
+    bank) and out-of-scope bank questions use each stemmed word. A question
+    whose topic is the guide's ("CMO") but whose focus is not ("salary",
+    "report to", "interim") has one word that leans hard out of scope. A bank
+    question being scored for calibration leaves its own words out of the counts.
+    """
+    counts = index.term_counts
+    if not counts:
+        return 0.0, 0.0
+    n_in = counts["_in"] - (1 if exclude_in else 0)
+    n_out = counts["_out"] - (1 if exclude_out else 0)
+    a = FOCUS_SMOOTHING
+    odds = []
+    for term in set(tokens) - index.topic_stems:
+        c_in, c_out = counts.get(term, (0, 0))
+        c_in -= 1 if exclude_in else 0
+        c_out -= 1 if exclude_out else 0
+        odds.append(float(np.log((max(c_in, 0) + a) / (n_in + 2 * a)) - np.log((max(c_out, 0) + a) / (n_out + 2 * a))))
+    if not odds:
+        return 0.0, 0.0
+    return min(odds), float(np.mean(odds))
 
 
 def search(
@@ -206,10 +242,16 @@ def search(
     if dense_best >= 0 and lex_best >= 0:
         agreement = 1.0 if section_of[dense_best] == section_of[lex_best] else 0.0
 
+    focus_min, focus_mean = focus_odds(index, tokens, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
     vocab = index.lexical.vocab_dict
     coverage = sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0
     lexical_top = float(bm25_all.max()) / (len(tokens) or 1) if len(bm25_all) else 0.0
 
+    neighbours = np.concatenate([bank_in, bank_out]) if len(bank_in) else bank_out
+    labels = np.concatenate([np.ones(len(bank_in)), np.zeros(len(bank_out))])
+    nearest = np.argsort(-neighbours)[:VOTE_NEIGHBOURS]
+    weights = np.maximum(neighbours[nearest], 0.0)
+    neighbours_in = float((weights * labels[nearest]).sum() / weights.sum()) if weights.sum() > 0 else 0.5
     in_top = float(bank_in.max()) if len(bank_in) else 0.0
     out_top = float(bank_out.max())
     features = {
@@ -222,5 +264,11 @@ def search(
         "agreement": agreement,
         "lexical_top": lexical_top,
         "coverage": coverage,
+        "focus_min": focus_min,
+        "focus_mean": focus_mean,
+        "neighbours_in": neighbours_in,
     }
-    return Evidence(order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in)
+    evidence = Evidence(order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in)
+    ranked = tuple(rank_sentences(index, evidence)) if order else ()
+    features["lead_score"] = ranked[0].score if ranked else -10.0
+    return replace(evidence, ranked=ranked)

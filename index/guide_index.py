@@ -64,6 +64,8 @@ class GuideIndex:
     bank_in_sentences: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """For each in-scope bank question, the sentence row its answer phrase is in (-1: only its section is known)."""
     ranker: dict[str, Any] = field(default_factory=dict)
+    term_counts: dict[str, Any] = field(default_factory=dict)
+    """Per stemmed word, how many in-scope and out-of-scope texts use it (`_in`, `_out`: how many texts)."""
 
     @property
     def chunk_sentence_offsets(self) -> np.ndarray:
@@ -81,6 +83,7 @@ class GuideIndex:
         self.idf = {term: float(np.log(1.0 + (n - df[i] + 0.5) / (df[i] + 0.5))) for term, i in self.lexical.vocab_dict.items() if i < len(df)} if len(df) else {}
         self.max_idf = float(np.log(1.0 + (n + 0.5) / 0.5))
         """A word the guide never uses weighs as much as its rarest one: a question about it is not answered by overlap elsewhere."""
+        self.topic_stems = frozenset(lexical.tokenize([" ".join(self.topic_terms)])[0]) if self.topic_terms else frozenset()
         self._sentence_terms: dict[int, frozenset[str]] = {}
         self._heading_terms: dict[int, frozenset[str]] = {}
 
@@ -142,6 +145,7 @@ def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex
             sentence_context_vectors=np.asarray(np.load(path / SENTENCE_CONTEXT_VECTORS, mmap_mode="r")),
             bank_in_sentences=np.asarray(bank["in_sentences"], dtype=np.int64),
             ranker=read_json(path / RANKER),
+            term_counts={k: tuple(v) if isinstance(v, list) else v for k, v in bank.get("term_counts", {}).items()},
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexMissingError(

@@ -55,11 +55,37 @@ def find_definitions(text: str) -> dict[str, str]:
     return found
 
 
+_NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+){2,}")
+
+
+def find_initialisms(text: str) -> dict[str, str]:
+    """Names of three or more capitalised words the text never abbreviates: members type their initials
+    ("AAPL" for the American Association for Physician Leadership)."""
+    found: dict[str, str] = {}
+    for match in _NAME_RUN.finditer(text):
+        words = match.group(0).split()
+        if match.start() == 0 or text[: match.start()].rstrip().endswith((".", "!", "?")):
+            words = words[1:]  # a sentence's first word is capitalised anyway
+        while words and words[0].lower() in _CONNECTORS:
+            words.pop(0)
+        content = [w for w in words if w.lower() not in _CONNECTORS]
+        if len(content) >= 3:
+            found.setdefault("".join(w[0] for w in content).upper(), " ".join(words))
+    return found
+
+
 def collect_acronyms(texts: Iterable[str]) -> dict[str, str]:
     acronyms: dict[str, str] = {}
+    implied: dict[str, str] = {}
     for text in texts:
         for acronym, long_form in find_definitions(text).items():
             acronyms.setdefault(acronym, long_form)
+        for acronym, long_form in find_initialisms(text).items():
+            implied.setdefault(acronym, long_form)
+    named = {long_form.lower() for long_form in acronyms.values()}
+    for acronym, long_form in implied.items():
+        if acronym not in acronyms and long_form.lower() not in named:
+            acronyms[acronym] = long_form
     return acronyms
 
 
@@ -91,6 +117,36 @@ def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
         last = match.end()
     out.append(question[last:])
     return "".join(out)
+
+
+ABBREVIATIONS = {
+    "med": "medical",
+    "admin": "administration",
+    "mgmt": "management",
+    "exec": "executive",
+    "execs": "executives",
+    "doc": "doctor",
+    "docs": "doctors",
+    "vp": "vice president",
+}
+"""Clipped words members type in chat ("chief med officer", "admin roles"): plain English, not the guide's."""
+_ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
+
+
+def canonical_names(question: str, acronyms: dict[str, str]) -> str:
+    """Every name the documents define, spelled as its acronym: "Chief Medical Officers" → "CMOs".
+
+    A question reads the same to retrieval and abstention whichever way the
+    member spells the name ("CMO", "chief medical officer", "chief med officer");
+    `expand_acronyms` then adds the long form back once.
+    """
+    text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], question)
+    for acronym, long_form in sorted(acronyms.items(), key=lambda item: -len(item[1])):
+        if len(long_form.split()) < 2:
+            continue
+        pattern = re.compile(r"\b" + r"\s+".join(re.escape(w) for w in long_form.split()) + r"(s?)(?:\s*\(" + re.escape(acronym) + r"\))?(?![\w])", re.IGNORECASE)
+        text = pattern.sub(lambda m: acronym + m.group(1), text)
+    return text
 
 
 def topic_terms(acronyms: dict[str, str], titles: Iterable[str]) -> list[str]:
