@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from bot.privacy import MIN_PHONE_DIGITS, find_phi, looks_like_phi, redact
+from bot.privacy import MAX_CHARS, MIN_PHONE_DIGITS, find_phi, looks_like_phi, redact
 
 PATIENT_DETAILS = [
     ("My patient John Smith has chest pain, how do I document it?", {"NAME"}),
@@ -117,3 +119,80 @@ def test_no_dialable_number_has_fewer_digits_than_the_phone_detector_needs() -> 
 @pytest.mark.parametrize("text", ["Call me on +683 4002 about it", "reach Dr. Weber at +49 3361 2345", "ring 202.456.1111 please"])
 def test_short_international_numbers_are_still_found(text: str) -> None:
     assert "PHONE" in {f.kind for f in find_phi(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # issue 19: labels with any separator or markup between label and number
+        ("MRN#: 23456789", "MRN#: [MRN]"),
+        ("MRN - 34567890", "MRN - [MRN]"),
+        ("MR# 45678901", "MR# [MRN]"),
+        ("MRN *1234*", "MRN *[MRN]*"),
+        ("<p><strong>MRN</strong>: 1234567</p>", "<p><strong>MRN</strong>: [MRN]</p>"),
+        ("the patient's account number is 44556677", "the patient's account number is [MRN]"),
+        # dates of birth with a month's name
+        ("DOB 05-Mar-1958", "DOB [DOB]"),
+        ("DOB 1 Feb 60", "DOB [DOB]"),
+        ("born March 5th, 1958", "born [DOB]"),
+        # names in any case and alphabet, the whole run of them
+        ("my patient john smith has chest pain", "my patient [NAME] has chest pain"),
+        ("my patient JOHN SMITH has chest pain", "my patient [NAME] has chest pain"),
+        ("pt José García missed dialysis", "pt [NAME] missed dialysis"),
+        ("Patient McDonald fell twice", "Patient [NAME] fell twice"),
+        ("Patient: Wayne, Bruce", "Patient: [NAME]"),
+        ("Peter Parker, MRN 1234567", "[NAME], MRN [MRN]"),
+        ("Mrs. Garcia's labs came back late", "Mrs. [NAME] labs came back late"),
+    ],
+)
+def test_common_ways_of_writing_patient_details_are_redacted_whole(text: str, redacted: str) -> None:
+    assert redact(text) == redacted
+    assert looks_like_phi(text)
+
+
+def test_a_long_paste_is_cut_before_it_is_examined_and_stored() -> None:
+    pasted = "How do I become a CMO? " * 2400  # 55,200 characters
+    assert len(redact(pasted)) == MAX_CHARS
+    assert redact(pasted, max_chars=500) == pasted[:500]
+    assert not looks_like_phi("x" * 5000 + " MRN 12345678")  # beyond what the bot reads
+
+
+PATHOLOGICAL = {
+    "a. repeated": "a." * 32_000,
+    "digits": "1" * 64_000,
+    "digits and spaces": "1 " * 32_000,
+    "digits and dashes": "1-" * 32_000,
+    "slashes between digits": "1/1/" * 16_000,
+    "at signs": "@" * 64_000,
+    "a@ repeated": "a@" * 32_000,
+    "one address with a long domain": "a@" + "a." * 32_000,
+    "spaces": " " * 64_000,
+    "dots": "." * 64_000,
+    "accented letters": "é" * 64_000,
+    "Cyrillic words": "Жжж " * 16_000,
+    "labels": "MRN " * 16_000,
+    "patient triggers": "my patient " * 5_800,
+    "capitalised words": "Aa " * 21_000,
+    "names and ages": "Smith 45 F " * 5_800,
+    "honorifics": "Mr. " * 16_000,
+    "tags": "<a " * 21_000,
+    "entities": "&#" * 32_000,
+    "months": "March 1 " * 8_000,
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_the_guard_takes_bounded_time_on_pathological_text(name: str) -> None:
+    """issue 19: `{"question": "a." * 32000}` held the interpreter for 15 s (the e-mail pattern backtracked
+    quadratically). The text is cut to GUIDEBOT_MAX_QUESTION_CHARS first, and every detector is linear:
+    even examining all 64,000 characters takes a few seconds at most (the quadratic pattern took 9 s on
+    this text, slower than that on the next size up)."""
+    text = PATHOLOGICAL[name]
+    started = time.perf_counter()
+    redact(text)
+    looks_like_phi(text)
+    assert time.perf_counter() - started < 0.3, "on the text cut as the bot cuts it"
+    started = time.perf_counter()
+    redact(text, max_chars=len(text))
+    looks_like_phi(text, max_chars=len(text))
+    assert time.perf_counter() - started < 4.0, "on the whole text"
