@@ -17,6 +17,7 @@ import pytest
 
 from adapters.slack import render
 from tests.slack_fake import FakeSlack, SlackEnv, mention, slack_settings, start_env, stop_env
+from tests.test_commands import TYPED_COMMANDS, TYPED_QUESTION, UNKNOWN_NAME
 from tests.test_slack_render import check_message
 
 SUBCOMMANDS = [
@@ -64,6 +65,31 @@ async def test_each_guide_subcommand_replies_privately_with_its_summary(slack: S
         share_button(body)
 
 
+@pytest.mark.parametrize(("typed", "title"), TYPED_COMMANDS)
+async def test_guide_reads_names_as_members_type_them(slack: SlackEnv, typed: str, title: str) -> None:
+    url = await slack.command(typed)
+    await slack.idle()
+    body = reply_of(slack, url)
+    check_message({"text": body["text"], "blocks": body["blocks"]})
+    assert body["blocks"][0]["type"] == "header" and body["blocks"][0]["text"]["text"] == title
+
+
+async def test_guide_with_an_unknown_name_suggests_the_closest_names_first(slack: SlackEnv) -> None:
+    typed, title, closest = UNKNOWN_NAME
+    url = await slack.command(typed)
+    await slack.idle()
+    body = reply_of(slack, url)
+    assert body["blocks"][0]["text"]["text"] == title
+    assert f"Did you mean {closest}" in json.dumps(body["blocks"], ensure_ascii=False)
+
+
+async def test_guide_answers_the_question_the_cli_command_answers(slack: SlackEnv) -> None:
+    url = await slack.command(TYPED_QUESTION)
+    await slack.idle()
+    body = reply_of(slack, url)
+    assert any(b["type"] == "rich_text" for b in body["blocks"]) and "Vice President of Medical Affairs" in json.dumps(body["blocks"])
+
+
 async def test_guide_with_a_question_replies_privately_with_quoted_passages(slack: SlackEnv) -> None:
     url = await slack.command("What does a Chief Quality Officer do?")
     await slack.idle()
@@ -96,6 +122,30 @@ async def test_share_in_channel_posts_the_same_reply_publicly_and_removes_the_pr
         assert delete.body == {"delete_original": True}
     # The core logs questions (not commands); sharing does not log the question a second time.
     assert [q.question for q in slack.guidebot.store.questions()] == ["What does a VPMA do?"]
+
+
+async def test_without_a_public_url_show_the_passages_answers_privately_with_each_passage_in_full(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path
+) -> None:
+    fake = await FakeSlack().start()
+    slack = await start_env(slack_settings(guide_settings, tmp_path, fake, public_url=None), embedder, fake)
+    try:
+        await slack.send_event(mention("What does a VPMA do?"))
+        [post] = await fake.wait_sent("chat.postMessage")
+        check_message({"text": post.body["text"], "blocks": post.body["blocks"]})
+        [button] = [e for b in post.body["blocks"] if b.get("block_id") == "guide_passages" for e in b["elements"]]
+        url = await slack.click({"type": "button", "action_id": button["action_id"], "block_id": "guide_passages", "value": button["value"]})
+        await slack.idle()
+        [reply] = fake.responses(url)
+        answer = slack.guidebot.engines.engine().answer("What does a VPMA do?")
+    finally:
+        await stop_env(slack)
+    assert reply.body["response_type"] == "ephemeral" and reply.body["replace_original"] is False
+    check_message({"text": reply.body["text"], "blocks": reply.body["blocks"]})
+    quoted = ["".join(e["text"] for e in b["elements"][0]["elements"] if e["type"] == "text") for b in reply.body["blocks"] if b["block_id"].startswith("guide_quote_")]
+    assert len(quoted) == len(answer.passages) and all(q.startswith(p.text) for q, p in zip(quoted, answer.passages))
+    assert post.body["text"].startswith(answer.lead[0].text[:60]), "the message itself leads with the answer"
+    assert [q.question for q in slack.guidebot.store.questions()] == ["What does a VPMA do?"], "the click is not a second question"
 
 
 async def test_a_feedback_click_is_stored_once_per_member_and_acknowledged_on_the_message(slack: SlackEnv) -> None:

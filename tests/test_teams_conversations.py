@@ -26,6 +26,7 @@ from bot.wiring import build_guidebot
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.entities import Entities
+from tests.test_commands import TYPED_COMMANDS, TYPED_QUESTION, UNKNOWN_NAME
 from tests.teams_fake import BOT_ID, FakeConnector, TeamsHarness, next_id, start_harness
 
 QUESTION = "What does a VPMA do?"
@@ -35,7 +36,7 @@ _AT = re.compile(r"<\s*/?\s*at\b", re.IGNORECASE)
 
 def teams_settings(guide_settings: Settings, tmp_path: Path, **extra: Any) -> Settings:
     settings = guide_settings.model_copy(
-        update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "public_url": "https://bot.example.org", **extra}
+        update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "public_url": "https://bot.example.org", "teams_local_mode": True, **extra}
     )
     settings.__dict__.pop("resolved_database_url", None)  # a cached value copied from the session settings
     assert settings.resolved_database_url.endswith("t.sqlite3")
@@ -153,6 +154,34 @@ async def test_each_command_gets_an_adaptive_card(teams: TeamsHarness, guide_ind
     assert [a["data"]["value"] for a in card["actions"]] == ["up", "down"]
     assert all(a["data"]["command"] == text for a in card["actions"])
     assert not _AT.search(str(card))
+
+
+def card_text(card: dict[str, Any]) -> list[str]:
+    """The card's text, block by block, as Teams shows it."""
+    return ["".join(i["text"] for i in b["inlines"]) for b in card["body"] if b["type"] == "RichTextBlock"]
+
+
+@pytest.mark.parametrize(("typed", "title"), TYPED_COMMANDS)
+async def test_a_typed_command_reads_names_as_members_type_them(teams: TeamsHarness, typed: str, title: str) -> None:
+    status, _ = await teams.post(teams.message(typed))
+
+    assert status == 200
+    (sent,) = teams.connector.sent
+    assert sent.card is not None and card_text(sent.card)[0] == title
+
+
+async def test_an_unknown_name_suggests_the_closest_names_first(teams: TeamsHarness) -> None:
+    typed, title, closest = UNKNOWN_NAME
+    await teams.post(teams.message(typed))
+    (sent,) = teams.connector.sent
+    shown = card_text(sent.card)
+    assert shown[0] == title and shown[1].startswith(f"Did you mean {closest}")
+
+
+async def test_a_typed_question_gets_the_answer_the_cli_command_gives(teams: TeamsHarness) -> None:
+    await teams.post(teams.message(TYPED_QUESTION))
+    (sent,) = teams.connector.sent
+    assert "Vice President of Medical Affairs" in sent.body["text"] and citation_of(sent.body)["citation"]
 
 
 async def test_an_off_topic_question_abstains_with_the_nearest_sections_and_the_help_command(teams: TeamsHarness) -> None:
