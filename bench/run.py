@@ -404,6 +404,9 @@ def server_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:
         GUIDEBOT_DATA_DIR=str(settings.data_dir),
         GUIDEBOT_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}",
         GUIDEBOT_LOG_LEVEL="WARNING",
+        GUIDEBOT_TEAMS_LOCAL_MODE="1",  # the recording fake connector on loopback, no app id
+        GUIDEBOT_RATE_LIMIT_PER_ADDRESS="0",  # every client of the load is on this machine
+        GUIDEBOT_RATE_LIMIT_PER_SESSION="0",
         **extra,
     )
     return env

@@ -8,27 +8,36 @@ Routes owned here:
 - `POST /api/ask`: `{"question": "…"}` → `Answer.to_json()` (as `guidebot ask --json`), or a
   command's `Summary.to_json()` (it has a `"kind"`); each passage / point also gets a `link`
   to its place in `/docs`.
-- `POST /api/feedback`: `{"answer_id": "…", "value": "up" | "down"}` from the console's session.
+- `POST /api/feedback`: `{"answer_id": "…", "value": "up" | "down"}` from the console's session, on an
+  answer that session received.
 - `GET /docs`, `GET /docs/{document_id}[?chunk=<chunk id>]`: the guide as readable pages.
 
 Adapters (Slack, Teams, the web console) add their routes through the
 `guidebot.adapters` entry point group. The server never logs what a member
 typed: only ids, lengths and outcomes.
+
+What one client can cost the others is bounded here: a request's body must
+arrive within `body_timeout_seconds` (408), the JSON API is rate-limited per
+console session and per client address (429 with `Retry-After`), malformed
+input of any kind is a 4xx, and a client that hangs up is logged as 499.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 import json
 import logging
+import math
 import re
 import secrets
 import signal
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from typing import Any
@@ -60,6 +69,12 @@ _ANSWER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPES = ("application/json",)
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_LIMITED_ROUTES = frozenset({"/api/ask", "/api/feedback"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+SERVER_HEADER = "guidebot"
+"""What `Server:` says: no software name or version for a scanner to match against known flaws."""
+CLIENT_GONE = 499
+"""Logged (nginx's convention) for a client that hung up before its request was read."""
 
 GUIDEBOT_KEY = web.AppKey("guidebot", Guidebot)
 SETTINGS_KEY = web.AppKey("settings", Settings)
@@ -69,6 +84,7 @@ _WARMUP_KEY = web.AppKey("index_warmup", asyncio.Task)
 _PAGES_KEY = web.AppKey("pages", dict)
 _POLL_KEY = web.AppKey("index_poll_seconds", float)
 ADAPTERS_KEY = web.AppKey("adapters", list)
+_LIMITS_KEY = web.AppKey("rate_limits", tuple)
 # aiohttp ≥ 3.12 has typed request keys; older versions take the plain string.
 REQUEST_ID_KEY: Any = getattr(web, "RequestKey", lambda name, _type: name)("request_id", str)
 
@@ -104,6 +120,54 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def parse_json(raw: bytes) -> Any:
+    """A body as JSON, or `ValueError` for anything a client could send that is not usable JSON.
+
+    Invalid UTF-8, malformed JSON, nesting deeper than the parser's recursion
+    allows, and lone surrogates (`"\\ud800"`: valid JSON, but text no database
+    or encoder takes) are all the client's mistake, never a 5xx.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("invalid_utf8") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("too_deep") from None
+    except ValueError:
+        raise ValueError("malformed_json") from None
+    if "\\u" in text and has_lone_surrogate(data):
+        raise ValueError("invalid_text")
+    return data
+
+
+def has_lone_surrogate(data: Any) -> bool:
+    """Whether any string (key or value) in parsed JSON holds a surrogate code point (iteratively: no depth limit)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+_JSON_PROBLEMS = {
+    "invalid_utf8": "The body must be UTF-8 encoded JSON.",
+    "malformed_json": "The body is not valid JSON.",
+    "too_deep": "The body's JSON is nested too deeply.",
+    "invalid_text": "The body holds text that is not valid Unicode (a lone surrogate).",
+}
+
+
 class BadRequest(Exception):
     def __init__(self, status: int, error: str, message: str) -> None:
         super().__init__(error)
@@ -119,19 +183,13 @@ async def read_json_object(request: web.Request, limit: int = MAX_ASK_BYTES) -> 
         raise BadRequest(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")
     if request.content_length is not None and request.content_length > limit:
         raise BadRequest(413, "body_too_large", f"The body must be at most {limit} bytes.")
-    body = bytearray()
-    while chunk := await request.content.read(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            raise BadRequest(413, "body_too_large", f"The body must be at most {limit} bytes.")
+    body = await request.read()  # already read, within its time limit, by `read_body`
+    if len(body) > limit:
+        raise BadRequest(413, "body_too_large", f"The body must be at most {limit} bytes.")
     try:
-        text = bytes(body).decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest(400, "invalid_utf8", "The body must be UTF-8 encoded JSON.") from None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise BadRequest(400, "malformed_json", "The body is not valid JSON.") from None
+        data = parse_json(body)
+    except ValueError as problem:
+        raise BadRequest(400, str(problem), _JSON_PROBLEMS[str(problem)]) from None
     if not isinstance(data, dict):
         raise BadRequest(400, "not_an_object", "The body must be a JSON object.")
     return data
@@ -169,6 +227,123 @@ def set_session_cookie(response: web.StreamResponse, value: str, settings: Setti
 
 
 # ---------------------------------------------------------------------------------------------
+# Rate limits
+
+
+class RateLimiter:
+    """Token buckets, one per client key: `per_minute` requests a minute, in bursts of up to that many.
+
+    In memory, per replica (a limit of N a minute on each of R replicas lets a
+    client through R × N at most); the Ingress limit in `deploy/k8s` holds
+    the whole. At most `max_keys` clients are remembered: the least recently
+    seen are forgotten first, so made-up session ids cannot grow it without end
+    (and each made-up session still counts against its address).
+    """
+
+    def __init__(self, per_minute: int, *, max_keys: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.max_keys = max_keys
+        self.clock = clock
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str) -> float:
+        """Spend one request for `key`: 0 when allowed, else the seconds until one would be."""
+        if self.capacity <= 0:
+            return 0.0
+        now = self.clock()
+        tokens, then = self.buckets.pop(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - then) * self.rate)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.rate
+        self.buckets[key] = (tokens, now)
+        while len(self.buckets) > self.max_keys:
+            self.buckets.popitem(last=False)
+        return wait
+
+
+def client_address(request: web.Request, trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
+    """The client's address: the TCP peer, or, from a trusted proxy, the last `X-Forwarded-For` hop it did not add."""
+    peer = request.remote or "unknown"
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in request.headers.getall("X-Forwarded-For", []) for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # not an address: the proxy did not write it, so it proves nothing
+    return peer
+
+
+def _within(address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def _too_many(wait: float) -> web.Response:
+    response = json_error(429, "too_many_requests", "Too many requests from this browser or address. Wait a moment and try again.")
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """`/api/ask` and `/api/feedback`: a budget per client address and per console session (429 past it)."""
+    if request.path not in _LIMITED_ROUTES or request.method != "POST":
+        return await handler(request)
+    by_address, by_session = request.app[_LIMITS_KEY]
+    wait = by_address.take(client_address(request, request.app[SETTINGS_KEY].trusted_proxy_networks))
+    session = request.cookies.get(SESSION_COOKIE, "")
+    if not wait and _SESSION.match(session):
+        wait = by_session.take(session)
+    if wait:
+        log.info("rate limited", extra={"request_id": request.get(REQUEST_ID_KEY), "route": request.path, "retry_after": round(wait, 1)})
+        return _too_many(wait)
+    return await handler(request)
+
+
+# ---------------------------------------------------------------------------------------------
+# Request bodies: read within a time limit
+
+
+class ClientGone(Exception):
+    """The client hung up before its request's body was read."""
+
+
+@web.middleware
+async def read_body(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Read every request body before its handler runs, within `body_timeout_seconds` (else 408).
+
+    A client sending a byte every few seconds would otherwise hold its
+    connection and handler for as long as it liked. The body is kept by
+    aiohttp, so handlers' `request.read()` returns it at once.
+    """
+    if request.method not in _BODY_METHODS or not request.body_exists:
+        return await handler(request)
+    try:
+        async with asyncio.timeout(request.app[SETTINGS_KEY].body_timeout_seconds):
+            await request.read()
+    except TimeoutError:
+        log.info("request body too slow", extra={"request_id": request.get(REQUEST_ID_KEY), "route": _route_name(request)})
+        response = json_error(408, "body_timeout", "The request body took too long to arrive.")
+        response.force_close()
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(413, "body_too_large", f"The body must be at most {request.client_max_size} bytes.")
+    except ConnectionResetError:
+        raise ClientGone() from None
+    return await handler(request)
+
+
+# ---------------------------------------------------------------------------------------------
 # Middleware: request log, metrics, errors
 
 
@@ -202,8 +377,11 @@ async def observe(request: web.Request, handler: Callable[[web.Request], Awaitab
         else:
             raise
     except asyncio.CancelledError:
-        status = 499
+        status = CLIENT_GONE
         raise
+    except ClientGone:
+        status = CLIENT_GONE
+        response = web.Response(status=CLIENT_GONE)  # nobody is there to read it
     except Exception as exc:  # the last line of defence: log where, never what was sent
         status = 500
         ERRORS.labels("http").inc()
@@ -236,6 +414,7 @@ def _slug(reason: str) -> str:
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_HEADER
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html" or request.path == "/" or request.path.startswith("/docs"):
@@ -336,7 +515,6 @@ async def ask(request: web.Request) -> web.Response:
 
 async def feedback(request: web.Request) -> web.Response:
     guidebot = request.app[GUIDEBOT_KEY]
-    settings = request.app[SETTINGS_KEY]
     try:
         data = await read_json_object(request)
     except BadRequest as bad:
@@ -349,18 +527,34 @@ async def feedback(request: web.Request) -> web.Response:
     if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS):
         return json_error(400, "invalid_comment", f'The "comment" must be a string of at most {MAX_COMMENT_CHARS} characters.')
     session, new_session = session_id(request)
+    if new_session:
+        return _not_received()
     try:
-        await asyncio.to_thread(guidebot.record_feedback, answer_id, session, PLATFORM, value, comment or None)
+        recorded = await asyncio.to_thread(_vote, guidebot, answer_id, session, value, comment or None)
     except Exception as exc:
         log.error("feedback failed", extra={"request_id": request[REQUEST_ID_KEY], "error": type(exc).__name__})
         response = json_error(503, "unavailable", "Your feedback couldn't be saved. Try again in a moment.")
         response.headers["Retry-After"] = "5"
         return response
+    if not recorded:
+        log.info("feedback refused: not an answer this session received", extra={"request_id": request[REQUEST_ID_KEY]})
+        return _not_received()
     log.info("feedback", extra={"request_id": request[REQUEST_ID_KEY], "answer_id": answer_id, "value": value})
-    response = web.json_response({"ok": True, "answer_id": answer_id, "value": value})
-    if new_session:
-        set_session_cookie(response, session, settings)
-    return response
+    return web.json_response({"ok": True, "answer_id": answer_id, "value": value})
+
+
+def _vote(guidebot: Guidebot, answer_id: str, session: str, value: str, comment: str | None) -> bool:
+    """Record the vote if this session was given the answer (the question log says who was): one vote per member."""
+    store = guidebot.store
+    given = store.answer(answer_id)
+    if given is None or given.platform != PLATFORM or given.user_hash != store.member_hash(PLATFORM, session):
+        return False
+    guidebot.record_feedback(answer_id, session, PLATFORM, value, comment)
+    return True
+
+
+def _not_received() -> web.Response:
+    return json_error(404, "unknown_answer", "This browser was given no answer with that id.")
 
 
 async def _pages(request: web.Request) -> dict[str, DocumentPage] | None:
@@ -539,12 +733,13 @@ def create_app(
     index_poll_seconds: float = INDEX_POLL_SECONDS,
 ) -> web.Application:
     """The whole server as one aiohttp application; `run_server` runs it, tests drive it in-process."""
-    app = web.Application(middlewares=[observe])
+    app = web.Application(middlewares=[observe, rate_limit, read_body])
     app[GUIDEBOT_KEY] = guidebot
     app[SETTINGS_KEY] = settings
     app[RELOAD_KEY] = asyncio.Event()
     app[_PAGES_KEY] = {}
     app[_POLL_KEY] = index_poll_seconds
+    app[_LIMITS_KEY] = (RateLimiter(settings.rate_limit_per_address), RateLimiter(settings.rate_limit_per_session))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

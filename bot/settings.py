@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,33 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Requests to `/api/ask` and `/api/feedback` a minute from one console session, and from one client
+    # address (0: no limit); past either, 429 with Retry-After.
+    rate_limit_per_session: int = Field(default=20, ge=0)
+    rate_limit_per_address: int = Field(default=120, ge=0)
+    # Proxies whose `X-Forwarded-For` names the client (comma-separated addresses or networks, e.g. the
+    # Ingress controller's pod network). Unset: the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Seconds a client has to send a request's whole body (slower: 408).
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Teams without MICROSOFT_APP_ID: unauthenticated, for the Bot Framework Emulator and tests on this
+    # machine only (loopback Host and serviceUrl); off unless asked for.
+    teams_local_mode: bool = False
+    # Hosts a Teams `serviceUrl` may name (comma-separated; `*.` allows subdomains): the bot posts its
+    # replies there with the app's credentials. Loopback only in local mode.
+    teams_service_hosts: str = (
+        "smba.trafficmanager.net,*.botframework.com,smba.infra.gcc.teams.microsoft.com,"
+        "smba.infra.gov.teams.microsoft.us,smba.infra.dod.teams.microsoft.us"
+    )
+    # Seconds for one call to the Bot Framework (a reply, the signing keys' metadata).
+    teams_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How many times a Teams question whose reply could not be delivered is tried again after its lease
+    # lapses, before it is given up (and counted).
+    teams_recovery_attempts: int = Field(default=3, ge=0)
+    # Where Bot Framework's token signing keys are described (unset: botbuilder's, for the public cloud).
+    teams_openid_metadata_url: str | None = None
+
     slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
@@ -72,6 +100,22 @@ class Settings(BaseSettings):
     microsoft_app_type: str = Field(
         default="MultiTenant", validation_alias=AliasChoices("MICROSOFT_APP_TYPE")
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError: not an address or network
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip())
+
+    @property
+    def teams_service_host_patterns(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.teams_service_hosts.split(",") if h.strip())
 
     @property
     def documents_dir(self) -> Path:

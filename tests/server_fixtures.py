@@ -11,7 +11,7 @@ Reuse from any test module:
             assert "VPMA" in server.logs() or True
 
 `serve` picks a free 127.0.0.1 port, starts the server with the repo's knowledge
-and the given data dir, waits until `/readyz` answers 200 (or only `/healthz`
+and the given data dir (Teams in local mode, no rate limits), waits until `/readyz` answers 200 (or only `/healthz`
 with `ready=False`), yields a `RunningServer`, and stops it (SIGTERM, then
 SIGKILL) on exit. The server's log (JSON lines unless `GUIDEBOT_LOG_JSON=false`)
 goes to `server.log_path`.
@@ -77,6 +77,11 @@ def server_env(data_dir: Path, env: Mapping[str, str] | None = None) -> dict[str
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
             "PYTHONUNBUFFERED": "1",
+            # Teams without an app id, answering the local fake connector (loopback only); and no rate limits,
+            # since tests and benchmarks ask from one address as fast as they can. `env` may set either back.
+            "GUIDEBOT_TEAMS_LOCAL_MODE": "1",
+            "GUIDEBOT_RATE_LIMIT_PER_ADDRESS": "0",
+            "GUIDEBOT_RATE_LIMIT_PER_SESSION": "0",
         }
     )
     base.update(env or {})

@@ -31,6 +31,7 @@ from adapters.slack import render
 from adapters.slack.delivery import Delivery, web_client
 from adapters.background import Background
 from adapters.slack.listeners import RECOVER_EVERY_SECONDS, Listeners
+from bot.server import has_lone_surrogate
 from bot.service import Guidebot
 from bot.settings import Settings
 
@@ -131,6 +132,7 @@ class SlackAdapter:
         bolt.command(re.compile(r"^/"))(listeners.command)
         bolt.action(re.compile(rf"^{render.FEEDBACK_ACTION}(_up|_down)?$"))(listeners.feedback)
         bolt.action(render.SHARE_ACTION)(listeners.share)
+        bolt.action(render.PASSAGES_ACTION)(listeners.passages)
 
     # ------------------------------------------------------------ HTTP
 
@@ -160,12 +162,14 @@ class SlackAdapter:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _json_error(413, "too_large", "The request body is too large.")
+        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+            return _json_error(401, "invalid_request", "The request is not signed by Slack.")  # Bolt's check raises on it
         try:
             text = raw.decode("utf-8")
             bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as error:
             return self._bad_request(request, raw, type(error).__name__)
-        problem = _shape_problem(bolt_request.body)
+        problem = "a lone surrogate in its text" if has_lone_surrogate(bolt_request.body) else _shape_problem(bolt_request.body)
         if problem is not None:
             return self._bad_request(request, raw, problem)
         bolt_response = await self.bolt.async_dispatch(bolt_request)
