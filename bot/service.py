@@ -62,6 +62,9 @@ class Inbound:
     user_id: str | None = None
     conversation_id: str | None = None
     thread_key: str | None = None
+    member_hash: str | None = None
+    """The member as the store hashes them (`store.member_hash`), when that is all the adapter kept (a question
+    recovered from its lease); else the hash is made from `user_id`."""
 
 
 class EngineHolder:
@@ -204,7 +207,7 @@ class Guidebot:
                 reason=answer.reason,
                 sections=tuple(p.source.label for p in answer.passages),
                 confidence=answer.confidence,
-                user_hash=self.store.member_hash(inbound.platform, inbound.user_id) if inbound.user_id else None,
+                user_hash=inbound.member_hash or (self.store.member_hash(inbound.platform, inbound.user_id) if inbound.user_id else None),
                 conversation_id=inbound.conversation_id,
             )
         )
