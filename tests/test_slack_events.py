@@ -81,6 +81,8 @@ async def test_a_mention_is_answered_in_a_thread_under_the_question(slack: Slack
     body = json.dumps(posted(post)["blocks"])
     assert "Vice President of Medical Affairs" in body
     assert "Sources: [1]" in post.body["text"]
+    assert post.body["blocks"][0]["block_id"] == "guide_lead", "the answering sentence first"
+    assert post.body["text"].startswith("The Vice President of Medical Affairs (VPMA)"), "and first in the notification"
 
 
 async def test_a_direct_message_is_answered_in_the_dm(slack: SlackEnv) -> None:

@@ -2,7 +2,7 @@
 
 `check_message` is the validator every rendered payload must pass: the block
 and element types guidebot sends, with their fields as Slack's Block Kit
-reference gives them (`rich_text` / `rich_text_quote` / `text` with `style`,
+reference gives them (`rich_text` / `rich_text_section` / `rich_text_quote` / `text` with `style`,
 `link`, `citation` with `url` / `text` / `index` / `details`,
 `context_actions` / `feedback_buttons` with `positive_button` /
 `negative_button`), Slack's limits, and escaping: no `mrkdwn` / `plain_text`
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from adapters.slack import render
 from adapters.slack.text import escape, mentions_user, question_text
-from bot.answer import Answer, Passage, Source, Summary, SummaryPoint
+from bot.answer import Answer, LeadSentence, Passage, Source, Summary, SummaryPoint
 
 PUBLIC = "https://bot.example.org"
 LINK = re.compile(r"<(https?://[^|<>\s]+)\|[^<>]*>")
@@ -92,7 +92,7 @@ def check_message(message: dict[str, Any]) -> dict[str, Any]:
                 check_text_object(element, "mrkdwn", render.MAX_SECTION_TEXT, where)
         elif block["type"] == "rich_text":
             for element in block["elements"]:
-                if element["type"] == "rich_text_quote":
+                if element["type"] in ("rich_text_quote", "rich_text_section"):
                     quoted += check_rich_elements(element["elements"], where)
                 elif element["type"] == "rich_text_list":
                     assert element["style"] in ("bullet", "ordered")
@@ -120,14 +120,22 @@ def check_message(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def rich_elements(message: dict[str, Any]) -> list[dict[str, Any]]:
+def rich_elements(message: dict[str, Any], block_prefix: str = "") -> list[dict[str, Any]]:
     out = []
     for block in message.get("blocks", []):
-        if block["type"] == "rich_text":
+        if block["type"] == "rich_text" and block.get("block_id", "").startswith(block_prefix):
             for element in block["elements"]:
-                items = element["elements"] if element["type"] == "rich_text_quote" else [e for s in element["elements"] for e in s["elements"]]
+                items = element["elements"] if element["type"] in ("rich_text_quote", "rich_text_section") else [e for s in element["elements"] for e in s["elements"]]
                 out += items
     return out
+
+
+def quote_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in message.get("blocks", []) if b.get("block_id", "").startswith("guide_quote_")]
+
+
+def shown(elements: list[dict[str, Any]]) -> str:
+    return "".join(e["text"] for e in elements if e["type"] == "text")
 
 
 def source(section: str = "Vice President of Medical Affairs", url: str | None = None) -> Source:
@@ -144,8 +152,23 @@ VPMA = passage(
 )
 
 
-def answer(*passages: Passage, answer_id: str = "a1b2c3d4e5f60718") -> Answer:
-    return Answer(question="What does a VPMA do?", passages=passages, confidence=0.8, answer_id=answer_id)
+def answer(*passages: Passage, answer_id: str = "a1b2c3d4e5f60718", lead: tuple[LeadSentence, ...] = ()) -> Answer:
+    return Answer(question="What does a VPMA do?", passages=passages, lead=lead, confidence=0.8, answer_id=answer_id)
+
+
+GOVERNANCE = "The VPMA is responsible for clinical governance, ensuring the alignment of medical staff with the organization's objectives."
+LONG_VPMA = passage(
+    "The VPMA position represents a significant increase in scope, moving from departmental management to system-wide policy. "
+    f"{GOVERNANCE} This role involves external representation, such as engaging with payers to negotiate contracts. "
+    "Many VPMAs also chair the credentials committee and oversee peer review across every hospital of the system.",
+    GOVERNANCE,
+)
+MBA = passage(
+    "An MBA teaches finance and operations. It is the most common business degree among CMOs, and many programs fit around clinical work.",
+    "It is the most common business degree among CMOs, and many programs fit around clinical work.",
+    section="Essential Educational Credentials",
+    chunk="c2",
+)
 
 
 # ---------------------------------------------------------------- answers
@@ -153,7 +176,7 @@ def answer(*passages: Passage, answer_id: str = "a1b2c3d4e5f60718") -> Answer:
 
 def test_an_answer_quotes_the_passage_with_its_best_sentence_in_bold_and_a_numbered_citation() -> None:
     message = check_message(render.answer_message(answer(VPMA), public_url=PUBLIC))
-    [quote_block] = [b for b in message["blocks"] if b["type"] == "rich_text"]
+    [quote_block] = quote_blocks(message)
     [quote] = quote_block["elements"]
     assert quote["type"] == "rich_text_quote"
     texts = [e for e in quote["elements"] if e["type"] == "text"]
@@ -165,6 +188,74 @@ def test_an_answer_quotes_the_passage_with_its_best_sentence_in_bold_and_a_numbe
     assert citation["details"]["snippet"] == VPMA.best_sentence
 
 
+def test_the_message_opens_with_the_lead_each_sentence_closed_by_its_citation() -> None:
+    lead = (LeadSentence(GOVERNANCE, 0), LeadSentence(MBA.best_sentence, 1))
+    message = check_message(render.answer_message(answer(LONG_VPMA, MBA, lead=lead), public_url=PUBLIC))
+    assert message["text"].startswith(escape(GOVERNANCE) + " [1] " + escape(MBA.best_sentence) + " [2]"), "the notification is the lead"
+    top = message["blocks"][0]
+    assert top["block_id"] == "guide_lead" and top["elements"][0]["type"] == "rich_text_section"
+    elements = top["elements"][0]["elements"]
+    assert [e["type"] for e in elements] == ["text", "citation", "text", "text", "citation"]
+    assert elements[0]["text"].strip() == GOVERNANCE and elements[3]["text"].strip() == MBA.best_sentence
+    assert [elements[1]["index"], elements[4]["index"]] == [1, 2]
+    assert elements[4]["url"] == f"{PUBLIC}/docs/cmo-career-path?chunk=c2#essential-educational-credentials"
+
+
+def test_the_lead_cites_the_passage_it_is_quoted_from_not_the_first() -> None:
+    message = check_message(render.answer_message(answer(LONG_VPMA, MBA, lead=(LeadSentence(MBA.best_sentence, 1),)), public_url=None))
+    assert message["text"].startswith(escape(MBA.best_sentence) + " [2]")
+    assert {"type": "text", "text": "[2]", "style": {"bold": True}} in rich_elements(message, "guide_lead")
+
+
+def test_without_a_lead_the_first_passages_best_sentence_leads() -> None:
+    message = check_message(render.answer_message(answer(LONG_VPMA), public_url=PUBLIC))
+    assert message["text"].startswith(escape(GOVERNANCE) + " [1]")
+    assert not message["text"].startswith("From the guide")
+
+
+def test_passages_under_the_lead_are_compact_around_their_best_sentence_with_a_link_to_the_whole() -> None:
+    message = check_message(render.answer_message(answer(LONG_VPMA, lead=(LeadSentence(GOVERNANCE, 0),)), public_url=PUBLIC))
+    [block] = quote_blocks(message)
+    elements = block["elements"][0]["elements"]
+    excerpt = "…" + GOVERNANCE + " This role involves external representation, such as engaging with payers to negotiate contracts.…"
+    assert shown(elements).startswith(excerpt + " ") and len(excerpt) <= render.COMPACT_QUOTE_CHARS
+    assert [e["text"] for e in elements if e.get("style") == {"bold": True}] == [GOVERNANCE]
+    [more] = [e for e in elements if e["type"] == "link" and e["text"] == render.MORE_IN_GUIDE]
+    assert more["url"] == f"{PUBLIC}/docs/cmo-career-path?chunk=c1#vice-president-of-medical-affairs", "one click to the whole passage"
+    assert not [b for b in message["blocks"] if b.get("block_id") == "guide_passages"], "the links are enough"
+
+
+def test_a_short_passage_is_quoted_whole() -> None:
+    message = check_message(render.answer_message(answer(MBA), public_url=None))
+    [block] = quote_blocks(message)
+    assert shown(block["elements"][0]["elements"]).startswith(MBA.text)
+    assert not [b for b in message["blocks"] if b.get("block_id") == "guide_passages"], "nothing is hidden"
+
+
+def test_without_a_public_url_a_trimmed_passage_gets_a_show_the_passages_button() -> None:
+    value = answer(LONG_VPMA, MBA, lead=(LeadSentence(GOVERNANCE, 0),))
+    message = check_message(render.answer_message(value, public_url=None))
+    [actions] = [b for b in message["blocks"] if b.get("block_id") == "guide_passages"]
+    [button] = actions["elements"]
+    assert button["action_id"] == render.PASSAGES_ACTION and button["text"]["text"] == render.SHOW_PASSAGES
+    assert render.parse_share_value(button["value"]) == ("What does a VPMA do?", "a1b2c3d4e5f60718")
+    assert not [e for e in rich_elements(message) if e["type"] == "text" and render.MORE_IN_GUIDE in e["text"]]
+    # The click is answered with every passage in full.
+    full = check_message(render.passages_message(value))
+    texts = [shown(b["elements"][0]["elements"]) for b in quote_blocks(full)]
+    assert texts[0].startswith(LONG_VPMA.text) and texts[1].startswith(MBA.text)
+    assert "[1] How to Become a CMO › Vice President of Medical Affairs" in json.dumps(full["blocks"], ensure_ascii=False)
+
+
+def test_answer_chars_counts_what_a_member_sees_of_the_blocks() -> None:
+    value = answer(LONG_VPMA, lead=(LeadSentence(GOVERNANCE, 0),))
+    message = render.answer_message(value)
+    seen = sum(len(e["text"]) for e in rich_elements(message))
+    seen += len("[1] How to Become a CMO › Vice President of Medical Affairs") + len(render.SHOW_PASSAGES) + len("👍👎")
+    assert render.answer_chars(value) == seen
+    assert render.visible_chars({"text": "a &amp; <https://x.org|b>"}) == len("a & b"), "text alone when there are no blocks"
+
+
 def test_sources_are_numbered_in_a_context_block_and_open_the_guide_page() -> None:
     second = passage("An MBA teaches finance. It is common.", "An MBA teaches finance.", section="Essential Educational Credentials", chunk="c2")
     message = check_message(render.answer_message(answer(VPMA, second, VPMA), public_url=PUBLIC))
@@ -174,7 +265,7 @@ def test_sources_are_numbered_in_a_context_block_and_open_the_guide_page() -> No
         f"<{PUBLIC}/docs/cmo-career-path?chunk=c1#vice-president-of-medical-affairs|[1] How to Become a CMO › Vice President of Medical Affairs>",
         f"<{PUBLIC}/docs/cmo-career-path?chunk=c2#essential-educational-credentials|[2] How to Become a CMO › Essential Educational Credentials>",
     ]
-    assert [e["index"] for e in rich_elements(message) if e["type"] == "citation"] == [1, 2, 1]
+    assert [e["index"] for e in rich_elements(message, "guide_quote_") if e["type"] == "citation"] == [1, 2, 1]
     assert "Sources: [1] How to Become a CMO › Vice President of Medical Affairs; [2]" in message["text"]
 
 
@@ -230,12 +321,12 @@ def test_a_long_passage_is_trimmed_at_a_word_with_a_more_in_the_guide_link() -> 
     best = "The best sentence sits far down the passage."
     long = passage(f"{words} {best} {words}", best)
     message = check_message(render.answer_message(answer(long), public_url=PUBLIC))
-    elements = rich_elements(message)
-    shown = "".join(e["text"] for e in elements if e["type"] == "text")
-    assert len(shown) <= render.MAX_QUOTE_CHARS + 40
+    elements = rich_elements(message, "guide_quote_")
+    quoted = shown(elements)
+    assert len(quoted) <= render.COMPACT_QUOTE_CHARS + 4
     assert {"type": "text", "text": best, "style": {"bold": True}} in elements, "the best sentence stays in view"
-    assert shown.startswith("…") and "…" in shown[1:]
-    inner = [t for t in shown.replace("…", " ").split() if t.startswith("word")]
+    assert quoted.startswith("…") and "…" in quoted[1:]
+    inner = [t for t in quoted.replace("…", " ").split() if t.startswith("word")]
     assert all(re.fullmatch(r"word\d+", w) and int(w[4:]) < 3000 for w in inner), "no word is cut"
     more = [e for e in elements if e["type"] == "link" and e["text"] == render.MORE_IN_GUIDE]
     assert more and more[0]["url"].startswith(f"{PUBLIC}/docs/")
@@ -326,9 +417,12 @@ def passages(draw: st.DrawFn) -> Passage:
 @st.composite
 def answers(draw: st.DrawFn) -> Answer:
     abstained = draw(st.booleans())
+    quoted = tuple(draw(st.lists(passages(), max_size=14)))
+    lead = draw(st.lists(st.builds(LeadSentence, ANY_TEXT, st.integers(-1, len(quoted))), max_size=2)) if quoted and not abstained else []
     return Answer(
         question=draw(TEXT),
-        passages=tuple(draw(st.lists(passages(), max_size=14))),
+        passages=quoted,
+        lead=tuple(lead),
         abstained=abstained,
         reason=draw(st.sampled_from(["out_of_scope", "phi", "empty", "error"])) if abstained else None,
         message=draw(ANY_TEXT),
@@ -350,7 +444,19 @@ FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 @given(answers(), st.sampled_from([None, PUBLIC]), st.sampled_from(render.STYLES), st.one_of(st.none(), TEXT))
 def test_any_answer_renders_to_valid_in_limit_unpingable_block_kit(value: Answer, public_url: str | None, style: render.Style, share: str | None) -> None:
     share_value = render.share_value(share, value.answer_id) if share is not None else None
-    check_message(render.answer_message(value, public_url=public_url, share=share_value, style=style))
+    message = check_message(render.answer_message(value, public_url=public_url, share=share_value, style=style))
+    check_message(render.passages_message(value, public_url=public_url))
+    assert render.answer_chars(value) >= 0
+    if value.abstained or style == "text" or not any(p.text.strip() for p in value.passages):
+        return
+    lead = rich_elements(message, "guide_lead")
+    assert message["blocks"][0]["block_id"] == "guide_lead" and lead[0]["type"] == "text"
+    assert message["text"].startswith(escape(lead[0]["text"].strip())[:100]), "the notification starts with the lead"
+    button = [b for b in message["blocks"] if b.get("block_id") == "guide_passages"]
+    for block in quote_blocks(message):
+        elements = block["elements"][0]["elements"]
+        if any(e["type"] == "text" and e["text"] == "…" for e in elements):  # trimmed: the rest is one click away
+            assert button or any(e["type"] == "link" and e["text"] == render.MORE_IN_GUIDE for e in elements) or not value.question.strip()
 
 
 @FAST

@@ -14,8 +14,11 @@ ack for, so a question is leased before its ack (and a feedback click stored
 before its ack): when a replica dies after the ack, another replica's
 `recover` finds the lapsed lease (`store.unfinished`) and answers; when it
 dies before, Slack retries.
-A message that looks like it holds patient details is leased with its text
-redacted: it is never written to the database as typed.
+A lease holds what answering needs and no more: the member as a keyed hash
+(`store.member_hash`), never their Slack id, and the text cut to
+`GUIDEBOT_MAX_QUESTION_CHARS` and redacted when it looks like it holds patient
+details, so it is never written to the database as typed. The guard runs on a
+worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -69,6 +72,17 @@ class Question:
     """A DM thread, as the assistant surface makes them: show a status while answering."""
     known_thread_only: bool = False
     """An unmentioned message in a channel thread: answer only in threads guidebot answered in."""
+    user_is_hash: bool = False
+    """`user` is the member's hash (a question read back from its lease), not a Slack id to write to."""
+
+    @property
+    def inbound_member(self) -> dict[str, str | None]:
+        """The member for the core's `Inbound`: the Slack id, or the hash a lease kept."""
+        return {"user_id": None, "member_hash": self.user} if self.user_is_hash else {"user_id": self.user, "member_hash": None}
+
+    @property
+    def slack_user(self) -> str | None:
+        return None if self.user_is_hash else self.user
 
 
 def _str(value: object) -> str | None:
@@ -178,11 +192,20 @@ class Listeners:
         message. (A separate final claim on the event id, taken first, would
         turn away Slack's retry of an event whose replica died between the two.)
         """
-        stored = replace(q, text=redact(q.text)) if looks_like_phi(q.text) else q
+        stored = await asyncio.to_thread(self._stored, q)
         if not await self._lease(_message_key(q), {"kind": "message", "question": asdict(stored)}):
             log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
             return False
         return True
+
+    def _stored(self, q: Question) -> Question:
+        """The question as its lease keeps it: the member hashed, the text cut and redacted (runs the privacy guard)."""
+        member = self.guidebot.store.member_hash(PLATFORM, q.user) if not q.user_is_hash else q.user
+        return replace(q, user=member, user_is_hash=True, text=self._stored_text(q.text))
+
+    def _stored_text(self, text: str) -> str:
+        cut = text[: self.guidebot.settings.max_question_chars]
+        return redact(cut) if looks_like_phi(cut) else cut
 
     async def _answer_leased(self, q: Question, *, retry_later: bool = True) -> bool:
         """Answer a message whose lease this replica holds: True when it is done with, told or delivered.
@@ -197,12 +220,12 @@ class Listeners:
             if q.assistant_thread and q.reply_thread_ts:
                 await self.delivery.set_status(channel=q.channel, thread_ts=q.reply_thread_ts, status=STATUS_SEARCHING, ref=q.event_id)
             reply = await self.guidebot.respond_async(
-                Inbound(text=q.text, platform=PLATFORM, user_id=q.user, conversation_id=q.channel, thread_key=q.thread_key)
+                Inbound(text=q.text, platform=PLATFORM, conversation_id=q.channel, thread_key=q.thread_key, **q.inbound_member)
             )
         except Exception:
             ERRORS.labels("slack").inc()
             log.exception("slack: could not answer event %s", q.event_id, extra={"event_id": q.event_id})
-            await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id)
+            await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.slack_user, ref=q.event_id)
             return True
         if q.known_thread_only and _stay_quiet(reply, q.text):
             log.info("slack: no answer to an unmentioned thread message", extra={"event_id": q.event_id})
@@ -213,7 +236,7 @@ class Listeners:
             return False
         if outcome != "delivered":
             await self.delivery.post_failure(
-                channel=q.channel, thread_ts=q.reply_thread_ts, user=q.user, ref=q.event_id, in_conversation=outcome == "refused"
+                channel=q.channel, thread_ts=q.reply_thread_ts, user=q.slack_user, ref=q.event_id, in_conversation=outcome == "refused"
             )
         return True
 
@@ -289,11 +312,12 @@ class Listeners:
             log.warning("slack: a command without response_url", extra={"event_id": ref})
             return
         text = question_text(_str(body.get("text")) or "") or "help"
+        user = _str(body.get("user_id"))
         work = {
             "kind": "command",
             "ref": ref,
-            "text": redact(text) if looks_like_phi(text) else text,
-            "user": _str(body.get("user_id")),
+            "text": await asyncio.to_thread(self._stored_text, text),
+            "member": await asyncio.to_thread(self.guidebot.store.member_hash, PLATFORM, user) if user else None,
             "channel": _str(body.get("channel_id")),
             "response_url": response_url,
         }
@@ -306,14 +330,14 @@ class Listeners:
             log.exception("slack: state store unavailable for command %s", ref, extra={"event_id": ref})
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
             return
-        await self._command_leased({**work, "text": text})
+        await self._command_leased({**work, "text": text, "user": user, "member": None})
         await self._complete(key, ref)
 
     async def _command_leased(self, work: dict[str, Any]) -> None:
         response_url, ref, text = work["response_url"], work["ref"], work["text"]
         try:
             reply = await self.guidebot.respond_async(
-                Inbound(text=text, platform=PLATFORM, user_id=work.get("user"), conversation_id=work.get("channel"))
+                Inbound(text=text, platform=PLATFORM, user_id=work.get("user"), member_hash=work.get("member"), conversation_id=work.get("channel"))
             )
         except Exception:
             ERRORS.labels("slack").inc()
@@ -356,6 +380,32 @@ class Listeners:
             await self.delivery.delete_original(response_url, ref=ref)
         else:
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+
+    async def passages(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """"Show the passages": the answer's passages in full, privately, to the member who clicked."""
+        await ack()
+        self.background.spawn(self._passages(body, action))
+
+    async def _passages(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        response_url = _str(body.get("response_url"))
+        parsed = render.parse_share_value(action.get("value"))
+        ref = _str(body.get("trigger_id")) or "passages"
+        if response_url is None or parsed is None:
+            log.warning("slack: a show-passages click without what it needs", extra={"event_id": ref})
+            return
+        try:
+            reply = await asyncio.to_thread(self._reproduce, *parsed)
+        except Exception:
+            ERRORS.labels("slack").inc()
+            log.exception("slack: could not show the passages", extra={"event_id": ref})
+            message = render.failure_message()
+        else:
+            public_url = self.delivery.public_url
+            if isinstance(reply, Answer):
+                message = render.passages_message(reply, public_url=public_url)
+            else:
+                message = render.reply_message(reply, public_url=public_url, style="links")
+        await self.delivery.respond_message(response_url, message, ref=ref, response_type="ephemeral", replace_original=False)
 
     async def feedback(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Store the vote, then ack: an acknowledged click is in the database, whatever happens next."""

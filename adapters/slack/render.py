@@ -6,15 +6,27 @@ slack_sdk has no model yet for the newest elements (`citation`,
 `context_actions`, `feedback_buttons`); `tests/test_slack_render.py` checks
 their shape against Slack's Block Kit reference.
 
-Layout of an answer:
-- one `rich_text` block per quoted passage: a `rich_text_quote` holding the
-  verbatim passage with its best sentence in bold, closed by its source
-  number `[n]` (a `citation` element, a `link` element to the passage's page
-  under `/docs/…`, or bold text when no public URL is configured);
+Layout of an answer (answer first: members read the notification and the first
+line, and little more):
+- the **lead**, the one or two sentences of the guide that answer, each closed
+  by its source number `[n]` (a `citation` element, a `link` element to the
+  passage's page under `/docs/…?chunk=`, or bold text when no public URL is
+  configured), as a `rich_text_section` on top; the message's `text` (the
+  notification and the fallback) starts with the same sentences;
+- one compact `rich_text` quote per passage: its best sentence in bold with at
+  most one neighbouring sentence (about `COMPACT_QUOTE_CHARS`), "…" where it
+  was trimmed, closed by `[n]` and, with a public URL, a "more in the guide"
+  link to the whole passage;
+- without a public URL, when a quote was trimmed, a "Show the passages" button
+  (`PASSAGES_ACTION`) that answers the member privately with every passage in
+  full (`passages_message`): one click to any passage either way;
 - a `context` block naming each numbered source (`[1] Guide › Section`);
 - a `context_actions` block with `feedback_buttons` whose values carry the
   answer id (`up:<id>`, `down:<id>`);
 - for ephemeral slash-command replies, an `actions` block with "Share in channel".
+
+`answer_chars` counts what a member sees of that message (the
+`guidebot.message_size` entry point `guidebot eval` reports).
 
 Escaping: every `mrkdwn` / `plain_text` string and the `text` fallback go
 through `escape`, so `<!channel>`, `<!here>` and `<@U…>` typed by a member or
@@ -40,7 +52,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from adapters.slack.text import escape
+from adapters.slack.text import escape, unescape
 from bot.answer import Answer, Passage, Reply, Source, Summary
 from bot.links import source_link
 
@@ -64,6 +76,10 @@ MAX_QUOTED_CHARS = 9000
 """Characters quoted in one message, all passages together (well under a `markdown` block's 12,000)."""
 MIN_QUOTE_CHARS = 200
 """Below this much room left, a further passage is linked instead of quoted."""
+COMPACT_QUOTE_CHARS = 350
+"""Characters of a passage quoted under the lead: its best sentence and at most one neighbour."""
+MAX_LEAD_CHARS = 600
+"""Characters of one lead sentence (the core keeps the whole lead within 450)."""
 MAX_PASSAGES = 10
 MAX_SUMMARY_POINTS = 30
 MAX_LABEL_CHARS = 200
@@ -74,6 +90,9 @@ MAX_SHARE_QUESTION_CHARS = 1500
 FEEDBACK_ACTION = "guide_feedback"
 """`action_id` of the feedback control (plain buttons add `_up` / `_down`)."""
 SHARE_ACTION = "guide_share"
+PASSAGES_ACTION = "guide_passages"
+"""`action_id` of "Show the passages": its value is a `share_value` (question and answer id)."""
+SHOW_PASSAGES = "Show the passages"
 FEEDBACK_NOTE_BLOCK = "guide_feedback_note"
 
 FAILURE_TEXT = "I couldn't answer that just now. Please try again in a minute."
@@ -82,6 +101,8 @@ MORE_IN_GUIDE = "more in the guide"
 THANKS = {"up": "Thanks, glad it helped.", "down": "Thanks, noted: this answer missed."}
 
 _WHITESPACE = re.compile(r"\s")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_MRKDWN_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Block = dict[str, Any]
@@ -232,22 +253,59 @@ def _window(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _quote_elements(passage: Passage, budget: int) -> tuple[list[dict[str, Any]], bool]:
-    """The passage (or the part of it that fits) as rich-text elements, best sentence in bold."""
+def _neighbours(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
+    """[start, end) widened by the sentence after it, else the one before, when that fits in `budget`."""
+    after = _SENTENCE_END.search(text, end)
+    if after is not None and after.start() == end:  # the best sentence ends a sentence: take the next one
+        nxt = _SENTENCE_END.search(text, after.end())
+        hi = nxt.start() if nxt else len(text.rstrip())
+        if hi - start <= budget:
+            return start, hi
+    lo = 0
+    for match in _SENTENCE_END.finditer(text, 0, start):
+        if match.end() < start:
+            lo = match.end()
+    if lo < start and end - lo <= budget and text[lo:start].strip():
+        return lo, end
+    return start, end
+
+
+def _excerpt(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
+    """The part of a passage quoted under the lead: its best sentence [start, end) and at most one neighbour."""
+    if len(text) <= budget:
+        return 0, len(text)
+    if start < 0:
+        first = _SENTENCE_END.search(text)
+        if first is not None and 0 < first.start() <= budget:
+            return _neighbours(text, 0, first.start(), budget)
+        return _window(text, -1, -1, budget)
+    if end - start > budget:
+        return _window(text, start, end, budget)
+    return _neighbours(text, start, end, budget)
+
+
+def _quote_elements(passage: Passage, budget: int, compact: bool = False) -> tuple[list[dict[str, Any]], bool]:
+    """The passage (or the part of it that fits) as rich-text elements, best sentence in bold.
+
+    `compact`: only the best sentence and at most one neighbouring sentence, within `budget`."""
     text = _clean(passage.text)
     best = _clean(passage.best_sentence).strip()
     start = text.find(best) if best else -1
     end = start + len(best) if start >= 0 else -1
-    lo, hi = _window(text, start, end, budget)
-    trimmed = lo > 0 or hi < len(text)
+    lo, hi = _excerpt(text, start, end, budget) if compact else _window(text, start, end, budget)
+    while lo < hi and text[lo].isspace():
+        lo += 1
+    while hi > lo and text[hi - 1].isspace():
+        hi -= 1
+    trimmed = bool(text[:lo].strip()) or bool(text[hi:].strip())
     pieces: list[tuple[str, bool]] = []
     if start >= 0 and start < hi and end > lo:
         pieces = [(text[lo:max(lo, start)], False), (text[max(lo, start):min(hi, end)], True), (text[min(hi, end):hi], False)]
     else:
         pieces = [(text[lo:hi], False)]
-    if lo > 0:
+    if text[:lo].strip():
         pieces.insert(0, ("…", False))
-    if hi < len(text):
+    if text[hi:].strip():
         pieces.append(("…", False))
     return [_text_element(t, bold) for t, bold in pieces if t], trimmed
 
@@ -336,44 +394,108 @@ def _message(text: str, blocks: list[Block], style: Style) -> Message:
 # ---------------------------------------------------------------- answers
 
 
-def answer_message(answer: Answer, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
-    """An answer (or abstention) as a Slack message: `{"text": …, "blocks": […]}`."""
-    if answer.abstained:
-        return _abstention_message(answer, style)
-    passages = [p for p in answer.passages if _clean(p.text).strip()]
-    if not passages:
-        return _abstention_message(Answer(question=answer.question, abstained=True, reason="out_of_scope", answer_id=answer.answer_id), style)
-    chunk_ids = {}
-    for p in passages:
-        chunk_ids.setdefault((p.source.document_id, p.source.section), p.chunk_id)
-    numbered = _number_sources((p.source for p in passages), public_url, chunk_ids)
+@dataclass(frozen=True)
+class _Quoted:
+    """The passages of an answer worth rendering, with their source numbers."""
 
+    passages: tuple[Passage, ...]
+    numbers: tuple[_Numbered, ...]
+    """`numbers[i]` is the source of `passages[i]`."""
+    index: dict[int, int]
+    """Position in `answer.passages` → position in `passages` (empty passages are left out)."""
+
+
+def _quoted(answer: Answer, public_url: str | None) -> _Quoted:
+    kept = [(i, p) for i, p in enumerate(answer.passages) if _clean(p.text).strip()]
+    chunk_ids: dict[tuple[str, str], str] = {}
+    for _, p in kept:
+        chunk_ids.setdefault((p.source.document_id, p.source.section), p.chunk_id)
+    numbered = _number_sources((p.source for _, p in kept), public_url, chunk_ids)
+    return _Quoted(
+        tuple(p for _, p in kept),
+        tuple(numbered[(p.source.document_id, p.source.section)] for _, p in kept),
+        {original: position for position, (original, _) in enumerate(kept)},
+    )
+
+
+def _lead(answer: Answer, quoted: _Quoted) -> list[tuple[str, int]]:
+    """The lead's sentences with the position of their passage; the first passage's best sentence
+    when the answer has no usable lead (a value built by hand, an older core)."""
+    lead = []
+    for sentence in answer.lead:
+        text = clip(_clean(sentence.text).strip(), MAX_LEAD_CHARS)
+        if text and sentence.passage in quoted.index:
+            lead.append((text, quoted.index[sentence.passage]))
+    if lead:
+        return lead[:2]
+    first = quoted.passages[0]
+    best = _clean(first.best_sentence).strip()
+    return [(clip(best if best and best in _clean(first.text) else _clean(first.text).strip(), MAX_LEAD_CHARS), 0)]
+
+
+def _lead_block(lead: Sequence[tuple[str, int]], quoted: _Quoted, style: Style) -> Block:
+    elements: list[dict[str, Any]] = []
+    for text, position in lead:
+        if elements:
+            elements.append(_text_element(" "))
+        elements += [_text_element(text + " "), _reference(quoted.numbers[position], style, text)]
+    return {"type": "rich_text", "block_id": "guide_lead", "elements": [{"type": "rich_text_section", "elements": elements}]}
+
+
+def _quote_blocks(quoted: _Quoted, style: Style, *, compact: bool) -> tuple[list[Block], list[_Numbered], bool]:
+    """One quote block per passage: compact (under the lead) or whole (`passages_message`).
+
+    Returns the blocks, the sources shown in order, and whether a passage was trimmed or left out."""
     blocks: list[Block] = []
     room = MAX_QUOTED_CHARS
     shown: list[_Numbered] = []
     left_out: _Numbered | None = None
-    for i, passage in enumerate(passages[:MAX_PASSAGES]):
-        n = numbered[(passage.source.document_id, passage.source.section)]
-        budget = min(MAX_QUOTE_CHARS, room)
-        if budget < MIN_QUOTE_CHARS:
+    trimmed_any = False
+    for i, (passage, n) in enumerate(zip(quoted.passages[:MAX_PASSAGES], quoted.numbers)):
+        budget = min(COMPACT_QUOTE_CHARS if compact else MAX_QUOTE_CHARS, room)
+        if budget < (COMPACT_QUOTE_CHARS if compact else MIN_QUOTE_CHARS):
             left_out = left_out or n
             continue
-        elements, trimmed = _quote_elements(passage, budget)
+        elements, trimmed = _quote_elements(passage, budget, compact=compact)
         room -= sum(len(e["text"]) for e in elements)
         elements += [_text_element(" "), _reference(n, style, passage.best_sentence)]
-        if trimmed:
+        if trimmed and n.link:
             elements += _more_in_guide(n)
+        trimmed_any = trimmed_any or trimmed
         blocks.append({"type": "rich_text", "block_id": f"guide_quote_{i + 1}", "elements": [{"type": "rich_text_quote", "elements": elements}]})
         if n not in shown:
             shown.append(n)
-    if len(passages) > MAX_PASSAGES:
-        left_out = left_out or numbered[(passages[MAX_PASSAGES].source.document_id, passages[MAX_PASSAGES].source.section)]
+    if len(quoted.passages) > MAX_PASSAGES:
+        left_out = left_out or quoted.numbers[MAX_PASSAGES]
     if left_out is not None:
         more = _mrkdwn_link(left_out.link, f"More passages: {MORE_IN_GUIDE}") if left_out.link else escape(f"More passages are {MORE_IN_GUIDE}: {left_out.source.label}")
         blocks.append(_section(more, "guide_more"))
         if left_out not in shown:
             shown.append(left_out)
-    sources = _sources_context(shown)
+    return blocks, shown, trimmed_any or left_out is not None
+
+
+def _passages_button(answer: Answer) -> Block:
+    value = share_value(answer.question, answer.answer_id)
+    button = {"type": "button", "action_id": PASSAGES_ACTION, "text": _plain(SHOW_PASSAGES, MAX_BUTTON_TEXT), "value": value}
+    return {"type": "actions", "block_id": "guide_passages", "elements": [button]}
+
+
+def answer_message(answer: Answer, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
+    """An answer (or abstention) as a Slack message: `{"text": …, "blocks": […]}`, the lead first."""
+    if answer.abstained:
+        return _abstention_message(answer, style)
+    quoted = _quoted(answer, public_url)
+    if not quoted.passages:
+        return _abstention_message(Answer(question=answer.question, abstained=True, reason="out_of_scope", answer_id=answer.answer_id), style)
+    lead = _lead(answer, quoted)
+    quotes, shown, trimmed = _quote_blocks(quoted, style, compact=True)
+    cited = [quoted.numbers[position] for _, position in lead]
+    shown = [n for n in cited if n not in shown] + shown if any(n not in shown for n in cited) else shown
+    blocks: list[Block] = [_lead_block(lead, quoted, style), *quotes]
+    if trimmed and answer.question.strip() and not all(n.link for n in quoted.numbers):
+        blocks.append(_passages_button(answer))  # no page to link to: one click shows every passage in full
+    sources = _sources_context(sorted(set(shown), key=lambda n: n.number))
     if sources:
         blocks.append(sources)
     if answer.answer_id:
@@ -381,12 +503,77 @@ def answer_message(answer: Answer, *, public_url: str | None = None, share: str 
     if share:
         blocks.append(_share_block(share))
 
-    first = passages[0]
-    lead = _clean(first.best_sentence).strip() or _clean(first.text).strip()
-    # Links only where the text is all there is; as a notification preview, labels read better.
-    source_list = "; ".join(f"[{n.number}] {n.source.label}" + (f" {n.link}" if n.link and style == "text" else "") for n in shown)
-    text = escape(f"From the guide: “{clip(lead, 600)}” Sources: {source_list}")
-    return _message(text, blocks, style)
+    # The notification and the fallback: the lead first, then the sources (links where text is all there is).
+    said = " ".join(f"{text} [{quoted.numbers[position].number}]" for text, position in lead)
+    listed = sorted(set(shown), key=lambda n: n.number)
+    source_list = "; ".join(f"[{n.number}] {n.source.label}" + (f" {n.link}" if n.link and style == "text" else "") for n in listed)
+    return _message(escape(f"{said} Sources: {source_list}"), blocks, style)
+
+
+def passages_message(answer: Answer, *, public_url: str | None = None) -> Message:
+    """What "Show the passages" answers with: every passage of the answer in full, and their sources."""
+    if answer.abstained:
+        return _abstention_message(answer, "links")
+    quoted = _quoted(answer, public_url)
+    if not quoted.passages:
+        return _abstention_message(Answer(question=answer.question, abstained=True, reason="out_of_scope"), "links")
+    quotes, shown, _ = _quote_blocks(quoted, "links", compact=False)
+    blocks = [*quotes]
+    sources = _sources_context(shown)
+    if sources:
+        blocks.append(sources)
+    listed = "; ".join(f"[{n.number}] {n.source.label}" for n in shown)
+    return _message(escape(f"The passages of the guide this answer quotes. Sources: {listed}"), blocks, "links")
+
+
+# ---------------------------------------------------------------- what a member sees
+
+
+def _visible_mrkdwn(text: str) -> str:
+    return unescape(_MRKDWN_LINK.sub(lambda m: m.group(2), text))
+
+
+def _visible_rich(elements: Iterable[Any]) -> int:
+    chars = 0
+    for element in elements:
+        if not isinstance(element, dict):
+            continue
+        if isinstance(element.get("elements"), list):
+            chars += _visible_rich(element["elements"])
+        elif isinstance(element.get("text"), str):
+            chars += len(element["text"])
+    return chars
+
+
+def visible_chars(message: Message) -> int:
+    """Characters a member sees of a message: the blocks as Slack shows them, or the text without blocks."""
+    blocks = message.get("blocks")
+    if not blocks:
+        return len(_visible_mrkdwn(message.get("text", "")))
+    chars = 0
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "rich_text":
+            chars += _visible_rich(block.get("elements", []))
+        elif kind in ("section", "header"):
+            chars += len(_visible_mrkdwn(block["text"]["text"]))
+        elif kind == "context":
+            chars += sum(len(_visible_mrkdwn(e.get("text", ""))) for e in block.get("elements", []))
+        elif kind == "actions":
+            chars += sum(len(e["text"]["text"]) for e in block.get("elements", []) if isinstance(e.get("text"), dict))
+        elif kind == "context_actions":
+            for element in block.get("elements", []):
+                chars += sum(len(element[k]["text"]["text"]) for k in ("positive_button", "negative_button") if k in element)
+    return chars
+
+
+def answer_chars(answer: Answer) -> int:
+    """Characters a member sees of an answer's Slack message (native style, as posted in a conversation).
+
+    Rendered without a public URL: the "Show the passages" button counts then, and
+    with one the links' labels are the same text. `guidebot eval` reports the median.
+    """
+    return visible_chars(answer_message(answer, style="native"))
 
 
 def _abstention_message(answer: Answer, style: Style) -> Message:
