@@ -10,6 +10,12 @@ QUESTIONS = Counter(
     "guidebot_questions", "Questions received, by platform and outcome", ["platform", "outcome"], registry=REGISTRY
 )
 FEEDBACK = Counter("guidebot_feedback", "Feedback clicks, by platform and value", ["platform", "value"], registry=REGISTRY)
+FEEDBACK_UNATTRIBUTED = Counter(
+    "guidebot_feedback_unattributed",
+    "Feedback votes stored without an answer: the platform did not say for certain which answer was rated",
+    ["platform", "value"],
+    registry=REGISTRY,
+)
 ANSWER_SECONDS = Histogram(
     "guidebot_answer_seconds",
     "Time to answer a question in the core",

@@ -9,6 +9,7 @@ lives here.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import threading
@@ -22,7 +23,7 @@ from bot.answer import Answer, Reply, Summary, new_answer_id
 from bot.batching import AnswerBatcher
 from bot.commands import parse_command
 from bot.engine import AnswerEngine
-from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, INDEX_RELOADS, QUESTIONS
+from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, FEEDBACK_UNATTRIBUTED, INDEX_RELOADS, QUESTIONS
 from bot.privacy import looks_like_phi, redact
 from bot.settings import Settings
 from bot.store import AnswerRecord, StateStore
@@ -41,6 +42,8 @@ BOOKKEEPING_THREADS = 4
 """Threads for `respond_async`'s database work before and after the model (see `Guidebot.respond_async`)."""
 _FOLLOW_UP = re.compile(r"^(and|also|what about|how about|same for|what of|or)\b", re.IGNORECASE)
 FOLLOW_UP_MAX_WORDS = 3
+UNATTRIBUTED_PREFIX = "unattributed:"
+"""The answer id of a vote stored without its answer (`Guidebot.record_unattributed_feedback`)."""
 
 
 
@@ -218,6 +221,15 @@ class Guidebot:
         clean_comment = redact(comment) if comment else None
         self.store.record_feedback(answer_id, user_id, platform, value, clean_comment)
         FEEDBACK.labels(platform, value).inc()
+
+    def record_unattributed_feedback(self, ref: str, user_id: str, platform: str, value: str, comment: str | None = None) -> str:
+        """A vote whose answer the platform did not identify for certain: stored under an id of its
+        own (`UNATTRIBUTED_PREFIX` and a digest of the platform's `ref` for the vote, so a resent vote
+        is stored once), never guessed onto an answer; counted. Returns that id."""
+        answer_id = UNATTRIBUTED_PREFIX + hashlib.sha256(f"{platform}:{ref}".encode()).hexdigest()[:16]
+        self.record_feedback(answer_id, user_id, platform, value, comment)
+        FEEDBACK_UNATTRIBUTED.labels(platform, value).inc()
+        return answer_id
 
     def summary_for(self, text: str) -> Summary | None:
         command = parse_command(text)

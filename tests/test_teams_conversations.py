@@ -21,6 +21,8 @@ from aiohttp import web
 from adapters.teams import mount
 from adapters.teams.citations import ABSTRACT_MAX, KEYWORD_MAX, KEYWORDS_MAX, NAME_MAX
 from bot.commands import HELP_EXAMPLES
+from bot.metrics import REGISTRY
+from bot.service import UNATTRIBUTED_PREFIX
 from bot.settings import Settings
 from bot.wiring import build_guidebot
 from index.embedder import Embedder
@@ -218,15 +220,54 @@ async def test_teams_feedback_loop_invoke_is_stored_against_the_answer_and_answe
     assert len(teams.connector.sent) == 1  # nothing posted in reply to feedback
 
 
-async def test_feedback_without_reply_to_id_goes_to_the_members_latest_answer(teams: TeamsHarness) -> None:
+def unattributed_votes(value: str) -> float:
+    return REGISTRY.get_sample_value("guidebot_feedback_unattributed_total", {"platform": "teams", "value": value}) or 0.0
+
+
+async def test_feedback_without_reply_to_id_is_stored_unattributed_not_under_the_latest_answer(teams: TeamsHarness) -> None:
+    """Seen in the Agents Playground: the 👎 on an answer was filed under the member's later refusal."""
     await teams.post(teams.message(QUESTION))
-    answer_id = teams.connector.sent[0].body["channelData"]["guidebot"]["answerId"]
+    await teams.post(teams.message(OFF_TOPIC))
+    answer_ids = [s.body["channelData"]["guidebot"]["answerId"] for s in teams.connector.sent]
+    counted = unattributed_votes("down")
 
-    status, body = await teams.post(teams.feedback_invoke("dislike", reply_to=None))
+    invoke = teams.feedback_invoke("dislike", reply_to=None, text="Not what I asked")
+    for _ in range(2):  # Teams sending the invoke again stores the vote once
+        status, body = await teams.post(invoke)
+        assert (status, body) == (200, {})
 
-    assert (status, body) == (200, {})
-    (stored,) = await asyncio.to_thread(teams.guidebot.store.feedback_for, answer_id)
-    assert stored.value == "down" and stored.comment is None
+    for answer_id in answer_ids:
+        assert await asyncio.to_thread(teams.guidebot.store.feedback_for, answer_id) == []
+    (stored,) = await asyncio.to_thread(teams.guidebot.store.feedback)
+    assert stored.answer_id.startswith(UNATTRIBUTED_PREFIX) and stored.answer_id not in answer_ids
+    assert (stored.value, stored.comment, stored.platform) == ("down", "Not what I asked", "teams")
+    assert unattributed_votes("down") >= counted + 1
+
+
+async def test_feedback_without_reply_to_id_is_filed_by_the_answer_id_in_channel_data(teams: TeamsHarness) -> None:
+    await teams.post(teams.message(QUESTION))
+    await teams.post(teams.message(OFF_TOPIC))
+    first, second = [s.body["channelData"] for s in teams.connector.sent]
+
+    invoke = teams.feedback_invoke("like", reply_to=None)
+    invoke["channelData"] = {**invoke["channelData"], **first}
+    status, _ = await teams.post(invoke)
+
+    assert status == 200
+    (stored,) = await asyncio.to_thread(teams.guidebot.store.feedback_for, first["guidebot"]["answerId"])
+    assert stored.value == "up"
+    assert await asyncio.to_thread(teams.guidebot.store.feedback_for, second["guidebot"]["answerId"]) == []
+
+
+async def test_an_answer_id_in_channel_data_that_was_never_given_is_not_trusted(teams: TeamsHarness) -> None:
+    invoke = teams.feedback_invoke("like", reply_to=None)
+    invoke["channelData"] = {**invoke["channelData"], "guidebot": {"answerId": "0123456789abcdef"}}
+    status, _ = await teams.post(invoke)
+
+    assert status == 200
+    assert await asyncio.to_thread(teams.guidebot.store.feedback_for, "0123456789abcdef") == []
+    (stored,) = await asyncio.to_thread(teams.guidebot.store.feedback)
+    assert stored.answer_id.startswith(UNATTRIBUTED_PREFIX)
 
 
 async def test_a_feedback_invoke_with_an_unknown_reaction_is_refused(teams: TeamsHarness) -> None:

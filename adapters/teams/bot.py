@@ -6,7 +6,9 @@
   leaves the smallest window for a second answer.
 - Answers carry citations and Teams' feedback buttons; the `message/submitAction`
   invoke those buttons send (which botbuilder 4.17 does not route) is stored
-  against the answer the message showed.
+  against the answer the message showed (its `replyToId`, or the answer id our
+  reply's `channelData` carried); a vote that names neither is stored
+  unattributed and counted, never filed under a guessed answer.
 - Summary cards carry 👍 / 👎 `Action.Submit` buttons; a press is stored and the
   card is redrawn, thanked, in place.
 - Installing the bot, or adding it to a team or chat, sends one welcome.
@@ -43,6 +45,8 @@ PLATFORM = "teams"
 WELCOME_TTL = 3_600
 FEEDBACK_COMMENT_MAX = 1_000
 REACTIONS = {"like": "up", "dislike": "down"}
+REPLY_ID_WAITS = (0.05, 0.15, 0.3, 0.0)
+"""Seconds between looks for a reply's id a feedback invoke names (last: no wait after the last look)."""
 _FEEDBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LEADING_MENTION = re.compile(r"^\s*<at\b[^>]*>.*?</at\s*>", re.IGNORECASE | re.DOTALL)
 _AT_TAG = re.compile(r"</?\s*at\b[^>]*>", re.IGNORECASE)
@@ -81,8 +85,11 @@ def message_key(conversation_id: str, message_id: str) -> str:
     return f"teams:message:{base_conversation(conversation_id)}:{message_id}"
 
 
-def last_answer_key(conversation_id: str, member_hash: str) -> str:
-    return f"teams:last-answer:{base_conversation(conversation_id)}:{member_hash[:24]}"
+def _answer_id_in(channel_data: Any) -> str | None:
+    """`channelData.guidebot.answerId`, as our answers carry it, when an invoke brings it back."""
+    ours = channel_data.get("guidebot") if isinstance(channel_data, dict) else None
+    answer_id = ours.get("answerId") if isinstance(ours, dict) else None
+    return answer_id if isinstance(answer_id, str) and _FEEDBACK_ID.match(answer_id) else None
 
 
 def feedback_text(raw: Any) -> str | None:
@@ -134,21 +141,14 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         await self._send_answer(turn_context, reply)
 
     async def _send_answer(self, turn_context: TurnContext, answer: Answer) -> None:
-        """The thread table maps a key to an answer id (purged with the question log).
-
-        The member's latest answer is recorded before sending, so a 👍 pressed
-        the instant the reply shows finds it; the reply's own id once it is known.
-        Rendering runs on that same thread hop, off the event loop that acks.
-        """
+        """The thread table maps the sent reply's id to its answer id (purged with the question log),
+        which Teams' feedback invoke points back to with `replyToId`. Rendering runs on a thread,
+        off the event loop that acks."""
         activity = turn_context.activity
-        latest = self._last_answer_key(activity)
 
         def render() -> tuple[Activity, bool]:
             payload = answer_activity(answer, self.public_url)
-            with_feedback = "channelData" in payload
-            if with_feedback:
-                self.guidebot.store.set_thread(latest, "", answer.answer_id)
-            return to_activity(payload), with_feedback
+            return to_activity(payload), "channelData" in payload
 
         reply, with_feedback = await asyncio.to_thread(render)
         sent: ResourceResponse | None = await turn_context.send_activity(reply)
@@ -203,27 +203,33 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         reaction = REACTIONS.get(str(action.get("reaction", "")).lower())
         if reaction is None:
             return InvokeResponse(status=400, body={"error": "actionValue.reaction must be like or dislike"})
-        answer_id = await asyncio.to_thread(self._answer_for, activity)
+        answer_id = await self._answer_for(activity)
+        user, comment = user_id_of(activity), feedback_text(action.get("feedback"))
         if answer_id is None:
-            log.warning("feedback for a message this bot has no record of", extra={"activity_id": activity.id})
+            log.info("feedback stored unattributed: the invoke does not say which answer", extra={"activity_id": activity.id})
+            ref = f"{base_conversation(activity.conversation.id)}:{activity.id or new_answer_id()}"
+            await asyncio.to_thread(self.guidebot.record_unattributed_feedback, ref, user, PLATFORM, reaction, comment)
             return InvokeResponse(status=200, body={})
-        await asyncio.to_thread(
-            self.guidebot.record_feedback, answer_id, user_id_of(activity), PLATFORM, reaction, feedback_text(action.get("feedback"))
-        )
+        await asyncio.to_thread(self.guidebot.record_feedback, answer_id, user, PLATFORM, reaction, comment)
         return InvokeResponse(status=200, body={})
 
-    def _last_answer_key(self, activity: Activity) -> str:
-        return last_answer_key(activity.conversation.id, self.guidebot.store.member_hash(PLATFORM, user_id_of(activity)))
-
-    def _answer_for(self, activity: Activity) -> str | None:
-        """The answer a feedback invoke is about: by the message it points at, else the member's latest answer."""
+    async def _answer_for(self, activity: Activity) -> str | None:
+        """The answer a feedback invoke is about, only when it can be told for certain: the message it
+        points at (`replyToId`), else the answer id our reply carried in `channelData`. Never the
+        member's latest answer: the one rated may be an earlier one."""
         store = self.guidebot.store
         if activity.reply_to_id:
-            found = store.get_thread(message_key(activity.conversation.id, activity.reply_to_id))
-            if found is not None:
-                return found.answer_id
-        latest = store.get_thread(self._last_answer_key(activity))
-        return latest.answer_id if latest is not None else None
+            key = message_key(activity.conversation.id, activity.reply_to_id)
+            # The reply's id is filed a moment after Teams took the reply: a vote that quick waits for it.
+            for delay in REPLY_ID_WAITS:
+                found = await asyncio.to_thread(store.get_thread, key)
+                if found is not None:
+                    return found.answer_id
+                await asyncio.sleep(delay)
+        answer_id = _answer_id_in(activity.channel_data)
+        if answer_id is not None and await asyncio.to_thread(store.answer, answer_id) is not None:
+            return answer_id
+        return None
 
     async def _card_feedback(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
         activity = turn_context.activity
