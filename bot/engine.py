@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +109,7 @@ class AnswerEngine:
         ranked = list(evidence.ranked)
         groups = self.sections(evidence, ranked)
         quoted = {i for g in groups for i in g.chunks}
-        lead = [s for s in choose_lead(ranked) if s.chunk in quoted]
+        lead = [s for s in choose_lead(ranked, self.index.chunk_sections.__getitem__) if s.chunk in quoted]
         shown = shown_sections(groups, lead, self.top_k)
         keys = [g.key for g in shown]
         return Composition(
@@ -180,18 +181,23 @@ class SectionGroup:
     best: RankedSentence | None
 
 
-def choose_lead(ranked: list[RankedSentence]) -> list[RankedSentence]:
-    """The best sentence, and the next one too when it scores nearly as well and both fit in a chat's first lines."""
+def choose_lead(ranked: list[RankedSentence], section_of: Callable[[int], str]) -> list[RankedSentence]:
+    """The best sentence, then the next best of its section (or one nearly as good elsewhere) when both fit.
+
+    A section's best sentence often introduces and the next one carries the
+    substance ("The VPMA position represents …" / "The VPMA is responsible for …").
+    """
     fitting = [s for s in ranked if len(s.text) <= MAX_LEAD_CHARS]
     if not fitting:
         return []
     first = fitting[0]
-    lead = [first]
-    for other in fitting[1:3]:
-        if first.score - other.score <= LEAD_MARGIN and len(first.text) + 1 + len(other.text) <= MAX_LEAD_CHARS:
-            lead.append(other)
+    for other in fitting[1:]:
+        near = first.score - other.score <= LEAD_MARGIN
+        if (near or section_of(other.chunk) == section_of(first.chunk)) and len(first.text) + 1 + len(other.text) <= MAX_LEAD_CHARS:
+            return [first, other]
+        if not near:
             break
-    return lead
+    return [first]
 
 
 def shown_sections(groups: list[SectionGroup], lead: list[RankedSentence], top_k: int) -> list[SectionGroup]:
