@@ -10,6 +10,7 @@ never an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,13 @@ SETTING_MARGIN = 5.0
 # Below this, two words only share letters by chance ("nursing", "insurance").
 NOISE_FLOOR = 60.0
 
+_LEANS_BACK = re.compile(
+    r"^(?:(?:Additionally|Also|Furthermore|Moreover|However|Likewise|Similarly|Consequently|Therefore|Thus|Hence|"
+    r"Nevertheless|Nonetheless|Conversely|Instead|Otherwise|Besides|In addition|As a result|In contrast|By contrast|"
+    r"On the other hand|For example|For instance|In turn)\b"
+    r"|(?:This|These|It|They)\s+(?:is|are|was|were|includes?|involves?|requires?|means?|must|can|may|also)\b)"
+)
+"""How a sentence that needs the one before it opens: a connective, or a pronoun doing the verb."""
 GENERIC_WORDS = {"degree", "degrees", "credential", "credentials", "certification", "certificate", "role", "position", "job"}
 """Words that say what kind of thing a name is, not which: tried without when the name finds nothing."""
 KIND_WORDS = {"role": "role", "credential": "credential", "any": "role or credential"}
@@ -138,6 +146,19 @@ def resolve(name: str, kind: str, index: GuideIndex) -> Resolution:
     return resolve_in(name, kind, Entities.from_json(index.entities))
 
 
+def self_contained(sentence: str, chunk: Chunk) -> str:
+    """The sentence, or when it opens by leaning on the one before ("Additionally, the CPE …", "This
+    involves …") and that one comes just before it in the same paragraph, both, quoted as they stand."""
+    if not _LEANS_BACK.match(sentence):
+        return sentence
+    sentences = list(chunk.sentences)
+    at = sentences.index(sentence) if sentence in sentences else -1
+    if at <= 0:
+        return sentence
+    both = f"{sentences[at - 1]} {sentence}"
+    return both if both in chunk.text else sentence
+
+
 class _Guide:
     """The index's entities and chunks, looked up by key and id."""
 
@@ -149,12 +170,18 @@ class _Guide:
         chunk = self.chunks.get(mention.chunk_id)
         if chunk is None:
             return None
-        return SummaryPoint(text=mention.sentence, source=source_of(chunk), chunk_id=chunk.id, label=label)
+        return SummaryPoint(text=self_contained(mention.sentence, chunk), source=source_of(chunk), chunk_id=chunk.id, label=label)
 
     def points(self, mentions: Iterable[Mention], limit: int = MAX_POINTS) -> tuple[SummaryPoint, ...]:
         unique = list(dict.fromkeys(mentions))
         made = [p for p in (self.point(m) for m in unique) if p is not None]
-        return tuple(made[:limit])
+        # A sentence quoted with the one after it ("… MMM. Additionally, the CPE …") stands in for its own point.
+        kept: list[SummaryPoint] = []
+        for point in made:
+            wider = next((q for q in made if q.chunk_id == point.chunk_id and len(q.text) > len(point.text) and point.text in q.text), point)
+            if wider not in kept:
+                kept.append(wider)
+        return tuple(kept[:limit])
 
     def sentences(self, section: Section) -> list[Mention]:
         return [Mention(cid, s) for cid in section.chunk_ids if cid in self.chunks for s in self.chunks[cid].sentences]
