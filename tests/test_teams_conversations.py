@@ -103,7 +103,8 @@ async def test_personal_question_gets_quoted_passages_with_teams_citations_and_f
     assert sent.is_reply and sent.activity_id == activity["id"] and sent.conversation_id == "a:personal-chat-1"
     body = sent.body
     assert body["textFormat"] == "markdown"
-    assert "VPMA" in body["text"] and body["text"].startswith("> ")
+    assert "VPMA" in body["text"] and not body["text"].startswith(">"), "the lead, not a quote block, opens the message"
+    assert body["text"].startswith("The Vice President of Medical Affairs (VPMA)") and body["summary"].startswith("The Vice President")
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", body["text"])}
     entity = citation_of(body)
     assert entity["@type"] == "Message" and entity["@context"] == "https://schema.org" and entity["@id"] == ""
@@ -115,6 +116,7 @@ async def test_personal_question_gets_quoted_passages_with_teams_citations_and_f
         assert 0 < len(appearance["name"]) <= NAME_MAX and len(appearance["abstract"]) <= ABSTRACT_MAX
         assert len(appearance["keywords"]) <= KEYWORDS_MAX and all(len(k) <= KEYWORD_MAX for k in appearance["keywords"])
         assert appearance["url"].startswith("https://bot.example.org/docs/")
+        assert appearance["encodingFormat"] == "application/vnd.microsoft.card.adaptive" and '"AdaptiveCard"' in appearance["text"]
     assert body["channelData"]["feedbackLoopEnabled"] is True and "feedbackLoop" not in body["channelData"]
     answer_id = body["channelData"]["guidebot"]["answerId"]
     (logged,) = await asyncio.to_thread(teams.guidebot.store.questions)

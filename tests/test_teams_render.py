@@ -11,9 +11,19 @@ from hypothesis import strategies as st
 
 from adapters.teams.cards import BUTTON_MAX, CARD_BUDGET, FEEDBACK_ACTION
 from adapters.teams.citations import ABSTRACT_MAX, CITATIONS_MAX, KEYWORD_MAX, KEYWORDS_MAX, NAME_MAX
-from adapters.teams.replies import MESSAGE_BUDGET, answer_activity, failure_activity, summary_activity, thanks_activity, welcome_activity
+from adapters.teams.replies import (
+    ALSO,
+    MESSAGE_BUDGET,
+    answer_activity,
+    answer_chars,
+    failure_activity,
+    shown_text,
+    summary_activity,
+    thanks_activity,
+    welcome_activity,
+)
 from adapters.teams.text import clip, escape_markdown, one_line, plain
-from bot.answer import Answer, Passage, Source, Summary, SummaryPoint
+from bot.answer import Answer, LeadSentence, Passage, Source, Summary, SummaryPoint
 from bot.commands import HELP_EXAMPLES
 
 MENTION = re.compile(r"<\s*/?\s*at\b", re.IGNORECASE)
@@ -46,12 +56,12 @@ def passages(draw: Any) -> Passage:
     return Passage(text=text, source=draw(sources), chunk_id=draw(st.text(max_size=20)), score=0.5, best_sentence=best)
 
 
-answers = st.builds(
-    Answer,
-    question=short,
-    passages=st.lists(passages(), min_size=1, max_size=4).map(tuple),
-    answer_id=st.from_regex(r"[0-9a-f]{16}", fullmatch=True),
-)
+@st.composite
+def answers(draw: Any) -> Answer:
+    quoted = tuple(draw(st.lists(passages(), min_size=1, max_size=4)))
+    lead = draw(st.lists(st.builds(LeadSentence, texts, st.integers(-1, len(quoted))), max_size=2))
+    return Answer(question=draw(short), passages=quoted, lead=tuple(lead), answer_id=draw(st.from_regex(r"[0-9a-f]{16}", fullmatch=True)))
+
 summaries = st.builds(
     Summary,
     kind=st.sampled_from(["role", "credential", "path", "roles", "help", "unknown"]),
@@ -104,7 +114,7 @@ def assert_valid_card(card: dict[str, Any]) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(answers, st.sampled_from([None, "https://bot.example.org"]))
+@given(answers(), st.sampled_from([None, "https://bot.example.org"]))
 def test_any_answer_gives_a_citation_message_within_teams_limits(answer: Answer, public_url: str | None) -> None:
     activity = answer_activity(answer, public_url)
 
@@ -113,13 +123,17 @@ def test_any_answer_gives_a_citation_message_within_teams_limits(answer: Answer,
     no_mention_markup(activity)
     text = activity["text"]
     assert "<" not in text
-    assert all(line.startswith(">") or not line.strip() for line in text.split("\n"))
+    assert not text.startswith(">"), "the preview shows the lead, not quote markup"
+    first = next((one_line(s.text) for s in answer.lead if 0 <= s.passage < len(answer.passages) and one_line(s.text)), None)
+    if first is not None:
+        assert text.startswith(escape_markdown(first[:60])), "the message opens with the lead"
+        assert activity["summary"].startswith(plain(first[:60]))
     (entity,) = activity["entities"]
     assert (entity["type"], entity["@type"], entity["@context"], entity["@id"]) == ("https://schema.org/Message", "Message", "https://schema.org", "")
     assert "additionalType" not in entity
     claims = entity["citation"]
     assert 1 <= len(claims) <= CITATIONS_MAX
-    markers = {int(n) for n in re.findall(r"\[(\d+)\](?:\n|$)", text)}
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
     assert {c["position"] for c in claims} == markers
     for claim in claims:
         appearance = claim["appearance"]
@@ -129,7 +143,47 @@ def test_any_answer_gives_a_citation_message_within_teams_limits(answer: Answer,
         assert len(appearance.get("keywords", [])) <= KEYWORDS_MAX
         assert all(0 < len(k) <= KEYWORD_MAX for k in appearance.get("keywords", []))
         assert appearance.get("url", "https://").startswith(("https://", "http://"))
+        assert appearance["encodingFormat"] == "application/vnd.microsoft.card.adaptive"
+        assert_valid_card(json.loads(appearance["text"]))  # plain prose here is a 400 in Teams
+    assert answer_chars(answer) == len(shown_text(text).replace("\n", ""))
     assert activity["channelData"] == {"feedbackLoopEnabled": True, "guidebot": {"answerId": answer.answer_id}}
+
+
+VPMA = Source("cmo-career-path", "How to Become a CMO", "Vice President of Medical Affairs", "vice-president-of-medical-affairs")
+MBA = Source("cmo-career-path", "How to Become a CMO", "Essential Educational Credentials", "essential-educational-credentials")
+GOVERNANCE = "The VPMA is responsible for clinical governance, ensuring the alignment of medical staff with the organization's objectives."
+LONG_VPMA = Passage(
+    f"The VPMA position represents a significant increase in scope. {GOVERNANCE} This role involves external representation.",
+    VPMA, "c1", 0.9, GOVERNANCE,
+)
+DEGREE = Passage("An MBA teaches finance and operations. It is the most common business degree.", MBA, "c2", 0.5, "An MBA teaches finance and operations.")
+
+
+def test_an_answer_is_its_lead_with_citations_whose_click_opens_the_whole_passage() -> None:
+    answer = Answer("What does a VPMA do?", (LONG_VPMA, DEGREE), lead=(LeadSentence(GOVERNANCE, 0),), answer_id="a1")
+    activity = answer_activity(answer, "https://bot.example.org")
+    assert shown_lines(activity["text"]) == [f"{escape_markdown(GOVERNANCE)} [1]", f"{ALSO} Essential Educational Credentials [2]"]
+    assert activity["summary"] == f"{GOVERNANCE} [1]", "the chat list previews the lead, not markdown"
+    first, second = activity["entities"][0]["citation"]
+    assert first["appearance"]["abstract"] == GOVERNANCE
+    card = json.loads(first["appearance"]["text"])
+    runs = [i for e in card_elements(card["body"]) if e["type"] == "RichTextBlock" for i in e["inlines"]]
+    assert "".join(r["text"] for r in runs).startswith(LONG_VPMA.text), "the whole passage, one click away"
+    assert [r["text"] for r in runs if r.get("weight") == "Bolder"] == [GOVERNANCE]
+    assert first["appearance"]["url"] == "https://bot.example.org/docs/cmo-career-path?chunk=c1#vice-president-of-medical-affairs"
+    assert json.loads(second["appearance"]["text"])["body"][0]["inlines"][0]["text"] == "An MBA teaches finance and operations."
+    assert answer_chars(answer) == len(f"{GOVERNANCE} [1]") + len(f"{ALSO} Essential Educational Credentials [2]")
+
+
+def test_a_lead_of_two_sentences_cites_each_and_lists_no_passage_twice() -> None:
+    lead = (LeadSentence(GOVERNANCE, 0), LeadSentence(DEGREE.best_sentence, 1))
+    activity = answer_activity(Answer("q", (LONG_VPMA, DEGREE), lead=lead, answer_id="a1"), None)
+    assert shown_lines(activity["text"]) == [f"{escape_markdown(GOVERNANCE)} [1] {DEGREE.best_sentence} [2]"]
+
+
+def test_without_a_lead_the_first_passages_best_sentence_leads() -> None:
+    activity = answer_activity(Answer("q", (LONG_VPMA,), answer_id="a1"), None)
+    assert activity["text"] == f"{escape_markdown(GOVERNANCE)} [1]"
 
 
 @settings(max_examples=60, deadline=None)

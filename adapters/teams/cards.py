@@ -1,4 +1,4 @@
-"""Adaptive Cards (schema 1.5, which Teams renders) for summaries and the welcome.
+"""Adaptive Cards (schema 1.5, which Teams renders) for summaries, the welcome, and the passage a citation opens.
 
 Pure functions: a `Summary` (plus plain parameters) in, the card's JSON out.
 Guide and member text only ever goes into `TextRun`s, which Adaptive Cards never
@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters.teams.citations import source_url
 from adapters.teams.text import clip, one_line, plain
-from bot.answer import Summary, SummaryPoint
+from bot.answer import Passage, Summary, SummaryPoint
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -157,6 +157,28 @@ def _summary_card(
     else:
         actions = feedback_actions(feedback_id, command)
     return card(body, _fallback(summary, points), actions)
+
+
+def passage_card(passage: Passage, limit: int) -> dict[str, Any]:
+    """A quoted passage, its best sentence in bold and its section under it: what a citation opens.
+
+    Teams shows this card (stringified in the citation's `appearance.text`) when a
+    member clicks the citation's number: the whole passage, one click from the lead.
+    """
+    text = clip(clean_paragraphs(passage.text), limit)
+    best = one_line(passage.best_sentence)
+    start = text.find(best) if best else -1
+    if start >= 0:
+        quote = rich(run(text[:start]), run(best, weight="Bolder"), run(text[start + len(best) :]))
+    else:
+        quote = rich(run(text or "…"))
+    source = rich(run("— " + clip(one_line(passage.source.label), SOURCE_MAX), isSubtle=True, size="Small"), spacing="Small")
+    return card([quote, source], text or one_line(passage.source.label))
+
+
+def clean_paragraphs(text: str) -> str:
+    """Whitespace of a passage as one TextRun shows it: paragraphs kept, other line breaks folded."""
+    return "\n\n".join(one_line(p) for p in (text or "").split("\n\n") if one_line(p))
 
 
 def welcome_card(examples: Sequence[tuple[str, str]], prompts: Sequence[str] = ()) -> dict[str, Any]:

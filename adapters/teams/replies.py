@@ -1,54 +1,95 @@
 """The core's `Reply` as Bot Framework activity JSON for Teams (pure functions).
 
-- An answer is a message whose markdown text quotes the passages, each ending in
-  its source number `[n]`, with the citation entity (`citations.py`) and Teams'
-  own feedback buttons (`channelData.feedbackLoopEnabled`). The answer id rides
-  in `channelData.guidebot.answerId`; the bot also files the sent message's id
-  against it, since the feedback invoke only points back with `replyToId`.
+- An answer leads with the answer: its text is the lead (the guide's one or two
+  sentences that answer, verbatim), each sentence ending in its source number
+  `[n]`, then, when other passages add something, one line naming their
+  sections with their numbers. The numbers are Teams citations
+  (`citations.py`): hovering one shows the passage's best sentence, clicking it
+  opens the whole passage (an Adaptive Card, `cards.passage_card`) and its link
+  to `/docs`. The activity's `summary` (the plain-text preview) is the lead too.
+  Teams' own feedback buttons ride along (`channelData.feedbackLoopEnabled`);
+  the answer id rides in `channelData.guidebot.answerId`, and the bot also files
+  the sent message's id against it, since the feedback invoke only points back
+  with `replyToId`.
 - An abstention says so plainly, lists the nearest sections and the help command.
 - A summary is an Adaptive Card (`cards.py`).
 
-Everything stays under `MESSAGE_BUDGET` bytes: quotes are shortened at a word
-boundary (marked "…") until the activity fits.
+Everything stays under `MESSAGE_BUDGET` bytes: the passages in the citations
+are shortened at a word boundary (marked "…") until the activity fits.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.teams.cards import card_attachment, summary_card, welcome_card
-from adapters.teams.citations import citation_entity, source_numbers
+from adapters.teams.cards import card_attachment, passage_card, summary_card, welcome_card
+from adapters.teams.citations import CITATIONS_MAX, citation_entity, source_numbers
 from adapters.teams.text import clip, escape_markdown, lines, one_line, plain
-from bot.answer import Answer, Summary
+from bot.answer import Answer, Passage, Summary
 
 MESSAGE_BUDGET = 24_000
-QUOTE_MAX = 1_500
+QUOTE_MAX = 3_000
+"""Characters of a passage in the card its citation opens."""
 QUOTE_MIN = 200
+LEAD_MAX = 600
+"""Characters of one lead sentence (the core keeps the whole lead within 450)."""
+SUMMARY_MAX = 250
 SUGGESTIONS_MAX = 5
 HELP_HINT = "Type **help** to see what I can do."
+ALSO = "Also in the guide:"
 
 
-def _quote(text: str, best: str, limit: int) -> str:
-    """A blockquote of the passage (escaped), its best sentence in bold."""
-    text = clip(text.strip(), limit)
-    start = text.find(best) if best and "\n" not in best.strip() else -1
-    if start >= 0 and best.strip():
-        body = escape_markdown(text[:start]) + "**" + escape_markdown(best.strip()) + "**" + escape_markdown(text[start + len(best) :])
-    else:
-        body = escape_markdown(text)
-    paragraphs = [" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in body.split("\n\n")]
-    return "\n>\n".join(f"> {p}" for p in paragraphs if p) or "> …"
-
-
-def answer_text(answer: Answer, quote_max: int = QUOTE_MAX) -> str:
+def lead(answer: Answer) -> list[tuple[str, int]]:
+    """The lead's sentences (one line each) with their citation numbers; the first passage's best
+    sentence when the answer has none (a value built by hand, an older core)."""
     numbers = source_numbers(answer)
-    parts = []
-    for passage in answer.passages:
-        n = numbers[(passage.source.document_id, passage.source.section)]
-        parts.append(f"{_quote(passage.text, passage.best_sentence, quote_max)} [{n}]")
-    return "\n\n".join(parts)
+
+    def number(passage: Passage) -> int:
+        return numbers[(passage.source.document_id, passage.source.section)]
+
+    found = [
+        (clip(one_line(s.text), LEAD_MAX), number(answer.passages[s.passage]))
+        for s in answer.lead
+        if 0 <= s.passage < len(answer.passages) and one_line(s.text)
+    ][:2]
+    if found or not answer.passages:
+        return found
+    first = answer.passages[0]
+    return [(clip(one_line(first.best_sentence) or one_line(first.text) or "…", LEAD_MAX), number(first))]
+
+
+def answer_text(answer: Answer) -> str:
+    """The lead, each sentence closed by `[n]`; then the other passages' sections with their numbers."""
+    said = lead(answer)
+    parts = [" ".join(f"{escape_markdown(text)} [{n}]" for text, n in said)]
+    cited = {n for _, n in said}
+    others = [(n, s) for n, s in enumerate(answer.sources, start=1) if n not in cited and n <= CITATIONS_MAX]
+    if others:
+        parts.append(ALSO + " " + " · ".join(f"{escape_markdown(clip(one_line(s.section or s.document_title), 80))} [{n}]" for n, s in others))
+    return "\n\n".join(p for p in parts if p)
+
+
+def summary_text(answer: Answer) -> str:
+    """The plain-text preview: the lead, without markup."""
+    return clip(plain(" ".join(f"{text} [{n}]" for text, n in lead(answer))), SUMMARY_MAX)
+
+
+_BOLD = re.compile(r"\*\*")
+
+
+def shown_text(text: str) -> str:
+    """A markdown message's text as Teams shows it: character references read, bold markers gone (line breaks kept)."""
+    return html.unescape(_BOLD.sub("", text))
+
+
+def answer_chars(answer: Answer) -> int:
+    """Characters a member sees of an answer's Teams message (the citations show on hover and click)."""
+    activity = answer_activity(answer, None)
+    return len(shown_text(activity.get("text", "")).replace("\n", ""))
 
 
 def feedback_channel_data(answer_id: str) -> dict[str, Any]:
@@ -57,15 +98,16 @@ def feedback_channel_data(answer_id: str) -> dict[str, Any]:
 
 
 def answer_activity(answer: Answer, public_url: str | None) -> dict[str, Any]:
-    if answer.abstained:
+    if answer.abstained or not answer.passages:
         return abstention_activity(answer)
     quote_max = QUOTE_MAX
     while True:
         activity = {
             "type": "message",
             "textFormat": "markdown",
-            "text": answer_text(answer, quote_max),
-            "entities": [citation_entity(answer, public_url)],
+            "text": answer_text(answer),
+            "summary": summary_text(answer),
+            "entities": [citation_entity(answer, public_url, lambda p: passage_card(p, quote_max))],
             "channelData": feedback_channel_data(answer.answer_id),
         }
         if quote_max <= QUOTE_MIN or len(json.dumps(activity, ensure_ascii=False).encode()) <= MESSAGE_BUDGET:
