@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     # How many times a Teams question whose reply could not be delivered is tried again after its lease
     # lapses, before it is given up (and counted).
     teams_recovery_attempts: int = Field(default=3, ge=0)
-    # Where Bot Framework's token signing keys are described (unset: botbuilder's, for the public cloud).
+    # Where to read Bot Framework's channel token signing keys (OpenID metadata) from instead of Microsoft's
+    # public-cloud address: a mirror, or a local stand-in in tests.
     teams_openid_metadata_url: str | None = None
 
     slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))

@@ -9,6 +9,7 @@ after the ack, the way SIGKILL would, and look at what is left.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -168,5 +169,31 @@ async def test_a_lease_whose_answer_never_reached_slack_is_answered_after_the_re
         assert fake.sent("conversations.replies"), "it looked first"
         assert post.body["thread_ts"] == event["ts"]
         assert post.body["metadata"]["event_payload"]["lease"] == lease_key(event)
+    finally:
+        await stop_env(second)
+
+
+async def test_a_lease_holds_the_member_hashed_and_the_text_cut_and_redacted_and_recovery_still_answers(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack
+) -> None:
+    settings = slack_settings(guide_settings, tmp_path, fake, work_lease_seconds=1, max_question_chars=200)
+    first = await start_env(settings, embedder, fake)
+    event = mention("MRN 55512345: what does a VPMA do? " + "and more " * 100, user="U0SECRET01", channel="C0GENERAL")
+    status, _ = await first.send_event(event, event_id="EvHASHED0001")
+    assert status == 200
+    await first.adapter.background.close(grace=0)  # killed right after the ack
+    await stop_env(first, close_fake=False)
+    await asyncio.sleep(1.2)
+
+    second = await start_env(settings, embedder, fake)
+    try:
+        lapsed = next(item for item in second.guidebot.store.unfinished("slack:") if item.key.startswith("slack:message:"))
+        assert "U0SECRET01" not in lapsed.work and "55512345" not in lapsed.work
+        assert len(json.loads(lapsed.work)["question"]["text"]) <= 200
+        [post] = await fake.wait_sent("chat.postMessage")
+        assert post.body["thread_ts"] == event["ts"]
+        await second.idle()
+        logged = second.guidebot.store.questions()  # the recovered answer's line (and the killed replica's, if it got that far)
+        assert logged and {q.user_hash for q in logged} == {second.guidebot.store.member_hash("slack", "U0SECRET01")}
     finally:
         await stop_env(second)

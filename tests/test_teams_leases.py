@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from adapters.teams import mount
-from adapters.teams.answering import WORK_PREFIX, stored_work
+from adapters.teams.answering import WORK_PREFIX
+from adapters.teams.answering import stored_work as lease_work
 from bot.settings import Settings
 from bot.wiring import build_guidebot
 from index.embedder import Embedder
@@ -27,7 +28,9 @@ QUESTION = "What does a VPMA do?"
 
 @pytest.fixture()
 async def teams(guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder, tmp_path: Path) -> AsyncIterator[TeamsHarness]:
-    settings = guide_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "work_lease_seconds": 1})
+    settings = guide_settings.model_copy(
+        update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "work_lease_seconds": 1, "teams_local_mode": True}
+    )
     settings.__dict__.pop("resolved_database_url", None)
     connector = await FakeConnector().start()
     guidebot = build_guidebot(settings, embedder)
@@ -38,6 +41,11 @@ async def teams(guide_settings: Settings, guide_index: GuideIndex, embedder: Emb
     await harness.client.close()
     await connector.close()
     guidebot.store.close()
+
+
+def stored_work(activity: dict) -> str:
+    """The lease a local-mode replica takes for `activity` (the member hashed, no app id)."""
+    return lease_work(activity, member="member-hash", app_id=None, max_chars=2000)
 
 
 def lease_key(activity: dict) -> str:

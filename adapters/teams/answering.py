@@ -3,41 +3,56 @@
 Teams waits 15 seconds for the HTTP response to an activity and resends one it
 got no 2xx for; an answer can queue behind dozens of others. So a question is
 leased in the state store (`store.claim_work`, keyed by conversation and
-activity id, holding the activity itself), Teams gets its 200 at once, and the
-turn runs here in the background with the request's own credentials.
+activity id, holding what is needed to answer it: `Lease`), Teams gets its 200
+at once, and the turn runs here in the background with the request's own
+credentials.
 
 - A resend of a question already leased (Teams' retry, a replay, another
   replica) gets 200 and is not answered again.
 - A replica that dies mid-answer leaves its lease to lapse; `recover` (every
   replica, at start-up and then every so often) takes it over and answers from
-  the stored activity as a proactive turn, so an acknowledged question is not
+  the stored projection as a proactive turn, so an acknowledged question is not
   lost. A reply the connector accepted in the instant before the kill, before
   its lease was completed, is sent again: Teams offers a bot no way to read the
   conversation back, so delivery across a crash is at least once.
 - A reply the connector still refuses for now after its retries (429, 5xx,
   unreachable) is left the same way, to be tried again by `recover` once the
-  lease lapses; one it refuses outright (4xx) is logged and not retried.
-- A question that looks like it holds patient details is stored with its text
-  redacted; only this replica's live answer sees it as typed.
+  lease lapses, at most `recovery_attempts` times; one it refuses outright (4xx)
+  is logged and not retried.
+- The lease holds a projection of the activity, never the activity: the ids a
+  reply needs (conversation, activity, bot, tenant, service URL), the member as
+  a keyed hash, and the text cut to `max_question_chars` and redacted when it
+  looks like it holds patient details (the guard runs on a worker thread, never
+  on the event loop). No name, no raw member id, no attachment (Teams sends an
+  HTML copy of the message as one). Only this replica's live answer sees the
+  question as typed.
+- The lease also holds the app id the request was authenticated for: `recover`
+  replays a lease with the app's credentials only when that is this replica's
+  app id and its service URL is one the app may post to (`ServiceUrls`); any
+  other is given up and counted (`guidebot_teams_recovery_abandoned`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
-from botframework.connector.auth import AuthenticateRequestResult
+from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants
+from prometheus_client import Counter
 
 from adapters.background import Background
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.delivery import DeliveryFailed
-from bot.metrics import ERRORS
+from bot.metrics import ERRORS, REGISTRY
 from bot.privacy import looks_like_phi, redact
 from bot.store import StateStore
 
@@ -51,6 +66,18 @@ LEASE_COMPLETED = "guidebot.lease_completed"
 """Set in a turn's state by a turn that completed its lease itself (right after sending its reply)."""
 RECOVER_EVERY_SECONDS = 30.0
 RECOVER_BATCH = 50
+RECOVERY_ATTEMPTS = 3
+LEASE_FORMAT = 2
+PLATFORM = "teams"
+
+RECOVERY_ABANDONED = Counter(
+    "guidebot_teams_recovery_abandoned",
+    "Teams questions left unanswered by a stopped replica that recovery gave up on, by reason "
+    "(app_id: leased for another app or in local mode; service_url: not a host the app may post to; "
+    "attempts: still undeliverable after the last try; unreadable: not a lease this version wrote)",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 def base_conversation(conversation_id: str) -> str:
@@ -83,13 +110,133 @@ class NotAnActivity(ValueError):
     """The body passed the endpoint's checks but botbuilder cannot read it as an activity."""
 
 
-def stored_work(body: Mapping[str, Any]) -> str:
-    """The activity as Teams sent it, to answer it again from; patient details never reach the database."""
-    payload = dict(body)
-    text = payload.get("text")
-    if isinstance(text, str) and looks_like_phi(text):
-        payload["text"] = redact(text)
-    return json.dumps(payload, ensure_ascii=False)
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() in ("localhost", "localhost.")
+
+
+@dataclass(frozen=True)
+class ServiceUrls:
+    """Where the bot may post with the app's credentials: a Teams `serviceUrl` must name one of `hosts`.
+
+    A host `*.example.com` allows its subdomains. In local mode (no app id) only
+    loopback URLs are accepted, and outside it never: an unauthenticated
+    activity must not make the bot post to an address of its choosing.
+    """
+
+    hosts: tuple[str, ...]
+    local_mode: bool = False
+
+    def problem(self, url: Any) -> str | None:
+        """Why the bot must not post to `url`, or None."""
+        if not isinstance(url, str):
+            return "serviceUrl must be a string"
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            return "serviceUrl is not a valid URL"
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            return "serviceUrl must not carry credentials"
+        if self.local_mode:
+            if parts.scheme not in ("http", "https") or not is_loopback_host(host):
+                return "in local mode serviceUrl must be a loopback address"
+            return None
+        if parts.scheme != "https":
+            return "serviceUrl must be https"
+        if is_loopback_host(host) or not any(_host_matches(host, allowed) for allowed in self.hosts):
+            return "serviceUrl is not a Bot Framework service host"
+        return None
+
+
+def _host_matches(host: str, allowed: str) -> bool:
+    if allowed.startswith("*."):
+        return host.endswith(allowed[1:]) and len(host) > len(allowed) - 1
+    return host == allowed
+
+
+@dataclass(frozen=True)
+class Lease:
+    """What the database holds for a leased question: enough to answer it, nothing to identify the member by."""
+
+    activity: dict[str, Any]
+    app_id: str | None
+    tries: int = 0
+
+    def dumps(self) -> str:
+        return json.dumps({"v": LEASE_FORMAT, "appId": self.app_id, "tries": self.tries, "activity": self.activity}, ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, work: str) -> Lease:
+        """The lease in `work`; ValueError for anything else (an older version's whole activity included)."""
+        data = json.loads(work)
+        if not isinstance(data, dict) or data.get("v") != LEASE_FORMAT or not isinstance(data.get("activity"), dict):
+            raise ValueError("not a lease of this version")
+        app_id, tries = data.get("appId"), data.get("tries")
+        if not (app_id is None or isinstance(app_id, str)) or not isinstance(tries, int):
+            raise ValueError("a lease with a malformed app id or count")
+        return cls(data["activity"], app_id, tries)
+
+
+def stored_text(text: Any, max_chars: int) -> str:
+    """The question as the database may keep it: cut first (the guard's time grows with the text), then redacted.
+
+    Runs the privacy guard: call it from a worker thread, never on the event loop.
+    """
+    cut = text[:max_chars] if isinstance(text, str) else ""
+    return redact(cut) if looks_like_phi(cut) else cut
+
+
+def reply_projection(body: Mapping[str, Any], *, text: str, member: str) -> dict[str, Any]:
+    """The parts of a question's activity a reply is built from, with `text` and the member's hash in place of theirs."""
+    conversation = body.get("conversation") if isinstance(body.get("conversation"), Mapping) else {}
+    recipient = body.get("recipient") if isinstance(body.get("recipient"), Mapping) else {}
+    channel_data = body.get("channelData") if isinstance(body.get("channelData"), Mapping) else {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), Mapping) else {}
+    projection: dict[str, Any] = {
+        "type": ActivityTypes.message,
+        "id": body.get("id"),
+        "channelId": body.get("channelId"),
+        "serviceUrl": body.get("serviceUrl"),
+        "conversation": {k: conversation[k] for k in ("id", "conversationType", "tenantId", "isGroup") if k in conversation},
+        "recipient": {k: recipient[k] for k in ("id", "name") if isinstance(recipient.get(k), str)},
+        "from": {"id": member},
+        "text": text,
+        "textFormat": body.get("textFormat") if isinstance(body.get("textFormat"), str) else "plain",
+    }
+    if isinstance(body.get("locale"), str):
+        projection["locale"] = body["locale"]
+    if isinstance(tenant.get("id"), str):
+        projection["channelData"] = {"tenant": {"id": tenant["id"]}}
+    bot_id = recipient.get("id")
+    mentions = [
+        {"type": "mention", "text": e.get("text"), "mentioned": {"id": bot_id, "name": recipient.get("name")}}
+        for e in body.get("entities") or ()
+        if isinstance(e, Mapping) and e.get("type") == "mention" and isinstance(e.get("mentioned"), Mapping)
+        and e["mentioned"].get("id") == bot_id and isinstance(e.get("text"), str)
+    ]
+    if mentions:
+        projection["entities"] = mentions[:1]  # the bot's own @mention, so the replayed turn removes it as the live one did
+    return projection
+
+
+def stored_work(body: Mapping[str, Any], *, member: str, app_id: str | None, max_chars: int) -> str:
+    """The lease for the question in `body` (JSON). Runs the privacy guard: call it from a worker thread."""
+    text = stored_text(body.get("text"), max_chars)
+    return Lease(reply_projection(body, text=text, member=member), app_id).dumps()
+
+
+def authenticated_app_id(authenticated: AuthenticateRequestResult) -> str | None:
+    """The app id the request's token was issued to (its audience); None without a token (local mode)."""
+    identity = authenticated.claims_identity
+    claims = (identity.claims if identity is not None else None) or {}
+    audience = claims.get(AuthenticationConstants.AUDIENCE_CLAIM)
+    return audience if isinstance(audience, str) and audience else None
 
 
 Turn = Callable[[TurnContext], Awaitable[None]]
@@ -105,13 +252,21 @@ class Answering:
         store: StateStore,
         *,
         app_id: str | None,
+        service_urls: ServiceUrls,
+        member_id: Callable[[Activity], str],
+        max_question_chars: int,
         lease_seconds: int | None = None,
+        recovery_attempts: int = RECOVERY_ATTEMPTS,
     ) -> None:
         self.adapter = adapter
         self.turn = turn
         self.store = store
-        self.app_id = app_id
+        self.app_id = app_id or None
+        self.service_urls = service_urls
+        self.member_id = member_id
+        self.max_question_chars = max_question_chars
         self.lease_seconds = lease_seconds or LEASE_SECONDS
+        self.recovery_attempts = recovery_attempts
         self.background = Background("teams")
         self._in_flight: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
@@ -131,7 +286,11 @@ class Answering:
             activity = Activity().deserialize(body)
         except Exception as error:  # msrest raises several kinds for values of the wrong shape
             raise NotAnActivity(type(error).__name__) from error
-        result = await self.store.claim_work_async(key, lease_seconds=self.lease_seconds, work=stored_work(body))
+        member = self.store.member_hash(PLATFORM, self.member_id(activity))
+        work = await asyncio.to_thread(
+            stored_work, body, member=member, app_id=authenticated_app_id(authenticated), max_chars=self.max_question_chars
+        )
+        result = await self.store.claim_work_async(key, lease_seconds=self.lease_seconds, work=work)
         if result != "won":
             log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
                      extra={"activity_id": activity.id})
@@ -146,17 +305,24 @@ class Answering:
         for item in items:
             if item.key in self._in_flight:
                 continue  # ours, still queued for the encoder past its lease
-            claimed = await asyncio.to_thread(self.store.claim_work, item.key, lease_seconds=self.lease_seconds, work=item.work)
+            try:
+                lease: Lease | None = Lease.loads(item.work)
+            except ValueError:
+                lease = None
+            work = Lease(lease.activity, lease.app_id, lease.tries + 1).dumps() if lease is not None else item.work
+            claimed = await asyncio.to_thread(self.store.claim_work, item.key, lease_seconds=self.lease_seconds, work=work)
             if claimed != "won":
                 continue
-            try:
-                body = json.loads(item.work)
-                activity = Activity().deserialize(body)
-                if _body_lease_key(body) != item.key:
-                    raise ValueError("the stored activity does not match its key")
-            except Exception:  # unreadable work: answering it again is impossible, keeping it retries forever
-                log.error("teams: dropped unreadable unfinished work %s", item.key)
-                await asyncio.to_thread(self.store.complete, item.key, CLAIM_TTL)
+            reason = self._refusal(item.key, lease)
+            activity = None
+            if reason is None:
+                assert lease is not None
+                try:
+                    activity = Activity().deserialize(lease.activity)
+                except Exception:  # msrest raises several kinds for values of the wrong shape
+                    reason = "unreadable"
+            if reason is not None or activity is None:
+                await self._abandon(item.key, reason or "unreadable")
                 continue
             log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
                         extra={"activity_id": activity.id})
@@ -164,6 +330,24 @@ class Answering:
             self._start(item.key, activity.id, partial(self.adapter.process_proactive, identity, activity, None))
             taken += 1
         return taken
+
+    def _refusal(self, key: str, lease: Lease | None) -> str | None:
+        """Why a lapsed lease must not be replayed with this replica's credentials, or None."""
+        if lease is None or _body_lease_key(lease.activity) != key:
+            return "unreadable"
+        if lease.app_id != self.app_id:
+            return "app_id"
+        if self.service_urls.problem(lease.activity.get("serviceUrl")) is not None:
+            return "service_url"
+        if lease.tries > self.recovery_attempts:
+            return "attempts"
+        return None
+
+    async def _abandon(self, key: str, reason: str) -> None:
+        RECOVERY_ABANDONED.labels(reason).inc()
+        level = logging.ERROR if reason == "attempts" else logging.WARNING  # a member's lost answer, or a refused replay
+        log.log(level, "teams: gave up on unfinished work %s (%s)", key, reason, extra={"reason": reason})
+        await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
 
     def _start(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]]) -> None:
         """`run(logic)` runs a turn (from the request, or proactively) with `logic` as the bot."""

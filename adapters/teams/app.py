@@ -2,25 +2,34 @@
 
 The request handler checks what the SDK takes for granted before it sees a
 request: a JSON content type (else 415), a JSON object shaped like an activity
-(else 400) and, when an app id is configured, a valid Bot Framework token (else
-401, whatever the SDK raised while checking it). With no app id the endpoint
-runs in local development mode (no token check, for the Bot Framework Emulator
-and tests) and says so in the log. A member's question is leased and
-acknowledged at once, then answered in the background (`answering`); everything
-else (card presses, feedback invokes, installs) runs inside the request.
+(else 400), a valid Bot Framework token when an app id is configured (else
+401, whatever the SDK raised while checking it, and while Microsoft's signing
+keys cannot be downloaded: `signing_keys`), and a `serviceUrl` on a Bot Framework host the app
+may post to (`GUIDEBOT_TEAMS_SERVICE_HOSTS`; else 400).
+
+Without an app id the endpoint answers 503, unless local development mode is
+asked for (`GUIDEBOT_TEAMS_LOCAL_MODE=1`, for the Bot Framework Emulator and
+tests): then requests are not authenticated, so they are accepted only when
+addressed to a loopback `Host` on a loopback bind address and naming a loopback
+`serviceUrl`; the bot can be made to post nowhere else. Connector calls time out
+after `GUIDEBOT_TEAMS_HTTP_TIMEOUT_SECONDS` (msrest's default is 100 s, on a
+thread of the shared pool).
+
+A member's question is leased and acknowledged at once, then answered in the
+background (`answering`); everything else (card presses, feedback invokes,
+installs) runs inside the request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
@@ -35,11 +44,13 @@ from botframework.connector.auth import (
 )
 from msrest.exceptions import SerializationError
 
-from adapters.teams.answering import Answering, NotAnActivity, is_question
-from adapters.teams.bot import GuidebotTeamsBot, to_activity
+from adapters.teams.answering import Answering, NotAnActivity, ServiceUrls, is_loopback_host, is_question
+from adapters.teams.bot import GuidebotTeamsBot, to_activity, user_id_of
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
 from adapters.teams.replies import failure_activity
+from adapters.teams.signing_keys import guard_signing_keys
 from bot.metrics import ERRORS
+from bot.server import parse_json
 from bot.service import Guidebot
 from bot.settings import Settings
 
@@ -126,16 +137,18 @@ class CachedConnectorFactory(ConnectorFactory):
     Bot Framework's other SDKs keep a client per service URL the same way.
     """
 
-    def __init__(self, inner: ConnectorFactory, app_id: str | None, clients: ConnectorClients) -> None:
+    def __init__(self, inner: ConnectorFactory, app_id: str | None, clients: ConnectorClients, timeout: float) -> None:
         self.inner = inner
         self.app_id = app_id
         self.clients = clients
+        self.timeout = timeout
 
     async def create(self, service_url: str, audience: str | None = None) -> Any:
         key = (self.app_id, service_url, audience)
         client = self.clients.get(key)
         if client is None:
             client = await self.inner.create(service_url, audience)
+            client.config.connection.timeout = self.timeout  # msrest's 100 s would hold a pool thread that long
             self.clients.put(key, client)
         return client
 
@@ -143,14 +156,16 @@ class CachedConnectorFactory(ConnectorFactory):
 class CachingBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
     """`ConfigurationBotFrameworkAuthentication` whose connector and user-token clients outlive a turn."""
 
-    def __init__(self, configuration: Any) -> None:
+    def __init__(self, configuration: Any, timeout: float) -> None:
         super().__init__(configuration)
+        self.timeout = timeout
         self.connector_clients = ConnectorClients()
         self.token_clients: dict[str | None, Any] = {}
 
     def _cached(self, factory: ConnectorFactory, claims_identity: ClaimsIdentity | None) -> ConnectorFactory:
         claims = claims_identity.claims if claims_identity is not None else {}
-        return CachedConnectorFactory(factory, JwtTokenValidation.get_app_id_from_claims(claims), self.connector_clients)
+        app_id = JwtTokenValidation.get_app_id_from_claims(claims)
+        return CachedConnectorFactory(factory, app_id, self.connector_clients, self.timeout)
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         result = await super().authenticate_request(activity, auth_header)
@@ -287,21 +302,37 @@ class TeamsEndpoint:
     def __init__(self, guidebot: Guidebot, settings: Settings, retry: RetryPolicy | None = None) -> None:
         config = BotConfig.from_settings(settings)
         self.local_mode = not config.APP_ID
-        self.authentication = CachingBotFrameworkAuthentication(config)
+        if self.local_mode and not settings.teams_local_mode:
+            raise ValueError("Teams needs MICROSOFT_APP_ID, or GUIDEBOT_TEAMS_LOCAL_MODE=1 for local development")
+        guard_signing_keys(settings.teams_http_timeout_seconds, settings.teams_openid_metadata_url)
+        self.service_urls = ServiceUrls(settings.teams_service_host_patterns, local_mode=self.local_mode)
+        self.authentication = CachingBotFrameworkAuthentication(config, settings.teams_http_timeout_seconds)
         self.adapter = RetryingCloudAdapter(self.authentication, retry or RetryPolicy())
         self.adapter.on_turn_error = self._on_turn_error
         self.bot = GuidebotTeamsBot(guidebot, settings.public_url)
         self.answering = Answering(
-            self.adapter, self.bot.on_turn, guidebot.store, app_id=config.APP_ID, lease_seconds=settings.work_lease_seconds
+            self.adapter,
+            self.bot.on_turn,
+            guidebot.store,
+            app_id=config.APP_ID,
+            service_urls=self.service_urls,
+            member_id=user_id_of,
+            max_question_chars=settings.max_question_chars,
+            lease_seconds=settings.work_lease_seconds,
+            recovery_attempts=settings.teams_recovery_attempts,
         )
 
     async def handle(self, request: web.Request) -> web.Response:
+        if self.local_mode and not is_loopback_host(_host_name(request.host)):
+            # Unauthenticated: only the Emulator or a test on this machine (DNS rebinding names another host).
+            log.warning("teams local mode: refused a request addressed to a host that is not loopback")
+            return web.json_response({"error": "local development mode answers requests to a loopback host only"}, status=403)
         if request.content_type != "application/json":
             return web.json_response({"error": "send the activity as application/json"}, status=415)
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return _bad_request("the body is not valid JSON")
+            body = parse_json(await request.read())
+        except ValueError as problem:
+            return _bad_request(f"the body is not usable JSON ({problem})")
         problem = activity_problem(body)
         if problem:
             return _bad_request(problem)
@@ -312,13 +343,17 @@ class TeamsEndpoint:
             return _bad_request(f"not a Bot Framework activity ({type(error).__name__})")
         try:
             authenticated = await self.authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
-        except Exception as error:  # PermissionError, jwt errors, unreachable key metadata: no valid token
+        except Exception as error:  # PermissionError, jwt errors, signing keys unknown for now: no token we can accept
             log.warning(
                 "teams request rejected: no valid Bot Framework token (%s)",
                 type(error).__name__,
                 extra={"activity_id": activity.id},
             )
             return web.json_response({"error": "a valid Bot Framework token is required"}, status=401)
+        refused = self.service_urls.problem(body.get("serviceUrl"))
+        if refused:
+            log.warning("teams request refused: %s", refused, extra={"activity_id": activity.id})
+            return _bad_request(refused)
         if question:
             try:
                 await self.answering.take(authenticated, body)
@@ -370,11 +405,14 @@ class TeamsEndpoint:
 TEAMS_ENDPOINT = web.AppKey("teams_endpoint", TeamsEndpoint)
 
 
-def _is_loopback(host: str) -> bool:
+def _host_name(host: str | None) -> str | None:
+    """The name in a `Host` header, without its port (`[::1]:3978` → `::1`)."""
+    if not host:
+        return None
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return urlsplit(f"//{host}").hostname
     except ValueError:
-        return host == "localhost"
+        return None
 
 
 async def _not_configured(_request: web.Request) -> web.Response:
@@ -388,15 +426,16 @@ async def _not_configured(_request: web.Request) -> web.Response:
 
 
 def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
-    """Without an app id the endpoint is for the Bot Framework Emulator on this machine only.
+    """Without an app id the endpoint stays idle (503), unless local development mode is asked for.
 
-    Unauthenticated requests would let anyone make the bot post to any
-    `serviceUrl`, so on a non-loopback interface the endpoint stays idle (503)
-    until credentials are set.
+    Unauthenticated requests could make the bot post wherever they say, so
+    local mode (`GUIDEBOT_TEAMS_LOCAL_MODE=1`) is never the default and runs
+    only on a loopback bind address.
     """
-    if not settings.microsoft_app_id and not _is_loopback(settings.host):
+    if not settings.microsoft_app_id and not (settings.teams_local_mode and is_loopback_host(settings.host)):
         app.router.add_post(ROUTE, _not_configured)
-        log.warning("Teams endpoint %s idle: MICROSOFT_APP_ID is not set", ROUTE)
+        why = "bound to a non-loopback address" if settings.teams_local_mode else "GUIDEBOT_TEAMS_LOCAL_MODE is not set"
+        log.warning("Teams endpoint %s idle: MICROSOFT_APP_ID is not set (local mode refused: %s)", ROUTE, why)
         return
     endpoint = TeamsEndpoint(guidebot, settings)
     app.router.add_post(ROUTE, endpoint.handle)
@@ -405,8 +444,8 @@ def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
     app.on_shutdown.append(endpoint.on_shutdown)
     if endpoint.local_mode:
         log.warning(
-            "Teams endpoint %s in local development mode: MICROSOFT_APP_ID is not set, so requests are not "
-            "authenticated (for the Bot Framework Emulator and tests only)",
+            "Teams endpoint %s in local development mode (GUIDEBOT_TEAMS_LOCAL_MODE): requests are not "
+            "authenticated, and only loopback hosts and service URLs are accepted (for the Bot Framework Emulator and tests)",
             ROUTE,
         )
     else:
