@@ -91,6 +91,11 @@ def test_a_member_asks_gives_feedback_and_runs_a_command_in_a_real_browser(index
             question.fill("What does a VPMA do?")
             question.press("Enter")
             answer = page.locator(".turn.bot").nth(0)
+            lead = answer.locator(".reply-body > p.lead")
+            expect(answer.locator(".reply-body > :first-child")).to_have_class("lead")  # the answer first
+            expect(lead).to_contain_text("Vice President of Medical Affairs")
+            expect(lead.locator(".ref").first).to_have_text("[1]")
+            assert lead.locator("a.ref").first.get_attribute("href").startswith("/docs/cmo-career-path?chunk=")
             expect(answer.locator("blockquote").first).to_contain_text("Vice President of Medical Affairs")
             expect(answer.locator("mark.best").first).to_be_visible()
             source = answer.locator(".sources a").first

@@ -1,4 +1,5 @@
-// guidebot web console: ask, show quoted passages with numbered sources, run commands, send 👍/👎.
+// guidebot web console: ask, show the answering sentences (the lead) and the quoted passages with
+// numbered sources, run commands, send 👍/👎.
 // Every string from an answer, a document or the member is inserted with textContent (via el()),
 // never as HTML.
 "use strict";
@@ -92,6 +93,8 @@
         sources.push(passage);
       }
     }
+    const lead = renderLead(data, numbers);
+    if (lead) body.append(lead, el("h3", { className: "sources-title", text: "From the guide" }));
     for (const passage of data.passages) {
       const n = numbers.get(sourceKey(passage));
       const quote = el("blockquote", { cite: safeLink(passage.link) });
@@ -110,6 +113,21 @@
     body.append(el("h3", { className: "sources-title", text: "Sources" }), list);
     body.append(feedbackControls(data.answer_id));
     return body;
+  }
+
+  /** The lead: the guide's sentences that answer, each followed by the number of its passage. */
+  function renderLead(data, numbers) {
+    if (!Array.isArray(data.lead) || !data.lead.length) return null;
+    const lead = el("p", { className: "lead" });
+    for (const sentence of data.lead) {
+      const passage = Number.isInteger(sentence.passage) ? data.passages[sentence.passage - 1] : undefined;
+      if (!passage || typeof sentence.text !== "string") continue;
+      const n = numbers.get(sourceKey(passage));
+      const href = safeLink(passage.link);
+      if (lead.childNodes.length) lead.append(" ");
+      lead.append(sentence.text, " ", href ? el("a", { className: "ref", href, text: `[${n}]` }) : el("span", { className: "ref", text: `[${n}]` }));
+    }
+    return lead.childNodes.length ? lead : null;
   }
 
   function renderSummary(data) {
