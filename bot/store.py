@@ -408,7 +408,7 @@ def _owner_only(path: Path) -> None:
 def _sqlite_engine(url: URL) -> tuple[Engine, bool]:
     in_memory = url.database in (None, "", ":memory:")
     if not in_memory:
-        _owner_only(Path(url.database))
+        _owner_only(Path(str(url.database)))
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -964,7 +964,10 @@ class SqlStore:
         with self._turns.turn(urgent=False):
             raw = self._engine.raw_connection()
             try:
-                busy, _, _ = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = (cursor.fetchone() or (0,))[0]
+                cursor.close()
             finally:
                 raw.close()
         if busy:
