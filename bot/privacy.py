@@ -63,6 +63,18 @@ class PhiFinding:
     end: int
 
 
+_STARTS_WORD = r"(?<![^\W_])"
+_ENDS_WORD = r"(?![^\W_])"
+_BOUNDARY = re.compile(r"\\b(?P<end>(?=\(\?[=!])|(?![\w(\[]))?")
+
+
+def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """`re.compile` with `\\b` a boundary of letters and digits only, so `_MRN_ 1234567` (Slack italics)
+    has its label found as `MRN 1234567` has: a `\\b` before a word, group or class starts a word, any
+    other ends one."""
+    return re.compile(_BOUNDARY.sub(lambda m: _ENDS_WORD if m.group("end") is not None else _STARTS_WORD, pattern), flags)
+
+
 def cut(text: str, max_chars: int = MAX_CHARS) -> str:
     """The part of a message the bot reads, detects in and stores."""
     return text[:max_chars]
@@ -90,13 +102,15 @@ _WEAK_LABEL = (
     r"|\b(?-i:FIN|CSN|HAR|EMPI|MPI|MBI|HICN|EPI)\b"
 )
 _ID_VALUE = r"(?:[A-Za-z]{1,4}-?)?\d(?:[-./ ]?\d){3,24}(?:-?[A-Za-z]{1,3})?"
-_MRN = re.compile(rf"(?:{_STRONG_LABEL}){_GAP}(?P<value>{_ID_VALUE})(?![\w/])", re.IGNORECASE)
-_MRN_BEFORE = re.compile(
+_MRN = _compile(rf"(?:{_STRONG_LABEL}){_GAP}(?P<value>{_ID_VALUE})(?![\w/])", re.IGNORECASE)
+_MRN_BEFORE = _compile(
     rf"(?<![\w$€£.,])(?P<value>\d(?:[-. ]?\d){{5,24}})(?:\s{{0,3}}[(\[]\s{{0,3}}|\s{{1,3}}(?:is|=|-|–)\s{{1,3}}(?:(?:the|her|his|their|my)\s{{1,3}})?)(?:{_STRONG_LABEL})",
     re.IGNORECASE,
 )
-_LABEL_NEAR = re.compile(_WEAK_LABEL, re.IGNORECASE)
-_LONG_NUMBER = re.compile(r"(?<![\w$€£.,])\d(?:[-. ]?\d){5,24}(?![\w%])(?!\s{0,2}(?:k\b|%|\+|patients|people|visits|dollars|usd|per\b|a\s+year|annually))", re.IGNORECASE)
+_LABEL_NEAR = _compile(_WEAK_LABEL, re.IGNORECASE)
+_LONG_NUMBER = _compile(r"(?<![\w$€£.,])\d(?:[-. ]?\d){5,24}(?![\w%])(?!\s{0,2}(?:k\b|%|\+|patients|people|visits|dollars|usd|per\b|a\s+year|annually|members|lives|beds|employees|staff|nurses|physicians|doctors|hours|miles|steps|residents|students|encounters|admissions|cases))", re.IGNORECASE)
+_PHONE_LABEL = _compile(r"\b(?:phone|ph|tel|telephone|cell|cellphone|mobile|mob|fax|pager|call|text|reach|contact|number)\b", re.IGNORECASE)
+_PHONE_DIGITS = _compile(r"(?<![\w$€£.,])\+?\(?\d(?:[-. ()]{0,2}\d){6,16}(?![\w%])")
 NEAR_CHARS = 40
 """How far after a weaker label ("account", "patient", "FIN") a run of 6+ digits counts as its number."""
 
@@ -116,23 +130,23 @@ _FULL_DATE = (
 )
 _PARTIAL_DATE = rf"(?:{_DAY}{_DSEP}(?:of\s{{1,3}})?{_MONTH}|{_MONTH}{_DSEP}{_DAY}(?!\d)|\d{{1,2}}/\d{{1,2}}(?![\d/]))"
 _DOB_LABEL = r"\b(?:DOB|D\.O\.B\b\.?|date\s{1,3}of\s{1,3}birth|birth[\s-]{0,2}date|birthday|born(?:\s{1,3}on)?)"
-_DOB = re.compile(rf"{_DOB_LABEL}{_GAP}(?P<value>{_FULL_DATE}|{_PARTIAL_DATE})", re.IGNORECASE)
-_DATE = re.compile(rf"\b(?P<value>{_FULL_DATE})", re.IGNORECASE)
+_DOB = _compile(rf"{_DOB_LABEL}{_GAP}(?P<value>{_FULL_DATE}|{_PARTIAL_DATE})", re.IGNORECASE)
+_DATE = _compile(rf"\b(?P<value>{_FULL_DATE})", re.IGNORECASE)
 
 # --- SSN, phone --------------------------------------------------------------------------------
-_SSN_LABELLED = re.compile(
+_SSN_LABELLED = _compile(
     rf"\b(?:SSN|SS#|social\s{{1,3}}security(?:\s{{1,3}}{_NUMBER_WORD})?|social){_GAP}(?P<value>\d{{3}}[- .]?\d{{2}}[- .]?\d{{4}})(?!\d)",
     re.IGNORECASE,
 )
-_SSN_SHAPE = re.compile(r"(?<![\d-])(?P<value>(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\2(?!0000)\d{4})(?![\d-])")
-_PHONE_SHAPE = re.compile(
+_SSN_SHAPE = _compile(r"(?<![\d-])(?P<value>(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\2(?!0000)\d{4})(?![\d-])")
+_PHONE_SHAPE = _compile(
     r"(?<![\w$])(?P<value>(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4})\b"
 )
 
 # --- e-mail, found from its @ --------------------------------------------------------------------
-_AT = re.compile("@")
+_AT = _compile("@")
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-'")
-_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_DOMAIN = _compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])")
 MAX_LOCAL_PART = 64
 
 
@@ -147,9 +161,9 @@ def _email_findings(text: str) -> Iterator[PhiFinding]:
 
 
 # --- names -------------------------------------------------------------------------------------
-_NAME_TOKEN = re.compile(r"(?<![^\W\d_'’])[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_])){0,40}(?![^\W\d_])\.?")
-_BETWEEN_NAMES = re.compile(rf"(?:[ \t*_~]|{_MARKUP}){{1,6}}")
-_COMMA = re.compile(rf"(?:[ *_~]|{_MARKUP}){{0,4}},(?:[ *_~]|{_MARKUP}){{1,4}}")
+_NAME_TOKEN = _compile(r"(?<![^\W\d_'’])[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_])){0,40}(?![^\W\d_])\.?")
+_BETWEEN_NAMES = _compile(rf"(?:[ \t*_~]|{_MARKUP}){{1,6}}")
+_COMMA = _compile(rf"(?:[ *_~]|{_MARKUP}){{0,4}},(?:[ *_~]|{_MARKUP}){{1,4}}")
 MAX_NAME_WORDS = 4
 
 # Words that are nobody's name in these messages: English function words and common verbs, and the
@@ -189,7 +203,7 @@ _NOT_NAMES = frozenset(
     service services specialist specialists story stories support survey surveys throughput total
     tracking transfer transfers transport trust unit units visit visits volume volumes voice wait waits
     portal advisory centred-care
-    who what when where which why how mr mrs ms miss mx mister dr doctor prof professor sir madam
+    name names protection affordable act i'm i’m i've i’ve i'd i’d i'll i’ll who what when where which why how mr mrs ms miss mx mister dr doctor prof professor sir madam
     abc
     """.split()
 )
@@ -207,8 +221,16 @@ _TITLE_NAMES = frozenset(
 """Names that are also English words: taken as names when written with a capital."""
 
 
+_PARTICLES = frozenset(
+    "an van von de da di del della der den la le du do dos das bin ibn al el ter ten st mac ni nic y e".split()
+)
+"""Words inside names ("Nguyễn Văn An", "Ludwig van Beethoven", "María de la Cruz") that are also common
+words: part of a name run only between name words."""
+
+
 def _is_initial(word: str) -> bool:
-    return len(word) == 2 and word[1] == "." and word[0].isupper()
+    """"J." in "John Q. Public", or a lone capital ("Seán Ó Briain", "John Q Public"), but never "I"."""
+    return (len(word) == 2 and word[1] == "." or len(word) == 1) and word[0].isupper() and word[0] != "I"
 
 
 def _could_be_name(word: str, *, lower: bool) -> bool:
@@ -225,8 +247,8 @@ def _could_be_name(word: str, *, lower: bool) -> bool:
         return True
     if folded in _NOT_NAMES or folded in _ACRONYMS:
         return False
-    if bare[0].isupper():
-        return True
+    if bare[0].isupper() or not bare[0].islower():
+        return True  # capitalised, or a script without case (Arabic, Hebrew, Devanagari …)
     return lower
 
 
@@ -241,15 +263,21 @@ def _name_run(text: str, pos: int, *, lower: bool, min_lower_words: int = 2) -> 
     all_lower = True
     comma_used = False
     cursor = pos
-    while words < MAX_NAME_WORDS:
+    for _ in range(2 * MAX_NAME_WORDS):  # name words and particles between them, bounded
         token = _NAME_TOKEN.match(text, cursor)
-        # Names are written in one case: after "Garcia", "labs" is no longer the name.
-        if token is None or not _could_be_name(token.group(), lower=lower and all_lower):
+        if token is None:
             break
         word = token.group()
-        words += 1
-        all_lower = all_lower and word[0].islower()
-        end = token.end() - (1 if word.endswith(".") and not _is_initial(word) else 0)
+        particle = words > 0 and word.casefold() in _PARTICLES
+        if particle and word[0].isupper() and not all_lower:
+            particle = words >= MAX_NAME_WORDS  # "Nguyễn Văn An": a capitalised one is a name word
+        # Names are written in one case: after "Garcia", "labs" is no longer the name.
+        elif not particle and (words >= MAX_NAME_WORDS or not _could_be_name(word, lower=lower and all_lower)):
+            break
+        if not particle:
+            words += 1
+            all_lower = all_lower and word[0].islower()
+            end = token.end() - (1 if word.endswith(".") and not _is_initial(word) else 0)
         between = _BETWEEN_NAMES.match(text, token.end())
         if between is None and not comma_used:
             comma = _COMMA.match(text, token.end())
@@ -270,29 +298,31 @@ _DETERMINER = r"(?:my|our|the|a|an|this|that|his|her|their|your|one|another)"
 _CALLED = r"(?:named|called|by\s{1,3}the\s{1,3}name\s{1,3}of|whose\s{1,3}name\s{1,3}is|name\s{1,3}is|name:)"
 _NAME_TRIGGERS: tuple[tuple[re.Pattern[str], bool, int], ...] = (
     # "my patient john smith", "our pt JANE DOE", "the patient named maria": lowercase names too
-    (re.compile(rf"\b{_DETERMINER}\s{{1,3}}(?:patient|pt)\b\.?(?:\s{{1,3}}{_CALLED})?{_SEP}", re.IGNORECASE), True, 2),
-    (re.compile(rf"\b(?:patient|pt)\b\.?\s{{1,3}}{_CALLED}{_SEP}", re.IGNORECASE), True, 1),
+    (_compile(rf"\b{_DETERMINER}\s{{1,3}}(?:patient|pt)\b\.?(?:\s{{1,3}}{_CALLED})?{_SEP}", re.IGNORECASE), True, 2),
+    (_compile(rf"\b(?:patient|pt)\b\.?\s{{1,3}}{_CALLED}{_SEP}", re.IGNORECASE), True, 1),
     # "Patient Name: john smith", "pt's name is Ana", "Name: Bruce Wayne"
     (
-        re.compile(
+        _compile(
             rf"(?:\b(?:patient|pt)(?:['’]s)?\s{{0,3}}name\b(?:\s{{1,3}}is)?|\bname\s{{1,3}}of\s{{1,3}}(?:the\s{{1,3}})?patient\b|\bname\b(?={_SEP}[:=])){_SEP}",
             re.IGNORECASE,
         ),
         True,
         1,
     ),
+    # "Patient: maria lopez", "<b>Pt</b>: jane doe"
+    (_compile(rf"\b(?:patient|pt)\b\.?(?:[\s*_~]|{_MARKUP}){{0,4}}[:=]{_SEP}", re.IGNORECASE), True, 2),
     # "pt Jane Doe", "Patient: Wayne, Bruce", "PATIENT JOHN SMITH"
-    (re.compile(rf"\b(?:patient|pt)\b\.?{_SEP}", re.IGNORECASE), False, 2),
+    (_compile(rf"\b(?:patient|pt)\b\.?{_SEP}", re.IGNORECASE), False, 2),
     # "Mr. Smith", "mrs garcia", "Ms O'Brien" (a doctor naming themself as "Dr. Patel" is fine)
-    (re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Mister|mr|mrs|MRS|MISS|MISTER)\b\.?{_SEP}"), False, 2),
-    (re.compile(r"\b(?:mr|mrs|mister)\b\.?\s{1,3}", re.IGNORECASE), True, 1),
+    (_compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Mister|mr|mrs|MRS|MISS|MISTER)\b\.?{_SEP}"), False, 2),
+    (_compile(r"\b(?:mr|mrs|mister)\b\.?\s{1,3}", re.IGNORECASE), True, 1),
 )
-_AGE_SEX = re.compile(
+_AGE_SEX = _compile(
     r"(?P<gap>,?\s{1,3}(?:a\s{1,3})?)(?:1[01]\d|\d{1,2})\s{0,2}(?:y/?o\b|y\.o\.|yrs?\b|-?\s?years?[\s-]old\b|-?\s?year[\s-]old\b)?\s{0,2}"
     r"(?:(?-i:M|F)|male|female|man|woman)\b",
     re.IGNORECASE,
 )
-_TOKEN_OR_GAP = re.compile(
+_TOKEN_OR_GAP = _compile(
     rf"(?P<word>[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_])){{0,40}}\.?)|(?P<comma>,)|(?P<gap>(?:[\s;:()\[\]|*_~\-–—]|{_MARKUP})+)|(?P<other>.)",
     re.DOTALL,
 )
@@ -348,7 +378,7 @@ def _name_findings(text: str, labelled: list[PhiFinding]) -> Iterator[PhiFinding
             yield PhiFinding("NAME", start, end)
 
 
-_LABEL_WORDS = re.compile(rf"(?:{_STRONG_LABEL}|{_DOB_LABEL}|\b(?:SSN|social(?:\s{{1,3}}security)?)\b)", re.IGNORECASE)
+_LABEL_WORDS = _compile(rf"(?:{_STRONG_LABEL}|{_DOB_LABEL}|\b(?:SSN|social(?:\s{{1,3}}security)?)\b)", re.IGNORECASE)
 
 
 def _label_start(text: str, value_start: int) -> int:
@@ -366,20 +396,30 @@ def _regex_findings(kind: PhiKind, pattern: re.Pattern[str], text: str) -> Itera
         yield PhiFinding(kind, match.start("value"), match.end("value"))
 
 
+_SENTENCE_END = re.compile(r"[.!?]\s|\n")
+_NEAR_LABELS: tuple[tuple[re.Pattern[str], re.Pattern[str], PhiKind], ...] = (
+    (_LABEL_NEAR, _LONG_NUMBER, "MRN"),
+    (_PHONE_LABEL, _PHONE_DIGITS, "PHONE"),
+)
+
+
 def _near_label_findings(text: str) -> Iterator[PhiFinding]:
-    for label in _LABEL_NEAR.finditer(text):
-        number = _LONG_NUMBER.search(text, label.end(), min(len(text), label.end() + NEAR_CHARS))
-        if number is not None and not re.search(r"[.!?]\s|\n", text[label.end() : number.start()]):
-            yield PhiFinding("MRN", number.start(), number.end())
+    """A run of 6+ digits shortly after a weaker label (in the same sentence) is its record number; one
+    of 7+ digits after "phone", "cell", "tel:" … is a phone number, valid or not."""
+    for labels, numbers, kind in _NEAR_LABELS:
+        for label in labels.finditer(text):
+            number = numbers.search(text, label.end(), min(len(text), label.end() + NEAR_CHARS))
+            if number is not None and not _SENTENCE_END.search(text, label.end(), number.start()):
+                yield PhiFinding(kind, number.start(), number.end())
 
 
 MIN_PHONE_DIGITS = 6
 """The fewest digits any dialable number has, country code included (a 4-digit German number after +49);
 `tests/test_privacy.py` checks it against phonenumbers' metadata for every region."""
-_DIGIT = re.compile(r"\d")
+_DIGIT = _compile(r"\d")
 
 
-_PHONE_RUN = re.compile(r"\+?\(?\d(?:[\d \t().\-/]{0,28}\d)?")
+_PHONE_RUN = _compile(r"\+?\(?\d(?:[\d \t().\-/]{0,28}\d)?")
 """A stretch that may hold a phone number: digits and the punctuation numbers are written with, at most
 30 characters (the longest written number is about 25), so a long run is taken in bounded pieces."""
 MAX_PHONE_STRETCHES = 12
@@ -413,7 +453,10 @@ def _phone_findings(text: str) -> Iterator[PhiFinding]:
 def _candidates(text: str) -> list[tuple[int, PhiFinding]]:
     """Every detector's findings with its rank: lower ranks win where findings overlap ("DOB 03/04/1961"
     is a DOB, not a DATE; a labelled record number beats a phone number it might parse as; a phone
-    number beats a bare 6-digit run near "patient")."""
+    number beats a bare 6-digit run near "patient"). Most questions hold no digit, and so no number or
+    date: only names and e-mail addresses are looked for in those."""
+    if _DIGIT.search(text) is None:
+        return [(2, f) for f in _email_findings(text)] + [(5, f) for f in _name_findings(text, [])]
     labelled = [
         *_regex_findings("SSN", _SSN_LABELLED, text),
         *_regex_findings("MRN", _MRN, text),
@@ -469,7 +512,7 @@ def redact(text: str, max_chars: int = MAX_CHARS) -> str:
     return "".join(parts)
 
 
-_PATIENT_CONTEXT = re.compile(
+_PATIENT_CONTEXT = _compile(
     r"(?i)\b(?:patient|pt|admitted|admission|discharged?|diagnos\w*|surgery|procedure|seen on|visit)\b"
 )
 

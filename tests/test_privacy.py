@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +198,35 @@ def test_the_guard_takes_bounded_time_on_pathological_text(name: str) -> None:
     redact(text, max_chars=len(text))
     looks_like_phi(text, max_chars=len(text))
     assert time.perf_counter() - started < 4.0, "on the whole text"
+
+
+CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "phi_corpus.jsonl").read_text("utf-8").splitlines()]
+PHI_BEARING = [row for row in CORPUS if row["identifiers"]]
+CLEAN = [row["text"] for row in CORPUS if not row["identifiers"]]
+
+
+def _survives(text: str, identifier: str) -> bool:
+    """Whether any letter or digit of `identifier` (where it stands in `text`) is left unredacted."""
+    covered = {i for finding in find_phi(text) for i in range(finding.start, finding.end)}
+    start = text.index(identifier)
+    return any(text[i].isalnum() and i not in covered for i in range(start, start + len(identifier)))
+
+
+def test_the_corpus_is_big_enough_to_mean_something() -> None:
+    assert len(PHI_BEARING) >= 200 and len(CLEAN) >= 200
+
+
+def test_identifiers_in_the_corpus_are_redacted_with_at_least_98_percent_recall() -> None:
+    """tests/data/phi_corpus.jsonl (made by make_phi_corpus.py): names, record numbers, dates of birth,
+    phones, SSNs, e-mail addresses and dates of care, in plain text, Slack markup and Teams HTML."""
+    identifiers = [(row["text"], identifier) for row in PHI_BEARING for identifier in row["identifiers"]]
+    missed = [(identifier, redact(text)) for text, identifier in identifiers if _survives(text, identifier)]
+    recall = 1 - len(missed) / len(identifiers)
+    assert recall >= 0.98, missed
+    refused = [row["text"] for row in PHI_BEARING if not looks_like_phi(row["text"])]
+    assert refused == []
+
+
+def test_no_clean_question_in_the_corpus_is_changed_or_refused() -> None:
+    changed = [(text, redact(text)) for text in CLEAN if redact(text) != text or looks_like_phi(text)]
+    assert changed == []
