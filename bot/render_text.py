@@ -22,7 +22,22 @@ def _quote(text: str, best: str) -> Text:
     return out
 
 
+def render_lead(answer: Answer, numbers: dict[tuple[str, str], int]) -> Text:
+    """The lead: the guide's sentences that answer, each followed by its passage's number."""
+    out = Text()
+    for sentence in answer.lead:
+        if not 0 <= sentence.passage < len(answer.passages):
+            continue
+        source = answer.passages[sentence.passage].source
+        if out.plain:
+            out.append(" ")
+        out.append(sentence.text, style="bold")
+        out.append(f" [{numbers[(source.document_id, source.section)]}]", style="cyan")
+    return out
+
+
 def render_answer(answer: Answer) -> RenderableType:
+    """The lead first, then the passages it comes from (best sentence in bold), then the sources."""
     if answer.abstained:
         lines = [Text(answer.message)]
         if answer.suggestions:
@@ -31,6 +46,9 @@ def render_answer(answer: Answer) -> RenderableType:
         return Panel(Group(*lines), title="guidebot", border_style="yellow")
     numbers = {(s.document_id, s.section): n for n, s in enumerate(answer.sources, start=1)}
     parts: list[RenderableType] = []
+    lead = render_lead(answer, numbers)
+    if lead.plain:
+        parts += [lead, Text("")]
     for passage in answer.passages:
         n = numbers[(passage.source.document_id, passage.source.section)]
         parts.append(Panel(_quote(passage.text, passage.best_sentence), title=f"[{n}]", title_align="left", border_style="cyan"))

@@ -42,6 +42,14 @@ def test_ask_prints_the_passage_and_its_source(run):
     assert "[1] How to Become a Chief Medical Officer: A Career Path › Medical Director Roles" in text
 
 
+def test_ask_prints_the_lead_first_then_the_passages(run):
+    data = json.loads(run("ask", "--json", "What does a VPMA do?").output)
+    text = _words(run("ask", "What does a VPMA do?").output)
+    lead = " ".join(f"{' '.join(s['text'].split())} [{s['passage']}]" for s in data["lead"])
+    assert data["lead"] and text.startswith(lead), "the answering sentences, each with its number, come first"
+    assert text.index("╭─ [1]") > len(lead) and text.index("Sources") > text.index("╭─ [1]")
+
+
 def test_ask_json_prints_one_object_with_the_documented_fields(run):
     result = run("ask", "--json", "What is the CPE credential?")
     assert result.exit_code == 0, result.output
