@@ -36,7 +36,7 @@ class Floor:
 
 
 FLOORS = {
-    "dev": Floor(EVAL / "dev.jsonl", EVAL / "dev_oos.jsonl", 0.93, 0.97, 0.85, 0.88, 0.99),
+    "dev": Floor(EVAL / "dev.jsonl", EVAL / "dev_oos.jsonl", 0.93, 0.97, 0.85, 0.86, 0.99),
     "dev_real": Floor(EVAL / "dev_real.jsonl", EVAL / "dev_real_oos.jsonl", 0.78, 0.90, 0.68, 0.90, 0.80),
     "heldout": Floor(DATA / "heldout.jsonl", DATA / "heldout_oos.jsonl", 0.80, 0.95, 0.78, 0.84, 0.93),
     "heldout2": Floor(DATA / "heldout2.jsonl", DATA / "heldout2_oos.jsonl", 0.80, 0.93, 0.65, 0.83, 0.85),
