@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import DummyCookieJar
+from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import GUIDEBOT_KEY, SESSION_COOKIE, create_app
@@ -121,13 +121,27 @@ async def test_a_lone_surrogate_is_a_400_not_a_503(client: TestClient) -> None:
 
 
 async def test_a_client_hanging_up_mid_body_is_logged_as_499_without_a_traceback(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    indexed_data_dir: Path, embedder: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="guidebot.server")
-    head = b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
-
-    await _raw(client, head, b'{"question": "what', pause=0.05, close=True)
-    await asyncio.sleep(0.5)
+    settings = _settings(indexed_data_dir)
+    # As `guidebot serve` runs it (web.run_app: handlers are not cancelled when the client goes), not as TestServer does.
+    runner = web.AppRunner(create_app(settings, build_guidebot(settings, embedder)), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b'{"question": "what')
+        await writer.drain()
+        writer.close()
+        await asyncio.sleep(0.5)
+    finally:
+        await runner.cleanup()
 
     statuses = [getattr(r, "status", None) for r in caplog.records if r.getMessage() == "request"]
     assert 499 in statuses and 500 not in statuses
