@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.privacy import MAX_CHARS, MIN_PHONE_DIGITS, find_phi, looks_like_phi, redact
 
@@ -230,3 +232,12 @@ def test_identifiers_in_the_corpus_are_redacted_with_at_least_98_percent_recall(
 def test_no_clean_question_in_the_corpus_is_changed_or_refused() -> None:
     changed = [(text, redact(text)) for text in CLEAN if redact(text) != text or looks_like_phi(text)]
     assert changed == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZé@.-_*:#/ 0123456789\n<>&;MRNDOBpatient")) | st.characters(), max_size=400))
+def test_any_text_gives_findings_inside_it_in_order_and_a_redaction_no_longer_than_the_cut(text: str) -> None:
+    findings = find_phi(text, max_chars=300)
+    assert all(0 <= f.start < f.end <= min(len(text), 300) for f in findings)
+    assert all(a.end <= b.start for a, b in zip(findings, findings[1:]))
+    assert len(redact(text, max_chars=300)) <= 300 + 7 * len(findings)
