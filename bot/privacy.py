@@ -203,6 +203,8 @@ _NOT_NAMES = frozenset(
     service services specialist specialists story stories support survey surveys throughput total
     tracking transfer transfers transport trust unit units visit visits volume volumes voice wait waits
     portal advisory centred-care
+    monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays
+    saturdays sundays weekend weekends zero two three four five six seven eight nine ten
     name names protection affordable act i'm i’m i've i’ve i'd i’d i'll i’ll who what when where which why how mr mrs ms miss mx mister dr doctor prof professor sir madam
     abc
     """.split()
@@ -211,7 +213,8 @@ _ACRONYMS = frozenset(
     """
     aco acos ama aapl ache cahps cme cmo cms cno coo cpe cpt csuite cto dnp do drg ed eds ehr ehrs emr
     emrs er hcahps hipaa icu icd id ids lean md mba mha mmm mpa mph mrn ms nicu np nps nurse or pa pcp
-    pcps phi pt px qi rn rvu rvus snf snfs vp vpma
+    pcps phi pt px qi rn rvu rvus snf snfs vp vpma ot slp rt cna lpn aprn crna dpt pharmd ccu pacu ob gyn obgyn
+    peds gi ent hr it ceo cfo cio cso cco cmio cqo cpo cxo aca
     """.split()
 )
 _TITLE_NAMES = frozenset(
@@ -315,7 +318,7 @@ _NAME_TRIGGERS: tuple[tuple[re.Pattern[str], bool, int], ...] = (
     (_compile(rf"\b(?:patient|pt)\b\.?{_SEP}", re.IGNORECASE), False, 2),
     # "Mr. Smith", "mrs garcia", "Ms O'Brien" (a doctor naming themself as "Dr. Patel" is fine)
     (_compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Mister|mr|mrs|MRS|MISS|MISTER)\b\.?{_SEP}"), False, 2),
-    (_compile(r"\b(?:mr|mrs|mister)\b\.?\s{1,3}", re.IGNORECASE), True, 1),
+    (_compile(r"\b(?:mr|mrs|mister|Mr|Mrs|Mister)\b\.?\s{1,3}"), True, 1),  # not "MR" (imaging)
 )
 _AGE_SEX = _compile(
     r"(?P<gap>,?\s{1,3}(?:a\s{1,3})?)(?:1[01]\d|\d{1,2})\s{0,2}(?:y/?o\b|y\.o\.|yrs?\b|-?\s?years?[\s-]old\b|-?\s?year[\s-]old\b)?\s{0,2}"

@@ -354,6 +354,9 @@ CLEAN: list[str] = [
     "What should I know about the Medicare Physician Fee Schedule for 2027?", "What is the CMS Star Rating and who owns it?",
     "I've been a hospitalist for 6 years; what's next?", "I'd like to be a CMIO by 40. Realistic?",
     "Our patient census is 300 on average; how big is the hospitalist group?", "Should a CMO know SQL or Tableau?",
+    "I work PT Mondays and Fridays; can I still lead a department?", "Is MR imaging leadership a path to CMO?",
+    "What is the PT/OT director's salary next to a medical director's?", "Patient Zero: what's the leadership lesson?",
+    "HOW DO I IMPROVE PATIENT FLOW AS A NEW CMO?", "My patients love me, but should I go into administration?",
     "What's a good way to show leadership as a resident?", "What's the job market for CMOs in 2026 and 2027?",
 ]
 
