@@ -152,7 +152,9 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
     Counts are how many in-scope texts (the guide's sentences and the in-scope
     bank) and out-of-scope bank questions use each stemmed word. A question
     whose topic is the guide's ("CMO") but whose focus is not ("salary",
-    "report to", "interim") has one word that leans hard out of scope. A bank
+    "report to", "interim") has one word that leans hard out of scope. The
+    names the documents define (CMO, CPE, AAPL …) are what a question is
+    about, on either side, so they are left out. A bank
     question being scored for calibration leaves its own words out of the counts.
     """
     counts = index.term_counts
@@ -162,7 +164,7 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
     n_out = counts["_out"] - (1 if exclude_out else 0)
     a = FOCUS_SMOOTHING
     odds = []
-    for term in set(tokens) - index.topic_stems:
+    for term in set(tokens) - index.name_stems:
         c_in, c_out = counts.get(term, (0, 0))
         c_in -= 1 if exclude_in else 0
         c_out -= 1 if exclude_out else 0
