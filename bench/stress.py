@@ -12,7 +12,13 @@ platforms do under load:
 - 10 % of Teams activities are resent (same activity id);
 - halfway through (`--kill-at`), the server is killed with SIGKILL and started
   again on the same data dir; requests it never acknowledged are retried the
-  way each platform retries them.
+  way each platform retries them;
+- hostile senders (`--hostile-senders`, 2 by default) run beside the members:
+  100 KB questions of pathological text on Slack, Teams and `/api/ask`, JSON
+  nested thousands deep and lone surrogates on every JSON endpoint, and
+  attempts to use Teams' local mode as a relay (a foreign `serviceUrl`, one
+  with credentials, a loopback one behind a rebound `Host`) aimed at a second
+  recording connector that must receive nothing.
 
 N simulated members (`--concurrency`) each ask, wait for their answer, now and
 then click 👍 / 👎, and ask again, until `--questions` have been asked. The
@@ -20,7 +26,8 @@ figures: questions sent, answers delivered, duplicates (more than one answer
 to one question), lost (no answer), errors (5xx from guidebot, unhandled
 exceptions in its log), ack times, and whether every acknowledged feedback
 click is in the database afterwards. Pass: no duplicate, nothing lost, no
-error, every ack (Slack and Teams) under 3 s, no acknowledged feedback missing.
+error, every ack (Slack and Teams) under 3 s, no acknowledged feedback missing,
+every hostile request answered as it should be (never a 5xx) and nothing relayed.
 
 One kind of second answer is counted apart, not failed: a reply the platform
 accepted in the instant before the SIGKILL, before guidebot could record it,
@@ -115,6 +122,10 @@ class StressPlan:
     work_lease_seconds: int = 10
     faults: Faults = field(default_factory=Faults)
     mix: tuple[tuple[str, float], ...] = (("slack-mention", 0.35), ("slack-dm", 0.35), ("teams", 0.30))
+    hostile_senders: int = 2
+    """Senders of huge, pathological and relaying requests beside the members (0: none)."""
+    hostile_interval: float = 0.25
+    """Seconds between one hostile sender's requests."""
 
 
 # --------------------------------------------------------------------------------------------- the fakes, misbehaving
@@ -245,6 +256,12 @@ class Figures:
     crash_examples: list[str] = field(default_factory=list)
     error_examples: list[str] = field(default_factory=list)
     timed_out: bool = False
+    hostile_sent: dict[str, int] = field(default_factory=dict)
+    hostile_unexpected: int = 0
+    """Hostile requests answered otherwise than they should be (a 5xx, or accepted where refusal was due)."""
+    relayed: int = 0
+    """Calls that reached the relay target: the bot posting where a hostile activity told it to."""
+    hostile_examples: list[str] = field(default_factory=list)
 
     @property
     def acks_over_limit(self) -> int:
@@ -259,6 +276,8 @@ class Figures:
             and self.unhandled_errors == 0
             and self.acks_over_limit == 0
             and self.feedback_missing == 0
+            and self.hostile_unexpected == 0
+            and self.relayed == 0
             and not self.timed_out
         )
 
@@ -266,7 +285,8 @@ class Figures:
         reasons = []
         for name, value in (("duplicates", self.duplicates - self.crash_redeliveries), ("lost", self.lost), ("5xx", self.errors_5xx),
                             ("unhandled errors", self.unhandled_errors), ("acks over the limit", self.acks_over_limit),
-                            ("acknowledged feedback missing", self.feedback_missing)):
+                            ("acknowledged feedback missing", self.feedback_missing),
+                            ("hostile requests answered wrongly", self.hostile_unexpected), ("relayed calls", self.relayed)):
             if value:
                 reasons.append(f"{value} {name}")
         if self.timed_out:
@@ -291,6 +311,9 @@ class StressRun:
         self.rng = random.Random(plan.seed)
         self.slack = ChaosSlack(plan.faults, random.Random(plan.seed + 1))
         self.connector = ChaosConnector(plan.faults, random.Random(plan.seed + 2))
+        self.relay_target = FakeConnector()
+        self.hostile_sent: Counter[str] = Counter()
+        self._hostile_stop = asyncio.Event()
         self.bank = question_bank()
         self.figures = Figures(backend="postgresql" if plan.database_url else "sqlite")
         self.asked: list[Asked] = []
@@ -557,6 +580,67 @@ class StressRun:
         else:
             self.figures.feedback_not_acknowledged += 1
 
+    # ------------------------------------------------------------------ hostile senders
+
+    def _hostile_requests(self, n: int) -> list[tuple[str, str, bytes, dict[str, str], frozenset[int]]]:
+        """(kind, path, body, headers, statuses that are right) for the n-th round of a hostile sender."""
+        huge = "a." * 50_000 + " MRN 12345678 what does a VPMA do?"
+        deep = "[" * 5_000 + "]" * 5_000
+        json_type = {"Content-Type": "application/json"}
+        ok, refused, forbidden = frozenset({200}), frozenset({400}), frozenset({403})
+
+        def activity(**fields: Any) -> dict[str, Any]:
+            asked = Asked(-n, "teams", "What does a VPMA do?", f"UH{n:07d}", f"a:hostile-{n}-{uuid.uuid4().hex[:6]}", "", "", f"hostile-{n}-{uuid.uuid4().hex[:8]}")
+            return self._teams_activity(asked, **fields)
+
+        def slack(text: str) -> tuple[bytes, dict[str, str]]:
+            event = {"type": "message", "channel_type": "im", "user": f"UH{n:07d}", "text": text, "ts": f"1800{n:06d}.000001",
+                     "channel": f"DH{n:08d}", "event_ts": "1"}
+            body = json.dumps(event_callback(event, f"EvHostile{n:08d}"))
+            return body.encode(), {**json_type, **sign(body)}
+
+        attacker = self.relay_target.url
+        host, port = attacker.split("//", 1)[1].rstrip("/").rsplit(":", 1)
+        slack_huge, slack_huge_headers = slack(huge)
+        return [
+            ("huge Teams question", "/api/messages", json.dumps(activity(text=huge)).encode(), json_type, ok),
+            ("huge Slack question", "/slack/events", slack_huge, slack_huge_headers, ok),
+            ("huge console question", "/api/ask", json.dumps({"question": huge[:60_000]}).encode(), json_type, ok),
+            ("deep JSON", "/api/ask", ('{"question": %s}' % deep).encode(), json_type, refused),
+            ("deep JSON", "/api/messages", ('{"type": "message", "x": %s}' % deep).encode(), json_type, refused),
+            ("deep JSON", "/slack/events", deep.encode(), {**json_type, **sign(deep)}, refused),
+            ("lone surrogate", "/api/ask", b'{"question": "what does a VPMA do \\ud800"}', json_type, refused),
+            ("relay: foreign serviceUrl", "/api/messages", json.dumps(activity(serviceUrl="http://203.0.113.9:9/")).encode(), json_type, refused),
+            ("relay: credentials in serviceUrl", "/api/messages",
+             json.dumps(activity(serviceUrl=f"http://relay:secret@{host}:{port}/")).encode(), json_type, refused),
+            ("relay: rebound Host", "/api/messages", json.dumps(activity(serviceUrl=attacker)).encode(),
+             {**json_type, "Host": "relay.example.org"}, forbidden),
+        ]
+
+    async def _hostile(self, session: aiohttp.ClientSession, sender: int) -> None:
+        """Send the hostile requests in turn until the members are done; count any answered wrongly."""
+        n = sender * 1_000_000
+        while not self._hostile_stop.is_set() and time.monotonic() < self.deadline:
+            for kind, path, body, headers, right in self._hostile_requests(n):
+                if self._hostile_stop.is_set():
+                    return
+                n += 1
+                await self.up.wait()
+                assert self.server is not None
+                try:
+                    async with session.post(self.server.url + path, data=body, headers=headers,
+                                            timeout=aiohttp.ClientTimeout(total=30)) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                    continue  # the server was killed meanwhile
+                self.hostile_sent[kind] += 1
+                busy = status == 503 and path in ("/api/messages", "/slack/events")  # a lease refused during the restart
+                if status not in right and not busy:
+                    self.figures.hostile_unexpected += 1
+                    self._example(self.figures.hostile_examples, f"{kind} on {path}: {status}")
+                await asyncio.sleep(self.plan.hostile_interval)
+
     # ------------------------------------------------------------------ members
 
     async def _member(self, session: aiohttp.ClientSession) -> None:
@@ -588,6 +672,7 @@ class StressRun:
         self.deadline = started + self.plan.time_limit
         await self.slack.start()
         await self.connector.start()
+        await self.relay_target.start()
         watcher = asyncio.create_task(self._watch())
         try:
             server = await asyncio.to_thread(self._start_server, None)
@@ -596,7 +681,10 @@ class StressRun:
             connector = aiohttp.TCPConnector(limit=self.plan.concurrency * 3)
             async with aiohttp.ClientSession(connector=connector) as session:
                 killer = asyncio.create_task(self._killer())
+                hostile = [asyncio.create_task(self._hostile(session, i)) for i in range(self.plan.hostile_senders)]
                 await asyncio.gather(*(self._member(session) for _ in range(self.plan.concurrency)))
+                self._hostile_stop.set()
+                await asyncio.gather(*hostile)
                 await killer
                 if self._side_tasks:
                     await asyncio.gather(*list(self._side_tasks), return_exceptions=True)
@@ -611,7 +699,10 @@ class StressRun:
                 await asyncio.to_thread(self._stop_server)
             await self.slack.close()
             await self.connector.close()
+            await self.relay_target.close()
         self._scan()
+        self.figures.hostile_sent = dict(self.hostile_sent)
+        self.figures.relayed = self.relay_target.attempts
         self.figures.seconds = time.monotonic() - started
         self._count()
         return self.figures
@@ -816,6 +907,8 @@ def rows(figures: Figures, plan: StressPlan) -> list[tuple[str, str]]:
         ("re-deliveries of unacknowledged requests", f"{figures.redeliveries_after_no_ack:,}"),
         ("\"busy, retry later\" replies (503 + Retry-After)", f"{figures.busy_replies:,}"),
         ("faults injected", faults),
+        ("hostile requests (huge and pathological texts, deep JSON, surrogates, relay attempts)",
+         f"{sum(figures.hostile_sent.values()):,}, {figures.hostile_unexpected:,} answered wrongly, {figures.relayed:,} relayed"),
         ("crash", kill),
         ("store", figures.backend),
         ("wall time", f"{figures.seconds:.0f} s ({figures.questions / max(figures.seconds, 1e-9):.1f} questions/s)"),
@@ -841,7 +934,8 @@ def print_report(figures: Figures, plan: StressPlan) -> None:
     console = Console()
     console.print(table)
     for title, examples in (("lost", figures.lost_examples), ("duplicates", figures.duplicate_examples),
-                            ("sent again after the SIGKILL", figures.crash_examples), ("errors", figures.error_examples)):
+                            ("sent again after the SIGKILL", figures.crash_examples), ("errors", figures.error_examples),
+                            ("hostile requests answered wrongly", figures.hostile_examples)):
         if examples:
             console.print(f"[bold]{title}[/bold]: " + "; ".join(examples))
 
@@ -854,7 +948,8 @@ def markdown_section(figures: Figures, plan: StressPlan, when: str | None = None
         f"`make stress` on {platform.machine()} with {os.cpu_count()} CPUs, {when}: "
         f"{plan.questions:,} questions, {plan.concurrency} members at once, over Slack and Teams against the local fakes, "
         f"with 10 % of posts answered 429, 5 % 500/503, 20 % of Slack events retried, 10 % of Teams activities resent, "
-        f"and the server killed with SIGKILL and restarted mid-run.",
+        f"the server killed with SIGKILL and restarted mid-run, and {plan.hostile_senders} hostile senders beside the members "
+        f"(100 KB pathological texts, deep JSON, lone surrogates, Teams relay attempts).",
         "",
         "| measure | value |",
         "|---|---|",
@@ -885,6 +980,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         metavar="URL", help=f"use PostgreSQL (a fresh schema at URL; default $GUIDEBOT_DATABASE_URL or {DEFAULT_POSTGRES_URL})")
     parser.add_argument("--kill-at", type=float, default=0.5, help="kill -9 and restart the server after this fraction of the questions (default 0.5)")
     parser.add_argument("--no-kill", action="store_true", help="never kill the server")
+    parser.add_argument("--hostile-senders", type=int, default=StressPlan.hostile_senders,
+                        help="senders of huge, pathological and relaying requests beside the members (default 2; 0: none)")
     parser.add_argument("--seed", type=int, default=StressPlan.seed)
     parser.add_argument("--time-limit", type=float, default=StressPlan.time_limit, help="seconds before the run stops asking (default 900)")
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md", help="where the Reliability section goes")
@@ -905,6 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
         database_url=args.postgres,
         seed=args.seed,
         time_limit=args.time_limit,
+        hostile_senders=args.hostile_senders,
     )
     if args.keep is not None:
         args.keep.mkdir(parents=True)

@@ -2,8 +2,10 @@
 
 The same driver as `python -m bench.stress` (see `bench/stress.py`): the real
 server as a subprocess, the recording Slack and Teams fakes answering 10 % of
-posts with 429 and 5 % with 5xx, Slack retries and Teams resends, and a SIGKILL
-and restart halfway. The pass criteria are the full run's.
+posts with 429 and 5 % with 5xx, Slack retries and Teams resends, a SIGKILL
+and restart halfway, and hostile senders beside the members (100 KB
+pathological texts, deep JSON, lone surrogates, Teams relay attempts). The pass
+criteria are the full run's.
 """
 
 from __future__ import annotations
@@ -35,4 +37,6 @@ async def test_800_questions_with_faults_and_a_kill_9_lose_nothing_and_answer_on
     assert figures.feedback_acknowledged > 0 and figures.feedback_missing == 0
     assert figures.killed and figures.in_flight_at_kill > 0
     assert figures.slack_retries_sent > 0 and figures.teams_resends_sent > 0 and sum(figures.faults_injected.values()) > 0
+    assert sum(figures.hostile_sent.values()) > 0 and figures.hostile_unexpected == 0, figures.hostile_examples
+    assert figures.relayed == 0
     assert figures.passed and not figures.timed_out
