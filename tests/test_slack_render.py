@@ -225,6 +225,14 @@ def test_passages_under_the_lead_are_compact_around_their_best_sentence_with_a_l
     assert not [b for b in message["blocks"] if b.get("block_id") == "guide_passages"], "the links are enough"
 
 
+def test_a_compact_quote_adds_the_neighbour_the_lead_has_not_said() -> None:
+    opening = "The VPMA position represents a significant increase in scope, moving from departmental management to system-wide policy."
+    lead = (LeadSentence(GOVERNANCE, 0), LeadSentence("This role involves external representation, such as engaging with payers to negotiate contracts.", 0))
+    message = check_message(render.answer_message(answer(LONG_VPMA, lead=lead), public_url=PUBLIC))
+    [block] = quote_blocks(message)
+    assert shown(block["elements"][0]["elements"]).startswith(f"{opening} {GOVERNANCE}…"), "the sentence before, not the lead's second"
+
+
 def test_a_short_passage_is_quoted_whole() -> None:
     message = check_message(render.answer_message(answer(MBA), public_url=None))
     [block] = quote_blocks(message)

@@ -253,46 +253,54 @@ def _window(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _neighbours(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
-    """[start, end) widened by the sentence after it, else the one before, when that fits in `budget`."""
+def _neighbours(text: str, start: int, end: int, budget: int, said: Sequence[str] = ()) -> tuple[int, int]:
+    """[start, end) widened by one neighbouring sentence that fits in `budget`: the next one, else the
+    one before, and first a neighbour the lead has not `said` already (so the quote adds context)."""
+    candidates: list[tuple[int, int]] = []
     after = _SENTENCE_END.search(text, end)
-    if after is not None and after.start() == end:  # the best sentence ends a sentence: take the next one
+    if after is not None and after.start() == end:  # the best sentence ends a sentence: the next one
         nxt = _SENTENCE_END.search(text, after.end())
-        hi = nxt.start() if nxt else len(text.rstrip())
-        if hi - start <= budget:
-            return start, hi
+        candidates.append((start, nxt.start() if nxt else len(text.rstrip())))
     lo = 0
     for match in _SENTENCE_END.finditer(text, 0, start):
         if match.end() < start:
             lo = match.end()
-    if lo < start and end - lo <= budget and text[lo:start].strip():
-        return lo, end
-    return start, end
+    if lo < start and text[lo:start].strip():
+        candidates.append((lo, end))
+    fitting = [(a, b) for a, b in candidates if b - a <= budget]
+    fitting.sort(key=lambda span: _already_said(text[span[0] : start] + text[end : span[1]], said))
+    return fitting[0] if fitting else (start, end)
 
 
-def _excerpt(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
+def _already_said(neighbour: str, said: Sequence[str]) -> bool:
+    neighbour = " ".join(neighbour.split())
+    return any(neighbour in s or s in neighbour for s in said) if neighbour else False
+
+
+def _excerpt(text: str, start: int, end: int, budget: int, said: Sequence[str] = ()) -> tuple[int, int]:
     """The part of a passage quoted under the lead: its best sentence [start, end) and at most one neighbour."""
     if len(text) <= budget:
         return 0, len(text)
     if start < 0:
         first = _SENTENCE_END.search(text)
         if first is not None and 0 < first.start() <= budget:
-            return _neighbours(text, 0, first.start(), budget)
+            return _neighbours(text, 0, first.start(), budget, said)
         return _window(text, -1, -1, budget)
     if end - start > budget:
         return _window(text, start, end, budget)
-    return _neighbours(text, start, end, budget)
+    return _neighbours(text, start, end, budget, said)
 
 
-def _quote_elements(passage: Passage, budget: int, compact: bool = False) -> tuple[list[dict[str, Any]], bool]:
+def _quote_elements(passage: Passage, budget: int, compact: bool = False, said: Sequence[str] = ()) -> tuple[list[dict[str, Any]], bool]:
     """The passage (or the part of it that fits) as rich-text elements, best sentence in bold.
 
-    `compact`: only the best sentence and at most one neighbouring sentence, within `budget`."""
+    `compact`: only the best sentence and at most one neighbouring sentence, within `budget`,
+    preferring a neighbour the lead has not `said`."""
     text = _clean(passage.text)
     best = _clean(passage.best_sentence).strip()
     start = text.find(best) if best else -1
     end = start + len(best) if start >= 0 else -1
-    lo, hi = _excerpt(text, start, end, budget) if compact else _window(text, start, end, budget)
+    lo, hi = _excerpt(text, start, end, budget, said) if compact else _window(text, start, end, budget)
     while lo < hi and text[lo].isspace():
         lo += 1
     while hi > lo and text[hi - 1].isspace():
@@ -442,7 +450,7 @@ def _lead_block(lead: Sequence[tuple[str, int]], quoted: _Quoted, style: Style) 
     return {"type": "rich_text", "block_id": "guide_lead", "elements": [{"type": "rich_text_section", "elements": elements}]}
 
 
-def _quote_blocks(quoted: _Quoted, style: Style, *, compact: bool) -> tuple[list[Block], list[_Numbered], bool]:
+def _quote_blocks(quoted: _Quoted, style: Style, *, compact: bool, said: Sequence[str] = ()) -> tuple[list[Block], list[_Numbered], bool]:
     """One quote block per passage: compact (under the lead) or whole (`passages_message`).
 
     Returns the blocks, the sources shown in order, and whether a passage was trimmed or left out."""
@@ -456,7 +464,7 @@ def _quote_blocks(quoted: _Quoted, style: Style, *, compact: bool) -> tuple[list
         if budget < (COMPACT_QUOTE_CHARS if compact else MIN_QUOTE_CHARS):
             left_out = left_out or n
             continue
-        elements, trimmed = _quote_elements(passage, budget, compact=compact)
+        elements, trimmed = _quote_elements(passage, budget, compact=compact, said=said)
         room -= sum(len(e["text"]) for e in elements)
         elements += [_text_element(" "), _reference(n, style, passage.best_sentence)]
         if trimmed and n.link:
@@ -489,7 +497,7 @@ def answer_message(answer: Answer, *, public_url: str | None = None, share: str 
     if not quoted.passages:
         return _abstention_message(Answer(question=answer.question, abstained=True, reason="out_of_scope", answer_id=answer.answer_id), style)
     lead = _lead(answer, quoted)
-    quotes, shown, trimmed = _quote_blocks(quoted, style, compact=True)
+    quotes, shown, trimmed = _quote_blocks(quoted, style, compact=True, said=[" ".join(text.split()) for text, _ in lead])
     cited = [quoted.numbers[position] for _, position in lead]
     shown = [n for n in cited if n not in shown] + shown if any(n not in shown for n in cited) else shown
     blocks: list[Block] = [_lead_block(lead, quoted, style), *quotes]
