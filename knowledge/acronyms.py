@@ -7,6 +7,7 @@ for "Doctor of Osteopathic Medicine" and "Chief Medical Officer".
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -128,6 +129,7 @@ ABBREVIATIONS = {
     "doc": "doctor",
     "docs": "doctors",
     "vp": "vice president",
+    "vps": "vice presidents",
 }
 """Clipped words members type in chat ("chief med officer", "admin roles"): plain English, not the guide's."""
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
@@ -141,12 +143,25 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     `expand_acronyms` then adds the long form back once.
     """
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], question)
-    for acronym, long_form in sorted(acronyms.items(), key=lambda item: -len(item[1])):
-        if len(long_form.split()) < 2:
-            continue
-        pattern = re.compile(r"\b" + r"\s+".join(re.escape(w) for w in long_form.split()) + r"(s?)(?:\s*\(" + re.escape(acronym) + r"\))?(?![\w])", re.IGNORECASE)
-        text = pattern.sub(lambda m: acronym + m.group(1), text)
-    return text
+    pattern, by_long_form = _long_forms(tuple(acronyms.items()))
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: by_long_form[_squeeze(m.group("name"))] + m.group("plural"), text)
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@functools.lru_cache(maxsize=8)
+def _long_forms(items: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """One pattern for every multi-word long form (longest first), optionally followed by its acronym in brackets."""
+    by_long_form = {_squeeze(long_form): acronym for acronym, long_form in items if len(long_form.split()) >= 2}
+    if not by_long_form:
+        return None, {}
+    names = "|".join(r"\s+".join(re.escape(w) for w in name.split()) for name in sorted(by_long_form, key=len, reverse=True))
+    acronym = "|".join(re.escape(a) for a in sorted({a for a in by_long_form.values()}, key=len, reverse=True))
+    return re.compile(rf"\b(?P<name>{names})(?P<plural>s?)(?:\s*\((?:{acronym})\))?(?!\w)", re.IGNORECASE), by_long_form
 
 
 def topic_terms(acronyms: dict[str, str], titles: Iterable[str]) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from knowledge.acronyms import collect_acronyms, expand_acronyms
+from knowledge.acronyms import canonical_names, collect_acronyms, expand_acronyms
 from knowledge.chunking import MAX_WORDS, chunk_document, chunk_documents
 from knowledge.loaders import DocumentError, load_document, load_documents
 
@@ -136,6 +136,23 @@ def test_acronyms_defined_in_the_guide_are_found_and_expanded():
     assert "Doctor of Osteopathic Medicine" in expand_acronyms("Can a DO become a CMO?", acronyms)
     assert "Osteopathic" not in expand_acronyms("What do I do first?", acronyms)
     assert "Vice President of Medical Affairs" in expand_acronyms("what does a vpma do", acronyms)
+
+
+def test_names_of_three_capitalised_words_get_their_initials_but_a_sentence_start_does_not():
+    acronyms = collect_acronyms([load_document(GUIDE_MD).text])
+    assert acronyms["AAPL"] == "American Association for Physician Leadership"
+    found = collect_acronyms(["Regardless Of Setting matters. The Joint Commission Accreditation Board meets."])
+    assert "JCAB" in found and "ROS" not in found
+
+
+def test_every_spelling_of_a_defined_name_reads_as_its_acronym():
+    acronyms = collect_acronyms([load_document(GUIDE_MD).text])
+    for typed in ("Chief Medical Officer", "chief medical officer", "chief med officer", "Chief  Medical\nOfficer", "Chief Medical Officer (CMO)"):
+        assert canonical_names(f"What does a {typed} do?", acronyms) == "What does a CMO do?", typed
+    assert canonical_names("Chief Medical Officers and VPs", acronyms) == "CMOs and vice presidents"
+    assert canonical_names("the Vice President of Medical Affairs", acronyms) == "the VPMA"
+    assert canonical_names("a medical officer, and a chief officer", acronyms) == "a medical officer, and a chief officer"
+    assert canonical_names("documents and admins", acronyms) == "documents and admins"
 
 
 def test_the_knowledge_base_yaml_reads_the_same_with_libyaml_and_refuses_python_objects(tmp_path) -> None:
