@@ -126,6 +126,9 @@ async def test_a_lease_holds_no_name_raw_id_or_attachment_and_recovery_still_ans
     assert "[MRN]" in lease.activity["text"] and lease.app_id is None
     await until(lambda: len(teams.connector.messages()) == 1, what="the recovered answer")
     assert teams.connector.messages()[0].conversation_id == activity["conversation"]["id"]
+    await teams.idle()
+    member = teams.guidebot.store.member_hash("teams", "00000000-0000-0000-0000-00000000a11c")
+    assert {q.user_hash for q in teams.guidebot.store.questions()} == {member}, "the recovered answer is the member's"
 
 
 async def test_a_huge_question_is_cut_before_the_guard_and_the_guard_never_holds_the_event_loop(harnesses: Harnesses, tmp_path: Path) -> None:

@@ -64,6 +64,8 @@ LEASE_SECONDS = 60
 CLAIM_TTL = 86_400
 LEASE_COMPLETED = "guidebot.lease_completed"
 """Set in a turn's state by a turn that completed its lease itself (right after sending its reply)."""
+RECOVERED_MEMBER = "guidebot.recovered_member"
+"""Set in a recovered turn's state: the member's hash, all its lease kept (the activity's `from.id` is that hash)."""
 RECOVER_EVERY_SECONDS = 30.0
 RECOVER_BATCH = 50
 RECOVERY_ATTEMPTS = 3
@@ -327,7 +329,8 @@ class Answering:
             log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
                         extra={"activity_id": activity.id})
             identity = self.adapter.create_claims_identity(self.app_id or "")
-            self._start(item.key, activity.id, partial(self.adapter.process_proactive, identity, activity, None))
+            member = lease.activity.get("from", {}).get("id") if lease is not None else None
+            self._start(item.key, activity.id, partial(self.adapter.process_proactive, identity, activity, None), member)
             taken += 1
         return taken
 
@@ -349,12 +352,13 @@ class Answering:
         log.log(level, "teams: gave up on unfinished work %s (%s)", key, reason, extra={"reason": reason})
         await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
 
-    def _start(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]]) -> None:
-        """`run(logic)` runs a turn (from the request, or proactively) with `logic` as the bot."""
+    def _start(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]], member: str | None = None) -> None:
+        """`run(logic)` runs a turn (from the request, or proactively) with `logic` as the bot; `member`: a recovered
+        turn's member hash."""
         self._in_flight.add(key)
-        self.background.spawn(self._run(key, ref, run))
+        self.background.spawn(self._run(key, ref, run, member))
 
-    async def _run(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]]) -> None:
+    async def _run(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]], member: str | None = None) -> None:
         """Every outcome completes the lease, here or (a reply sent) in the turn itself (a failed turn was
         logged and is not retried by a resend),
         except a reply the connector would not take for now: its lease lapses and `recover` tries again."""
@@ -362,6 +366,8 @@ class Answering:
 
         async def logic(context: TurnContext) -> None:
             nonlocal completed, retry_later
+            if member:
+                context.turn_state[RECOVERED_MEMBER] = member
             try:
                 await self.turn(context)
             except DeliveryFailed as failed:

@@ -30,7 +30,7 @@ from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
 from botbuilder.schema.teams import TeamInfo
 from msrest.exceptions import DeserializationError
 
-from adapters.teams.answering import CLAIM_TTL, LEASE_COMPLETED, base_conversation, lease_key
+from adapters.teams.answering import CLAIM_TTL, LEASE_COMPLETED, RECOVERED_MEMBER, base_conversation, lease_key
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.delivery import DeliveryFailed
 from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
@@ -127,6 +127,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             text=text,
             platform=PLATFORM,
             user_id=user_id_of(activity),
+            member_hash=turn_context.turn_state.get(RECOVERED_MEMBER),  # a recovered question's lease kept only the hash
             conversation_id=activity.conversation.id,
             thread_key=f"teams:{activity.conversation.id}",
         )
