@@ -14,7 +14,8 @@ worded differently, so none is answered from the cache.
   the ack within 3 seconds; the target is 100 ms at p99. The answer arrives
   later as `chat.postMessage`.
 - Teams: Bot Framework `message` activities (`POST /api/messages`, local mode:
-  no token). The adapter leases the question and answers 200 at once; the turn
+  no token; the caller's server runs with `GUIDEBOT_TEAMS_LOCAL_MODE=1`, as
+  `bench.run.server_env` sets it). The adapter leases the question and answers 200 at once; the turn
   runs after the ack and its reply reaches the connector later.
 """
 
