@@ -63,6 +63,8 @@ class Evidence:
     """Cosine of the question with each in-scope bank question."""
     ranked: tuple[RankedSentence, ...] = ()
     """The candidate sentences, best first."""
+    topic_asked: bool = False
+    """Whether the topic is what the question asks about (`without_topic` left too little)."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -73,20 +75,26 @@ def retrieval_text(question: str, acronyms: dict[str, str]) -> str:
 
 
 MIN_NEUTRAL_CONTENT_WORDS = 2
+AUXILIARIES = frozenset({"does", "did", "doing", "s", "t", "d", "ll", "ve", "m"})
+"""Forms of "do" and contractions' tails that scikit-learn's stop words miss ("What does a CMO do?")."""
+
+
+def without_topic(question: str, acronyms: dict[str, str], topic: tuple[str, ...] | list[str]) -> str | None:
+    """The question with the guide's topic left out, or None when little would be left.
+
+    Nearly every question names the topic ("… for a CMO?"), so it says nothing
+    about which section answers; but when little else is asked ("What does a
+    CMO do in a health system?"), the topic is the question, and it stays.
+    """
+    neutral = without_terms(canonical_names(question, acronyms), topic)
+    content = [w for w in re.findall(r"[a-z]+", neutral.lower()) if w not in ENGLISH_STOP_WORDS and w not in AUXILIARIES]
+    return neutral if len(content) >= MIN_NEUTRAL_CONTENT_WORDS else None
 
 
 def dense_text(question: str, acronyms: dict[str, str], topic: tuple[str, ...] | list[str]) -> str:
-    """The question as the dense model sees it: the guide's topic left out, other acronyms spelled out.
-
-    When little is left without the topic ("What does a CMO do?"), the topic is
-    the question, and it stays.
-    """
-    question = canonical_names(question, acronyms)
-    neutral = without_terms(question, topic)
-    content = [w for w in re.findall(r"[a-z]+", neutral.lower()) if w not in ENGLISH_STOP_WORDS]
-    if len(content) < MIN_NEUTRAL_CONTENT_WORDS:
-        neutral = question
-    return retrieval_text(neutral, acronyms)
+    """The question as the dense model sees it: the guide's topic left out (`without_topic`), other acronyms spelled out."""
+    neutral = without_topic(question, acronyms, topic)
+    return retrieval_text(question if neutral is None else neutral, acronyms)
 
 
 def question_texts(
@@ -270,7 +278,8 @@ def search(
         "focus_mean": focus_mean,
         "neighbours_in": neighbours_in,
     }
-    evidence = Evidence(order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in)
+    topic_asked = without_topic(question, index.acronyms, index.topic_terms) is None
+    evidence = Evidence(order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in, topic_asked=topic_asked)
     ranked = tuple(rank_sentences(index, evidence)) if order else ()
     features["lead_score"] = ranked[0].score if ranked else -10.0
     return replace(evidence, ranked=ranked)

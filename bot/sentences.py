@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "6"
+RANKER_VERSION = "7"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -66,8 +66,11 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         if len(index.sentence_context_vectors)
         else cosine
     )
-    # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing.
-    query = frozenset(evidence.tokens) - index.topic_stems or frozenset(evidence.tokens)
+    # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
+    # unless the topic is what is asked about.
+    query = frozenset(evidence.tokens)
+    if not evidence.topic_asked:
+        query = query - index.topic_stems or query
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
     lexical = np.array([_idf_overlap(query, index.sentence_terms(int(r)), idf, total) for r in rows])
