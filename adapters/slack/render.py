@@ -272,6 +272,33 @@ def _neighbours(text: str, start: int, end: int, budget: int, said: Sequence[str
     return fitting[0] if fitting else (start, end)
 
 
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, lo = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if text[lo : match.start()].strip():
+            spans.append((lo, match.start()))
+        lo = match.end()
+    if text[lo:].strip():
+        spans.append((lo, len(text.rstrip())))
+    return spans
+
+
+def _all_said(excerpt: str, said: Sequence[str]) -> bool:
+    return all(_already_said(excerpt[a:b], said) for a, b in _sentence_spans(excerpt))
+
+
+def _unsaid(text: str, start: int, end: int, budget: int, said: Sequence[str]) -> tuple[int, int] | None:
+    """When the best sentence and its neighbour are the lead again, the nearest sentence the lead has not said
+    (after the best one first) that fits, so the quote adds context; None when there is none."""
+    spans = _sentence_spans(text)
+    after = [s for s in spans if s[0] >= end]
+    before = [s for s in reversed(spans) if s[1] <= max(start, 0)]
+    for a, b in after + before:
+        if not _already_said(text[a:b], said) and b - a <= budget:
+            return a, b
+    return None
+
+
 def _already_said(neighbour: str, said: Sequence[str]) -> bool:
     neighbour = " ".join(neighbour.split())
     return any(neighbour in s or s in neighbour for s in said) if neighbour else False
@@ -301,6 +328,8 @@ def _quote_elements(passage: Passage, budget: int, compact: bool = False, said: 
     start = text.find(best) if best else -1
     end = start + len(best) if start >= 0 else -1
     lo, hi = _excerpt(text, start, end, budget, said) if compact else _window(text, start, end, budget)
+    if compact and said and _all_said(text[lo:hi], said):
+        lo, hi = _unsaid(text, start, end, budget, said) or (lo, hi)
     while lo < hi and text[lo].isspace():
         lo += 1
     while hi > lo and text[hi - 1].isspace():
