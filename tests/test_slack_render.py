@@ -485,9 +485,11 @@ def test_share_values_always_fit_a_button_and_read_back(question: str) -> None:
 def test_a_compact_quote_that_would_only_repeat_a_two_sentence_lead_quotes_the_next_sentence_instead() -> None:
     first = "The VPMA position represents a significant increase in scope, moving from departmental management to system-wide policy."
     third = "This role involves external representation, such as engaging with payers to negotiate contracts."
-    vpma = passage(f"{first} {GOVERNANCE} {third}", first)
+    fourth = "Many VPMAs also chair the credentials committee and oversee peer review across every hospital of the system."
+    vpma = passage(f"{first} {GOVERNANCE} {third} {fourth}", first)
+    assert len(vpma.text) > render.COMPACT_QUOTE_CHARS
     lead = (LeadSentence(first, 0), LeadSentence(GOVERNANCE, 0))
     message = check_message(render.answer_message(answer(vpma, lead=lead)))
     quoted = shown(rich_elements(message, "guide_quote_"))
     assert third in quoted
-    assert first not in quoted and GOVERNANCE not in quoted
+    assert first not in quoted and GOVERNANCE not in quoted and fourth not in quoted
