@@ -423,5 +423,5 @@ def test_feedback_survives_kill_9_and_a_restart(live) -> None:
 
 def test_answer_json_keys_match_the_core_value() -> None:
     assert set(Answer(question="q").to_json()) == {
-        "question", "answered", "reason", "message", "confidence", "answer_id", "passages", "suggestions"
+        "question", "answered", "reason", "message", "confidence", "answer_id", "lead", "passages", "suggestions"
     }
