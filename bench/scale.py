@@ -79,6 +79,11 @@ def synthetic_index(base: GuideIndex, n: int, seed: int = 7) -> tuple[GuideIndex
         acronyms=base.acronyms,
         abstain=base.abstain,
         topic_terms=base.topic_terms,
+        # Synthetic sentences have no heading of their own: their vectors stand in for the in-context ones.
+        sentence_context_vectors=sentence_vectors,
+        bank_in_sentences=np.full(len(base.bank_in), -1, dtype=np.int64),
+        ranker=base.ranker,
+        term_counts=base.term_counts,
     )
     return index, vectors, bm25_build
 

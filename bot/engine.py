@@ -15,7 +15,7 @@ from bot.sentences import RankedSentence
 from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from knowledge.chunking import Chunk
+from knowledge.chunking import Chunk, leans_back
 
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
@@ -110,6 +110,8 @@ class AnswerEngine:
         groups = self.sections(evidence, ranked)
         quoted = {i for g in groups for i in g.chunks}
         lead = [s for s in choose_lead(ranked, self.index.chunk_sections.__getitem__) if s.chunk in quoted]
+        if lead and leans_back(lead[0].text):
+            lead = self._with_what_it_adds_to(lead[0], ranked) or lead
         shown = shown_sections(groups, lead, self.top_k)
         keys = [g.key for g in shown]
         return Composition(
@@ -121,6 +123,19 @@ class AnswerEngine:
                 if self.index.chunk_sections[s.chunk] in keys
             ),
         )
+
+    def _with_what_it_adds_to(self, sentence: RankedSentence, ranked: list[RankedSentence]) -> list[RankedSentence] | None:
+        """A lead that opens "Additionally, …" or "This involves …" is read after the sentence it leans on
+        (the one before it in its paragraph), when both fit; None when there is none."""
+        start, _ = self.index.sentence_rows(sentence.chunk)
+        if sentence.row == start:
+            return None
+        row = sentence.row - 1
+        text = self.index.chunks[sentence.chunk].sentences[row - start]
+        if len(text) + 1 + len(sentence.text) > MAX_LEAD_CHARS:
+            return None
+        score = next((s.score for s in ranked if s.row == row), sentence.score)
+        return [RankedSentence(row, sentence.chunk, text, score), sentence]
 
     def sections(self, evidence: Evidence, ranked: list[RankedSentence]) -> list[SectionGroup]:
         """Sections in answer order (by their best sentence, then the section ranking), with the chunks to quote."""

@@ -173,9 +173,10 @@ class Guidebot:
     def _prepare(self, inbound: Inbound) -> Reply | _Asked:
         """Everything before the model: the privacy guard, commands, a follow-up's earlier question."""
         text = inbound.text or ""
-        if looks_like_phi(text):
+        limit = self.settings.max_question_chars
+        if looks_like_phi(text, limit):
             answer = Answer(question="", abstained=True, reason="phi", message=PHI_MESSAGE, answer_id=new_answer_id())
-            self._log(inbound, answer, redact(text))
+            self._log(inbound, answer, redact(text, limit))
             return answer
         command = parse_command(text)
         if command is not None:
@@ -191,9 +192,10 @@ class Guidebot:
         """Everything after the model: the question log and the thread's context."""
         if asked.question != asked.text:
             answer = replace(answer, question=asked.text.strip())
-        self._log(inbound, answer, redact(asked.question))
+        redacted = redact(asked.question, self.settings.max_question_chars)
+        self._log(inbound, answer, redacted)
         if inbound.thread_key and answer.answered:
-            self.store.set_thread(inbound.thread_key, redact(asked.question), answer.answer_id)
+            self.store.set_thread(inbound.thread_key, redacted, answer.answer_id)
         return answer
 
     def _log(self, inbound: Inbound, answer: Answer, redacted_question: str) -> None:
@@ -218,7 +220,7 @@ class Guidebot:
     def record_feedback(self, answer_id: str, user_id: str, platform: str, value: str, comment: str | None = None) -> None:
         if value not in ("up", "down"):
             raise ValueError(f"feedback must be 'up' or 'down', not {value!r}")
-        clean_comment = redact(comment) if comment else None
+        clean_comment = redact(comment, self.settings.max_question_chars) if comment else None
         self.store.record_feedback(answer_id, user_id, platform, value, clean_comment)
         FEEDBACK.labels(platform, value).inc()
 

@@ -21,7 +21,7 @@ from bot.answer import Summary, SummaryPoint
 from bot.commands import HELP_EXAMPLES, Command
 from bot.engine import source_of
 from index.guide_index import GuideIndex
-from knowledge.chunking import Chunk
+from knowledge.chunking import Chunk, leans_back
 from knowledge.entities import Entities, Entity, Mention, Section, normalize_name
 
 MAX_SUMMARY_CHARS = 2400
@@ -33,13 +33,6 @@ SETTING_MARGIN = 5.0
 # Below this, two words only share letters by chance ("nursing", "insurance").
 NOISE_FLOOR = 60.0
 
-_LEANS_BACK = re.compile(
-    r"^(?:(?:Additionally|Also|Furthermore|Moreover|However|Likewise|Similarly|Consequently|Therefore|Thus|Hence|"
-    r"Nevertheless|Nonetheless|Conversely|Instead|Otherwise|Besides|In addition|As a result|In contrast|By contrast|"
-    r"On the other hand|For example|For instance|In turn)\b"
-    r"|(?:This|These|It|They)\s+(?:is|are|was|were|includes?|involves?|requires?|means?|must|can|may|also)\b)"
-)
-"""How a sentence that needs the one before it opens: a connective, or a pronoun doing the verb."""
 GENERIC_WORDS = {"degree", "degrees", "credential", "credentials", "certification", "certificate", "role", "position", "job"}
 """Words that say what kind of thing a name is, not which: tried without when the name finds nothing."""
 KIND_WORDS = {"role": "role", "credential": "credential", "any": "role or credential"}
@@ -149,7 +142,7 @@ def resolve(name: str, kind: str, index: GuideIndex) -> Resolution:
 def self_contained(sentence: str, chunk: Chunk) -> str:
     """The sentence, or when it opens by leaning on the one before ("Additionally, the CPE …", "This
     involves …") and that one comes just before it in the same paragraph, both, quoted as they stand."""
-    if not _LEANS_BACK.match(sentence):
+    if not leans_back(sentence):
         return sentence
     sentences = list(chunk.sentences)
     at = sentences.index(sentence) if sentence in sentences else -1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -148,3 +149,17 @@ def chunk_documents(docs: list[Document]) -> list[Chunk]:
     for doc in docs:
         chunks.extend(chunk_document(doc, start_position=len(chunks)))
     return chunks
+
+
+_LEANS_BACK = re.compile(
+    r"^(?:(?:Additionally|Also|Furthermore|Moreover|However|Likewise|Similarly|Consequently|Therefore|Thus|Hence|"
+    r"Nevertheless|Nonetheless|Conversely|Instead|Otherwise|Besides|In addition|As a result|In contrast|By contrast|"
+    r"On the other hand|For example|For instance|In turn)\b"
+    r"|(?:This|These|It|They)\s+(?:is|are|was|were|includes?|involves?|requires?|means?|must|can|may|also)\b)"
+)
+"""How a sentence that needs the one before it opens: a connective, or a pronoun doing the verb."""
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether a sentence reads as broken quoted alone ("Additionally, the CPE …", "This involves …")."""
+    return bool(_LEANS_BACK.match(sentence))

@@ -62,7 +62,7 @@ def test_the_topic_reads_the_same_however_it_is_spelt(engine: AnswerEngine):
 def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEngine):
     answer = engine.answer("Which credential is from the AAPL?")
     assert answer.answered
-    assert "American Association for Physician Leadership" in answer.lead[0].text
+    assert any("American Association for Physician Leadership" in s.text for s in answer.lead)
 
 
 def test_questions_whose_focus_the_guide_never_mentions_are_refused_though_their_topic_is_its(engine: AnswerEngine):
@@ -128,6 +128,13 @@ def test_a_batch_is_answered_in_order(engine: AnswerEngine):
     answers = engine.answer_many(questions)
     assert [a.question for a in answers] == questions
     assert [a.answered for a in answers] == [True, False, True]
+
+
+def test_a_lead_sentence_that_leans_on_the_one_before_is_read_after_it(engine: AnswerEngine):
+    answer = engine.answer("Which credentials help a physician become a CMO?")
+    texts = [s.text for s in answer.lead]
+    cpe = next(i for i, t in enumerate(texts) if t.startswith("Additionally, the Certified Physician Executive"))
+    assert cpe == 1 and f"{texts[0]} {texts[1]}" in GUIDE
 
 
 def test_the_answer_json_has_the_documented_shape(engine: AnswerEngine):
