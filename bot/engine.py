@@ -210,8 +210,6 @@ def choose_lead(ranked: list[RankedSentence], section_of: Callable[[int], str]) 
         near = first.score - other.score <= LEAD_MARGIN
         if (near or section_of(other.chunk) == section_of(first.chunk)) and len(first.text) + 1 + len(other.text) <= MAX_LEAD_CHARS:
             return [first, other]
-        if not near:
-            break
     return [first]
 
 
