@@ -229,7 +229,7 @@ class AnswerBatcher:
                 for future in futures:
                     future.set_exception(exc)
             return
-        for key, answer in zip(keys, answers):
+        for key, answer in zip(keys, answers, strict=True):
             self.cache.put(engine, key, answer)
             first, *others = todo[key]
             first.set_result(answer)

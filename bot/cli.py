@@ -228,10 +228,10 @@ def _register_plugins() -> None:
     """
     from importlib.metadata import entry_points
 
-    from bot import staff_cli
+    from bot import server_cli, staff_cli
 
     staff_cli.register(app, get_settings)
-    from bot import server_cli; server_cli.register(app, get_settings)
+    server_cli.register(app, get_settings)
     for entry in sorted(entry_points(group="guidebot.cli"), key=lambda e: e.name):
         entry.load()(app, get_settings)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -156,7 +157,7 @@ class AnswerEngine:
                 if idx == lead_chunk:
                     continue
                 merged = sorted(quoted + [idx], key=lambda i: chunks[i].position)
-                contiguous = all(chunks[b].position - chunks[a].position == 1 for a, b in zip(merged, merged[1:]))
+                contiguous = all(chunks[b].position - chunks[a].position == 1 for a, b in pairwise(merged))
                 if contiguous and sum(len(chunks[i].text) for i in merged) <= MERGE_MAX_CHARS:
                     quoted = merged
             quoted.sort(key=lambda i: chunks[i].position)

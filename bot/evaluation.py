@@ -79,7 +79,7 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
     queries = [engine.query(r["q"]) for r in rows]
     vectors = engine.encode(queries)
     results = []
-    for row, query, vector in zip(rows, queries, vectors):
+    for row, query, vector in zip(rows, queries, vectors, strict=True):
         evidence = engine.evidence(query, vector)
         confidence, in_scope = engine.confidence(evidence)
         composed = engine.compose(evidence, depth=depth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ def build_index(
     cache = EmbeddingCache.for_embedder(settings.data_dir, embedder)
     vectors = cache.encode(for_bulk(embedder), [text for part in parts for text in part])
     bounds = np.cumsum([0] + [len(part) for part in parts])
-    chunk_vectors, sentence_vectors, context_vectors, in_rows, out_rows = (vectors[a:b] for a, b in zip(bounds, bounds[1:]))
+    chunk_vectors, sentence_vectors, context_vectors, in_rows, out_rows = (vectors[a:b] for a, b in pairwise(bounds))
     in_vectors = question_vectors(in_rows, in_spans, embedder.dim)
     out_vectors = question_vectors(out_rows, out_spans, embedder.dim)
 
@@ -201,7 +202,7 @@ def build_index(
     )
     step("Fitting the sentence ranker on the question bank's answers")
     staged.ranker = fit_sentence_ranker(staged, in_bank, in_vectors)
-    staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences) if q.answer and row < 0]
+    staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
     write_json(build_dir / RANKER, staged.ranker)
     step("Calibrating abstention on the question banks")
     write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
@@ -278,5 +279,5 @@ def calibrate(index: GuideIndex, in_bank, in_vectors: np.ndarray, out_texts: lis
     if not any(in_scope) or all(in_scope):
         return {"threshold": None, "reason": "question banks missing: abstention falls back to similarity"}
     params = fit_abstention(np.vstack(rows), np.vstack(vectors), np.array(in_scope), np.array(correct))
-    params["bank_retrieval_accuracy"] = float(np.mean([c for c, s in zip(correct, in_scope) if s]))
+    params["bank_retrieval_accuracy"] = float(np.mean([c for c, s in zip(correct, in_scope, strict=True) if s]))
     return params

@@ -199,7 +199,7 @@ def search(
     expanded = retrieval_text(question, index.acronyms)
     section_of = index.chunk_sections
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
-    dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+    dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
     tokens = lexical.tokenize([expanded])[0]
     bm25_all = lexical.score_all(index.lexical, tokens)

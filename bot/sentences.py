@@ -95,7 +95,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     bank_sentence = np.array([by_sentence.get(int(r), 0.0) for r in rows])
     bank_section = np.array([by_section.get(s, 0.0) for s in sections])
     opens = np.array(
-        [1.0 if index.section_chunks[s][0] == int(c) and int(r) == index.sentence_rows(int(c))[0] else 0.0 for r, c, s in zip(rows, chunk_of, sections)]
+        [1.0 if index.section_chunks[s][0] == int(c) and int(r) == index.sentence_rows(int(c))[0] else 0.0 for r, c, s in zip(rows, chunk_of, sections, strict=True)]
     )
     features = np.column_stack(
         [

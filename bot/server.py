@@ -199,10 +199,10 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     """`Answer.to_json()` / `Summary.to_json()`, plus a server-relative `link` on each passage or point."""
     data = reply.to_json()
     if isinstance(reply, Answer):
-        for out, passage in zip(data["passages"], reply.passages):
+        for out, passage in zip(data["passages"], reply.passages, strict=True):
             out["link"] = doc_path(passage.source, passage.chunk_id)
     elif isinstance(reply, Summary):
-        for out, point in zip(data["points"], reply.points):
+        for out, point in zip(data["points"], reply.points, strict=True):
             out["link"] = doc_path(point.source, point.chunk_id or None)
     return data
 

@@ -711,7 +711,7 @@ class SqlStore:
                 for request in batch:
                     request.result.set_exception(error)
             else:
-                for request, result in zip(batch, results):
+                for request, result in zip(batch, results, strict=True):
                     request.result.set_result(result)
 
     def _lease_many(self, conn: Connection, batch: list[_LeaseRequest], now: datetime) -> list[ClaimResult]:

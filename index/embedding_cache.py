@@ -82,12 +82,12 @@ class EmbeddingCache:
         segments = self._segments()
         known = self._read(segments)
         missing: dict[bytes, str] = {}
-        for key, text in zip(keys, texts):
+        for key, text in zip(keys, texts, strict=True):
             if key not in known:
                 missing.setdefault(key, text)
         if missing:
             vectors = np.asarray(embedder.encode(list(missing.values())), dtype=np.float32)
-            known.update(zip(missing, vectors))
+            known.update(zip(missing, vectors, strict=True))
         self.stats = CacheStats(texts=len(texts), embedded=len(missing))
         if len(segments) + bool(missing) > MAX_SEGMENTS:
             self._compact(segments, {key: known[key] for key in keys})
@@ -118,7 +118,7 @@ class EmbeddingCache:
             if not self._valid(keys, vectors):
                 log.warning("embedding cache: ignoring %s (not %d-dimensional unit rows)", path.name, self.dim)
                 continue
-            known.update(zip((k.tobytes() for k in keys), vectors))
+            known.update(zip((k.tobytes() for k in keys), vectors, strict=True))
         return known
 
     def _valid(self, keys: np.ndarray, vectors: np.ndarray) -> bool:

@@ -270,7 +270,7 @@ class OnnxEmbedder:
                 pooled = list(pool.map(lambda rows: self._pooled(encodings, rows), batches))
         else:
             pooled = [self._pooled(encodings, rows) for rows in batches]
-        for rows, vectors in zip(batches, pooled):
+        for rows, vectors in zip(batches, pooled, strict=True):
             out[rows] = vectors
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0

@@ -488,7 +488,7 @@ def _quote_blocks(quoted: _Quoted, style: Style, *, compact: bool, said: Sequenc
     shown: list[_Numbered] = []
     left_out: _Numbered | None = None
     trimmed_any = False
-    for i, (passage, n) in enumerate(zip(quoted.passages[:MAX_PASSAGES], quoted.numbers)):
+    for i, (passage, n) in enumerate(zip(quoted.passages[:MAX_PASSAGES], quoted.numbers, strict=False)):
         budget = min(COMPACT_QUOTE_CHARS if compact else MAX_QUOTE_CHARS, room)
         if budget < (COMPACT_QUOTE_CHARS if compact else MIN_QUOTE_CHARS):
             left_out = left_out or n

@@ -24,6 +24,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from adapters.teams.cards import card_attachment, passage_card, summary_card, welcome_card
@@ -107,7 +108,7 @@ def answer_activity(answer: Answer, public_url: str | None) -> dict[str, Any]:
             "textFormat": "markdown",
             "text": answer_text(answer),
             "summary": summary_text(answer),
-            "entities": [citation_entity(answer, public_url, lambda p: passage_card(p, quote_max))],
+            "entities": [citation_entity(answer, public_url, partial(passage_card, limit=quote_max))],
             "channelData": feedback_channel_data(answer.answer_id),
         }
         if quote_max <= QUOTE_MIN or len(json.dumps(activity, ensure_ascii=False).encode()) <= MESSAGE_BUDGET:
