@@ -206,7 +206,7 @@ class AnswerBatcher:
             return
         try:
             engine = self._engine()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting future: a caller must never wait forever
             for _, future in live:
                 future.set_exception(exc)
             return
@@ -223,7 +223,7 @@ class AnswerBatcher:
         keys = list(todo)
         try:
             answers = engine.answer_many(keys)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting future: a caller must never wait forever
             log.warning("batch failed", extra={"questions": len(keys), "error": type(exc).__name__})
             for futures in todo.values():
                 for future in futures:

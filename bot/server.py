@@ -382,7 +382,7 @@ async def observe(request: web.Request, handler: Callable[[web.Request], Awaitab
     except ClientGone:
         status = CLIENT_GONE
         response = web.Response(status=CLIENT_GONE)  # nobody is there to read it
-    except Exception as exc:  # the last line of defence: log where, never what was sent
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a 500, logged with where (never what was sent)
         status = 500
         ERRORS.labels("http").inc()
         log.error(
@@ -442,12 +442,12 @@ async def readyz(request: web.Request) -> web.Response:
         engine = await asyncio.to_thread(guidebot.engines.engine)
     except IndexMissingError as exc:
         return web.json_response({"status": "not_ready", "reason": f"index: {exc}"}, status=503)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - readiness reports any load failure as not ready, logged by name
         log.warning("readiness: index failed to load", extra={"error": type(exc).__name__})
         return web.json_response({"status": "not_ready", "reason": f"index: {type(exc).__name__}"}, status=503)
     try:
         store_ok = await asyncio.to_thread(guidebot.store.ping)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - readiness reports any store failure as not ready, logged by name
         log.warning("readiness: store ping failed", extra={"error": type(exc).__name__})
         store_ok = False
     if not store_ok:
@@ -488,7 +488,7 @@ async def ask(request: web.Request) -> web.Response:
     except IndexMissingError:
         log.warning("ask: no index", extra={"request_id": request[REQUEST_ID_KEY]})
         return json_error(503, "not_ready", "The guide is not indexed yet. Try again in a moment.")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the console's boundary: a 503 to the browser, the failure logged with its trace
         log.error(
             "ask failed",
             extra={"request_id": request[REQUEST_ID_KEY], "error": type(exc).__name__,
@@ -531,7 +531,7 @@ async def feedback(request: web.Request) -> web.Response:
         return _not_received()
     try:
         recorded = await asyncio.to_thread(_vote, guidebot, answer_id, session, value, comment or None)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the console's boundary: a 503 to the browser, the failure logged by name
         log.error("feedback failed", extra={"request_id": request[REQUEST_ID_KEY], "error": type(exc).__name__})
         response = json_error(503, "unavailable", "Your feedback couldn't be saved. Try again in a moment.")
         response.headers["Retry-After"] = "5"
@@ -562,7 +562,7 @@ async def _pages(request: web.Request) -> dict[str, DocumentPage] | None:
     guidebot = request.app[GUIDEBOT_KEY]
     try:
         engine = await asyncio.to_thread(guidebot.engines.engine)
-    except Exception:
+    except Exception:  # noqa: BLE001 - no loadable index means no pages (a 503); _load_engine and readiness log why
         return None
     cache = request.app[_PAGES_KEY]
     key = id(engine.index)
@@ -604,7 +604,7 @@ def _index_stamp(settings: Settings) -> tuple[str, float] | None:
 async def _load_engine(guidebot: Guidebot, why: str) -> bool:
     try:
         engine = await asyncio.to_thread(guidebot.engines.engine)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a bad index must not stop the server: it stays not ready, the reason logged
         reason = str(exc) if isinstance(exc, IndexMissingError) else type(exc).__name__
         log.warning("index not loaded", extra={"why": why, "reason": reason})
         return False
@@ -659,8 +659,10 @@ async def _stop_background(app: web.Application) -> None:
             task.cancel()
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
+            except asyncio.CancelledError:
                 pass
+            except Exception as exc:  # noqa: BLE001 - shutting down: whatever the task raised is logged, the rest still stops
+                log.warning("background task failed while stopping", extra={"error": type(exc).__name__})
 
 
 def request_reload(app: web.Application) -> None:
@@ -708,14 +710,14 @@ def mount_adapters(app: web.Application, guidebot: Guidebot, settings: Settings)
     for entry in sorted(entry_points(group="guidebot.adapters"), key=lambda e: e.name):
         try:
             mount = entry.load()
-        except Exception as exc:
+        except Exception as exc:  # an adapter's import may fail any way; re-raised as AdapterError with its cause
             raise AdapterError(
                 f"adapter {entry.name!r} ({entry.value}) failed to import: {type(exc).__name__}: {exc}. "
                 "Fix it, or uninstall it and run `pip install -e . --no-deps` again."
             ) from exc
         try:
             mount(app, guidebot, settings)
-        except Exception as exc:
+        except Exception as exc:  # an adapter's mount may fail any way; re-raised as AdapterError with its cause
             raise AdapterError(f"adapter {entry.name!r} ({entry.value}) failed to mount: {type(exc).__name__}: {exc}") from exc
         mounted.append(entry.name)
     return mounted

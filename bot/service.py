@@ -141,7 +141,7 @@ class Guidebot:
             step = self._prepare(inbound)
             if isinstance(step, _Asked):
                 step = self._finish(inbound, step, (answer or self.engines.engine().answer)(step.question))
-        except Exception:
+        except Exception:  # counted as the core's error whatever it is, then raised on unchanged
             ERRORS.labels("core").inc()
             raise
         ANSWER_SECONDS.labels(inbound.platform).observe(time.perf_counter() - started)
@@ -164,7 +164,7 @@ class Guidebot:
             if isinstance(step, _Asked):
                 answer = await asyncio.wrap_future(self.batcher.submit(step.question))
                 step = await loop.run_in_executor(self._bookkeeping, self._finish, inbound, step, answer)
-        except Exception:
+        except Exception:  # counted as the core's error whatever it is, then raised on unchanged
             ERRORS.labels("core").inc()
             raise
         ANSWER_SECONDS.labels(inbound.platform).observe(time.perf_counter() - started)

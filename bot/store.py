@@ -707,7 +707,7 @@ class SqlStore:
             try:
                 with self._turns.turn(urgent=True), self._engine.begin() as conn:
                     results = self._lease_many(conn, batch, self._clock())
-            except Exception as error:  # each caller raises it from its own future
+            except Exception as error:  # noqa: BLE001 - each caller raises it from its own future, none waits forever
                 for request in batch:
                     request.result.set_exception(error)
             else:

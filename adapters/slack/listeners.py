@@ -144,7 +144,7 @@ class Listeners:
             return
         try:
             taken = await self._take(q)
-        except Exception:
+        except Exception:  # the event's boundary: counted, logged, acknowledged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: state store unavailable for event %s", q.event_id, extra={"event_id": q.event_id})
             await ack()
@@ -180,7 +180,7 @@ class Listeners:
     async def _complete(self, key: str, ref: str) -> None:
         try:
             await asyncio.to_thread(self.guidebot.store.complete, key, CLAIM_TTL_SECONDS)
-        except Exception:
+        except Exception:  # counted and logged: the lease lapses and the event is answered again
             ERRORS.labels("slack").inc()
             log.exception("slack: could not mark event %s done", ref, extra={"event_id": ref})
 
@@ -222,7 +222,7 @@ class Listeners:
             reply = await self.guidebot.respond_async(
                 Inbound(text=q.text, platform=PLATFORM, conversation_id=q.channel, thread_key=q.thread_key, **q.inbound_member)
             )
-        except Exception:
+        except Exception:  # the answer's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: could not answer event %s", q.event_id, extra={"event_id": q.event_id})
             await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.slack_user, ref=q.event_id)
@@ -325,7 +325,7 @@ class Listeners:
         try:
             if not await self._lease(key, work):
                 return
-        except Exception:
+        except Exception:  # the command's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: state store unavailable for command %s", ref, extra={"event_id": ref})
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
@@ -339,7 +339,7 @@ class Listeners:
             reply = await self.guidebot.respond_async(
                 Inbound(text=text, platform=PLATFORM, user_id=work.get("user"), member_hash=work.get("member"), conversation_id=work.get("channel"))
             )
-        except Exception:
+        except Exception:  # the command's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: could not answer command %s", ref, extra={"event_id": ref})
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
@@ -371,7 +371,7 @@ class Listeners:
             return
         try:
             reply = await asyncio.to_thread(self._reproduce, *parsed)
-        except Exception:
+        except Exception:  # the click's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: could not share", extra={"event_id": ref})
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
@@ -395,7 +395,7 @@ class Listeners:
             return
         try:
             reply = await asyncio.to_thread(self._reproduce, *parsed)
-        except Exception:
+        except Exception:  # the click's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: could not show the passages", extra={"event_id": ref})
             message = render.failure_message()
@@ -421,7 +421,7 @@ class Listeners:
         verdict, answer_id = parsed
         try:
             await asyncio.to_thread(self.guidebot.record_feedback, answer_id, user_id, PLATFORM, verdict)
-        except Exception:
+        except Exception:  # the click's boundary: counted, logged, the member told
             await ack()
             ERRORS.labels("slack").inc()
             log.exception("slack: could not store feedback on %s", answer_id, extra={"event_id": ref})

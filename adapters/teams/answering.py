@@ -286,7 +286,7 @@ class Answering:
 
         try:
             activity = Activity().deserialize(body)
-        except Exception as error:  # msrest raises several kinds for values of the wrong shape
+        except Exception as error:  # msrest raises several kinds for values of the wrong shape; re-raised as NotAnActivity
             raise NotAnActivity(type(error).__name__) from error
         member = self.store.member_hash(PLATFORM, self.member_id(activity))
         work = await asyncio.to_thread(
@@ -321,7 +321,7 @@ class Answering:
                 assert lease is not None
                 try:
                     activity = Activity().deserialize(lease.activity)
-                except Exception:  # msrest raises several kinds for values of the wrong shape
+                except Exception:  # noqa: BLE001 - msrest raises several kinds for values of the wrong shape
                     reason = "unreadable"
             if reason is not None or activity is None:
                 await self._abandon(item.key, reason or "unreadable")
@@ -380,7 +380,7 @@ class Answering:
         except asyncio.CancelledError:
             self._in_flight.discard(key)
             raise  # stopped mid-answer: the lease lapses and the next replica's `recover` answers
-        except Exception:
+        except Exception:  # a background answer's boundary: counted and logged; the lease lapses and recovery retries
             ERRORS.labels("teams").inc()
             log.exception("teams activity %s could not be answered", ref, extra={"activity_id": ref})
         self._in_flight.discard(key)
@@ -391,7 +391,7 @@ class Answering:
             return
         try:
             await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
-        except Exception:
+        except Exception:  # counted and logged: the lease lapses and the answer is sent again
             ERRORS.labels("teams").inc()
             log.exception("teams: could not mark activity %s answered", ref, extra={"activity_id": ref})
 

@@ -339,11 +339,11 @@ class TeamsEndpoint:
         question = is_question(body)
         try:
             activity = _credentials_view(body) if question else Activity().deserialize(body)
-        except Exception as error:  # msrest raises several kinds for values of the wrong shape
+        except Exception as error:  # noqa: BLE001 - msrest raises several kinds for values of the wrong shape
             return _bad_request(f"not a Bot Framework activity ({type(error).__name__})")
         try:
             authenticated = await self.authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
-        except Exception as error:  # PermissionError, jwt errors, signing keys unknown for now: no token we can accept
+        except Exception as error:  # noqa: BLE001 - PermissionError, jwt errors, signing keys unknown for now: no token we can accept
             log.warning(
                 "teams request rejected: no valid Bot Framework token (%s)",
                 type(error).__name__,
@@ -359,7 +359,7 @@ class TeamsEndpoint:
                 await self.answering.take(authenticated, body)
             except NotAnActivity as error:
                 return _bad_request(f"not a Bot Framework activity ({error})")
-            except Exception:
+            except Exception:  # the request's boundary: counted, logged, and Teams is told to retry
                 ERRORS.labels("teams").inc()
                 log.exception("teams question could not be leased", extra={"activity_id": activity.id})
                 return web.json_response(
@@ -368,7 +368,7 @@ class TeamsEndpoint:
             return web.Response(status=200)
         try:
             invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
-        except Exception:
+        except Exception:  # the request's boundary: counted, logged, and a 500 to the Bot Framework
             ERRORS.labels("teams").inc()
             log.exception("teams activity could not be processed", extra={"activity_id": activity.id})
             return web.json_response({"error": "the activity could not be processed"}, status=500)

@@ -171,7 +171,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         original = activity.text or ""
         try:
             text = TurnContext.remove_recipient_mention(activity) or ""
-        except Exception:  # a malformed mention entity or a name the SDK's regex chokes on
+        except Exception:  # noqa: BLE001 - a malformed mention entity or a name the SDK's regex chokes on
             log.info("mention entity unreadable; removing the leading mention", extra={"activity_id": activity.id})
             activity.text = original
             text = _LEADING_MENTION.sub(" ", original)
