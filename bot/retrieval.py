@@ -246,8 +246,8 @@ def search(
     dense_top = dense_sorted[0] if dense_sorted else 0.0
     top_section = section_of[order[0]] if order else ""
     second = max((v for k, v in section_dense.items() if k != top_section), default=0.0)
-    dense_best = max(dense_scores, key=dense_scores.get) if dense_scores else -1
-    lex_best = max(lex_scores, key=lex_scores.get) if lex_scores else -1
+    dense_best = max(dense_scores, key=dense_scores.__getitem__) if dense_scores else -1
+    lex_best = max(lex_scores, key=lex_scores.__getitem__) if lex_scores else -1
     agreement = 0.0
     if dense_best >= 0 and lex_best >= 0:
         agreement = 1.0 if section_of[dense_best] == section_of[lex_best] else 0.0

@@ -83,7 +83,7 @@ _WATCHER_KEY = web.AppKey("index_watcher", asyncio.Task)
 _WARMUP_KEY = web.AppKey("index_warmup", asyncio.Task)
 _PAGES_KEY = web.AppKey("pages", dict)
 _POLL_KEY = web.AppKey("index_poll_seconds", float)
-ADAPTERS_KEY = web.AppKey("adapters", list)
+ADAPTERS_KEY = web.AppKey("adapters", list[str])
 _LIMITS_KEY = web.AppKey("rate_limits", tuple)
 # aiohttp ≥ 3.12 has typed request keys; older versions take the plain string.
 REQUEST_ID_KEY: Any = getattr(web, "RequestKey", lambda name, _type: name)("request_id", str)
@@ -784,9 +784,10 @@ def run_server(settings: Settings, host: str, port: int, *, embedder: Any = None
     urls = server_urls(settings, host, port)
 
     async def announce(app: web.Application) -> None:
+        mounted = app.get(ADAPTERS_KEY)
         log.info(
             "guidebot serving",
-            extra={"host": host, "port": port, "adapters": ",".join(app.get(ADAPTERS_KEY, [])), **urls},
+            extra={"host": host, "port": port, "adapters": ",".join(mounted or []), **urls},
         )
 
     app.on_startup.append(announce)

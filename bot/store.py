@@ -847,7 +847,8 @@ class SqlStore:
             query = query.where(feedback_daily.c.day >= since.astimezone(timezone.utc).date())
         with self._transaction() as conn:
             rows = conn.execute(query).all()
-        return [FeedbackTotal(r.day, r.platform, r.section, r.value, r.count) for r in rows]
+        # `r.count` would read as the tuple method to a type checker: the column by name instead.
+        return [FeedbackTotal(r.day, r.platform, r.section, r.value, r._mapping["count"]) for r in rows]
 
     def answer(self, answer_id: str) -> AnswerRecord | None:
         """The question-log line of one answer (who was given it, on which platform), or None: never given, or purged."""
@@ -973,7 +974,8 @@ class SqlStore:
         if busy:
             log.warning("purge: another process kept the write-ahead log busy; it is emptied at its next checkpoint")
 
-    def _count_removed_feedback(self, conn: Connection, removed: Sequence[sa.Row[Any]]) -> None:
+    def _count_removed_feedback(self, conn: Connection, removed: Sequence[sa.Row[Any, Any, Any, Any]]) -> None:
+        """`removed`: purge's RETURNING rows (answer_id, platform, value, created_at)."""
         answer_ids = sorted({row.answer_id for row in removed})
         sections: dict[str, tuple[str, ...]] = {}
         for chunk in _chunks(answer_ids):

@@ -54,8 +54,10 @@ class SentenceTransformerEmbedder:
         self.fingerprint = f"{model}#torch@{export_key(model)}"
         self.batch_size = batch_size
         self._model = SentenceTransformer(model, device="cpu")
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        dimension = (getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension)()
+        if dimension is None:
+            raise ValueError(f"{model}: the model does not say the size of its embeddings")
+        self.dim = int(dimension)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -403,13 +403,13 @@ def derive_entities(docs: list[Document], chunks: list[Chunk], acronyms: dict[st
 
     for heading in headings:
         for role_name in roles_in_heading(heading.trail[-1]):
-            draft = by_name.get(normalize_name(role_name))
-            if draft is None:
-                draft = _Draft(_unique_key(slugify(role_name), taken), "role", role_name, None, heading.document_id, [])
-                drafts.append(draft)
-                by_name[normalize_name(role_name)] = draft
-            if draft.section is None:
-                draft.section = heading.key
+            role = by_name.get(normalize_name(role_name))
+            if role is None:
+                role = _Draft(_unique_key(slugify(role_name), taken), "role", role_name, None, heading.document_id, [])
+                drafts.append(role)
+                by_name[normalize_name(role_name)] = role
+            if role.section is None:
+                role.section = heading.key
 
     patterns = {d.key: _name_pattern(d.name, d.acronym) for d in drafts}
     for draft in drafts:

@@ -101,7 +101,7 @@ class Delivery:
 
         `lease` (the key the answer is leased under) rides along as message metadata, for `answered`.
         """
-        extra = {"metadata": {"event_type": ANSWER_EVENT, "event_payload": {"lease": lease}}} if lease else {}
+        extra: dict[str, Any] = {"metadata": {"event_type": ANSWER_EVENT, "event_payload": {"lease": lease}}} if lease else {}
         for style in render.STYLES:
             message = render.reply_message(reply, public_url=self.public_url, share=share, style=style)
             try:

@@ -436,11 +436,15 @@ class Listeners:
     async def _feedback_noted(self, body: dict[str, Any], verdict: str, ref: str, response_url: str | None) -> None:
         """Show the member their vote was received: in the message itself, else privately."""
         message = body.get("message")
-        container = body.get("container") if isinstance(body.get("container"), dict) else {}
+        container = body.get("container")
+        if not isinstance(container, dict):
+            container = {}
         channel = body.get("channel")
         channel_id = _str(channel.get("id")) if isinstance(channel, dict) else _str(container.get("channel_id"))
         if isinstance(message, dict) and not container.get("is_ephemeral") and channel_id and _str(message.get("ts")):
-            blocks = message.get("blocks") if isinstance(message.get("blocks"), list) else []
+            blocks = message.get("blocks")
+            if not isinstance(blocks, list):
+                blocks = []
             text = _str(message.get("text")) or render.feedback_note_message(verdict)["text"]
             if await self.delivery.update(channel=channel_id, ts=message["ts"], text=text, blocks=render.with_feedback_note(blocks, verdict), ref=ref):
                 return

@@ -200,7 +200,7 @@ class _Numbered:
     link: str | None
 
 
-def _number_sources(sources: Iterable[Source], public_url: str | None, chunk_ids: dict[tuple[str, str], str]) -> dict[tuple[str, str], _Numbered]:
+def _number_sources(sources: Iterable[Source], public_url: str | None, chunk_ids: dict[tuple[str, str], str | None]) -> dict[tuple[str, str], _Numbered]:
     numbered: dict[tuple[str, str], _Numbered] = {}
     for source in sources:
         key = (source.document_id, source.section)
@@ -381,10 +381,12 @@ def share_value(question: str, answer_id: str) -> str:
     return value
 
 
-def parse_share_value(value: str) -> tuple[str, str] | None:
+def parse_share_value(value: object) -> tuple[str, str] | None:
+    if not isinstance(value, str):
+        return None
     try:
         data = json.loads(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("q"), str) or not isinstance(data.get("a"), str):
         return None
@@ -444,7 +446,7 @@ class _Quoted:
 
 def _quoted(answer: Answer, public_url: str | None) -> _Quoted:
     kept = [(i, p) for i, p in enumerate(answer.passages) if _clean(p.text).strip()]
-    chunk_ids: dict[tuple[str, str], str] = {}
+    chunk_ids: dict[tuple[str, str], str | None] = {}
     for _, p in kept:
         chunk_ids.setdefault((p.source.document_id, p.source.section), p.chunk_id)
     numbered = _number_sources((p.source for _, p in kept), public_url, chunk_ids)
@@ -620,8 +622,9 @@ def _abstention_message(answer: Answer, style: Style) -> Message:
     if suggestions:
         listed = "\n".join(f"• {escape(s)}" for s in suggestions)
         blocks.append(_section(f"*Nearest sections of the guide:*\n{listed}", "guide_nearest"))
-    if answer.reason not in ("phi",):
-        blocks.append(_context([HELP_HINT], "guide_help"))  # HELP_HINT holds no member or document text
+    hint = _context([HELP_HINT], "guide_help")  # HELP_HINT holds no member or document text
+    if hint and answer.reason not in ("phi",):
+        blocks.append(hint)
     if answer.answer_id and answer.reason == "out_of_scope":
         blocks.append(_feedback_block(answer.answer_id, style))
     text = escape(message + (" Nearest sections: " + "; ".join(suggestions) if suggestions else ""))
@@ -637,7 +640,7 @@ def summary_message(summary: Summary, *, public_url: str | None = None, share: s
     if _clean(summary.intro).strip():
         blocks.append(_section(escape(_clean(summary.intro)), "guide_intro"))
     points = [p for p in summary.points if _clean(p.text).strip()][:MAX_SUMMARY_POINTS]
-    chunk_ids = {}
+    chunk_ids: dict[tuple[str, str], str | None] = {}
     for p in points:
         chunk_ids.setdefault((p.source.document_id, p.source.section), p.chunk_id or None)
     numbered = _number_sources((p.source for p in points), public_url, chunk_ids)
@@ -663,8 +666,9 @@ def summary_message(summary: Summary, *, public_url: str | None = None, share: s
     if sources:
         blocks.append(sources)
     suggestions = [clip(_clean(s), 80) for s in summary.suggestions if _clean(s).strip()][:8]
-    if suggestions:
-        blocks.append(_context(["Try: " + " · ".join(f"`{escape(s)}`" for s in suggestions)], "guide_try"))
+    tries = _context(["Try: " + " · ".join(f"`{escape(s)}`" for s in suggestions)], "guide_try") if suggestions else None
+    if tries:
+        blocks.append(tries)
     if share:
         blocks.append(_share_block(share))
     lines = [summary.title] + [f"• {(p.label + ': ') if p.label else ''}{p.text}" for p in points[:5]]

@@ -194,12 +194,16 @@ def stored_text(text: Any, max_chars: int) -> str:
     return redact(cut) if looks_like_phi(cut) else cut
 
 
+def _part(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`body[key]` where it is a mapping; missing or of another shape, an empty one."""
+    part = body.get(key)
+    return part if isinstance(part, Mapping) else {}
+
+
 def reply_projection(body: Mapping[str, Any], *, text: str, member: str) -> dict[str, Any]:
     """The parts of a question's activity a reply is built from, with `text` and the member's hash in place of theirs."""
-    conversation = body.get("conversation") if isinstance(body.get("conversation"), Mapping) else {}
-    recipient = body.get("recipient") if isinstance(body.get("recipient"), Mapping) else {}
-    channel_data = body.get("channelData") if isinstance(body.get("channelData"), Mapping) else {}
-    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), Mapping) else {}
+    conversation, recipient = _part(body, "conversation"), _part(body, "recipient")
+    tenant = _part(_part(body, "channelData"), "tenant")
     projection: dict[str, Any] = {
         "type": ActivityTypes.message,
         "id": body.get("id"),

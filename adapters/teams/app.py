@@ -331,8 +331,8 @@ class TeamsEndpoint:
             return web.json_response({"error": "send the activity as application/json"}, status=415)
         try:
             body = parse_json(await request.read())
-        except ValueError as problem:
-            return _bad_request(f"the body is not usable JSON ({problem})")
+        except ValueError as error:
+            return _bad_request(f"the body is not usable JSON ({error})")
         problem = activity_problem(body)
         if problem:
             return _bad_request(problem)

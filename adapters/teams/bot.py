@@ -200,7 +200,9 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         value = activity.value if isinstance(activity.value, dict) else {}
         if value.get("actionName") != "feedback":
             return InvokeResponse(status=200, body={})
-        action = value.get("actionValue") if isinstance(value.get("actionValue"), dict) else {}
+        action = value.get("actionValue")
+        if not isinstance(action, dict):
+            action = {}
         reaction = REACTIONS.get(str(action.get("reaction", "")).lower())
         if reaction is None:
             return InvokeResponse(status=400, body={"error": "actionValue.reaction must be like or dislike"})
@@ -240,7 +242,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             return
         await asyncio.to_thread(self.guidebot.record_feedback, feedback_id, user_id_of(activity), PLATFORM, value)
         summary = await asyncio.to_thread(self.guidebot.summary_for, command) if isinstance(command, str) else None
-        if summary is None or not activity.reply_to_id:
+        if summary is None or not isinstance(command, str) or not activity.reply_to_id:
             await turn_context.send_activity(to_activity(thanks_activity()))
             return
         payload = summary_activity(summary, self.public_url, feedback_id=feedback_id, command=command, thanked=value)

@@ -38,6 +38,9 @@ class SigningKeysUnavailable(Exception):
 class SigningKeys(_OpenIdMetadata):
     """One metadata URL's keys, as botbuilder's `_OpenIdMetadata`, downloaded off the event loop."""
 
+    keys: list[dict[str, Any]]
+    last_updated: datetime  # botbuilder sets both, unannotated, in `_OpenIdMetadata.__init__`
+
     def __init__(self, url: str, timeout: float, retry_after: float = RETRY_AFTER_SECONDS) -> None:
         super().__init__(url)
         self.timeout = timeout
@@ -87,7 +90,7 @@ class SigningKeys(_OpenIdMetadata):
         return found
 
 
-class _SigningKeysCache(dict):  # type: ignore[type-arg]
+class _SigningKeysCache(dict[str, Any]):
     """`JwtTokenExtractor.metadataCache` whose entries are `SigningKeys`, whatever botbuilder asks for."""
 
     def __init__(self, timeout: float) -> None:
