@@ -1,4 +1,4 @@
-# guidebot: `make run` serves the bot with its web console; `make test` runs the whole suite.
+# guidebot: `make run` serves the bot with its web console; `make test` runs `make lint`, then the whole suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,7 +24,7 @@ index: install
 run: index
 	$(BIN)/guidebot serve
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest
 
 bench: index
@@ -33,7 +33,10 @@ bench: index
 stress: index
 	$(BIN)/python -m bench.stress
 
+# ruff and mypy read their settings from pyproject.toml; mypy's paths are there too.
 lint: install
+	$(BIN)/ruff check bot adapters index knowledge
+	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
 clean:
