@@ -455,8 +455,8 @@ def test_any_answer_renders_to_valid_in_limit_unpingable_block_kit(value: Answer
     message = check_message(render.answer_message(value, public_url=public_url, share=share_value, style=style))
     check_message(render.passages_message(value, public_url=public_url))
     assert render.answer_chars(value) >= 0
-    if value.abstained or style == "text" or not any(p.text.strip() for p in value.passages):
-        return
+    if value.abstained or style == "text" or not any(render._clean(p.text).strip() for p in value.passages):
+        return  # a passage of control characters only is no passage: the member is told the guide has nothing
     lead = rich_elements(message, "guide_lead")
     assert message["blocks"][0]["block_id"] == "guide_lead" and lead[0]["type"] == "text"
     assert message["text"].startswith(escape(lead[0]["text"].strip())[:100]), "the notification starts with the lead"
@@ -493,3 +493,8 @@ def test_a_compact_quote_that_would_only_repeat_a_two_sentence_lead_quotes_the_n
     quoted = shown(rich_elements(message, "guide_quote_"))
     assert third in quoted
     assert first not in quoted and GOVERNANCE not in quoted and fourth not in quoted
+
+
+def test_an_answer_whose_only_passage_is_control_characters_is_told_as_nothing_found() -> None:
+    message = check_message(render.answer_message(answer(passage("\x08\x07", ""))))
+    assert message["blocks"][0]["block_id"] == "guide_abstain"
