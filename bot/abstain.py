@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.fitted import model_arrays
 from bot.retrieval import FEATURES
 
 if TYPE_CHECKING:
@@ -153,8 +154,8 @@ def fit_abstention(
 
 
 def in_scope_probability(params: dict, features: dict[str, float], vector: np.ndarray) -> float:
+    mean, scale, coef = model_arrays(params)
     evidence = np.array([features[name] for name in params["features"]], dtype=np.float64)
     x = design(evidence, vector)[0]
-    z = _standardise(x, np.array(params["mean"]), np.array(params["scale"]))
-    logit = float(z @ np.array(params["coef"]) + params["intercept"])
+    logit = float(_standardise(x, mean, scale) @ coef + params["intercept"])
     return float(1.0 / (1.0 + np.exp(-logit)))

@@ -8,6 +8,7 @@ the dense and lexical rankings agree.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -86,7 +87,12 @@ def without_topic(question: str, acronyms: dict[str, str], topic: tuple[str, ...
     about which section answers; but when little else is asked ("What does a
     CMO do in a health system?"), the topic is the question, and it stays.
     """
-    neutral = without_terms(canonical_names(question, acronyms), topic)
+    return _without_topic(question, tuple(acronyms.items()), tuple(topic))
+
+
+@functools.lru_cache(maxsize=256)
+def _without_topic(question: str, acronyms: tuple[tuple[str, str], ...], topic: tuple[str, ...]) -> str | None:
+    neutral = without_terms(canonical_names(question, dict(acronyms)), topic)
     content = [w for w in re.findall(r"[a-z]+", neutral.lower()) if w not in ENGLISH_STOP_WORDS and w not in AUXILIARIES]
     return neutral if len(content) >= MIN_NEUTRAL_CONTENT_WORDS else None
 
@@ -201,16 +207,21 @@ def search(
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
-    tokens = lexical.tokenize([expanded])[0]
+    tokens = lexical.tokenize_one(expanded)
     bm25_all = lexical.score_all(index.lexical, tokens)
     top_lex = _top(bm25_all, CANDIDATES)
     lex_scores = {int(i): float(bm25_all[i]) for i in top_lex if bm25_all[i] > 0}
 
-    bank_in = index.bank_in @ q_vec if len(index.bank_in) else np.zeros(0, dtype=np.float32)
+    if index.bank_all is not None:
+        both = index.bank_all @ q_vec
+        bank_in, bank_out = both[: len(index.bank_in)], both[len(index.bank_in) :]
+    else:
+        bank_in = index.bank_in @ q_vec if len(index.bank_in) else np.zeros(0, dtype=np.float32)
+        bank_out = index.bank_out @ q_vec if len(index.bank_out) else np.array([0.0])
     if exclude_bank_in is not None and len(bank_in):
         bank_in[exclude_bank_in] = -1.0
     bank_scores: dict[str, float] = {}
-    for row in np.argsort(-bank_in)[:BANK_NEIGHBOURS]:
+    for row in _top(bank_in, BANK_NEIGHBOURS):
         key = index.bank_in_sections[int(row)]
         bank_scores[key] = max(bank_scores.get(key, -1.0), float(bank_in[row]))
 
@@ -229,16 +240,18 @@ def search(
 
     best_sentence: dict[int, tuple[str, float]] = {}
     sentence_top = -1.0
-    for idx in order[:10]:
-        start, end = index.sentence_rows(idx)
-        if end <= start:
-            continue
-        sims = np.asarray(index.sentence_vectors[start:end], dtype=np.float32) @ q_vec
-        best = int(np.argmax(sims))
-        best_sentence[idx] = (index.chunks[idx].sentences[best], float(sims[best]))
-        sentence_top = max(sentence_top, float(sims[best]))
+    spans = [(idx, *index.sentence_rows(idx)) for idx in order[:10]]
+    spans = [(idx, start, end) for idx, start, end in spans if end > start]
+    if spans:
+        rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
+        sims = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
+        offset = 0
+        for idx, start, end in spans:
+            best = int(np.argmax(sims[offset : offset + end - start]))
+            best_sentence[idx] = (index.chunks[idx].sentences[best], float(sims[offset + best]))
+            offset += end - start
+        sentence_top = float(sims.max())
 
-    bank_out = index.bank_out @ q_vec if len(index.bank_out) else np.array([0.0])
     if exclude_bank_out is not None and len(bank_out) > 1:
         bank_out = np.delete(bank_out, exclude_bank_out)
 
@@ -258,10 +271,9 @@ def search(
     lexical_top = float(bm25_all.max()) / (len(tokens) or 1) if len(bm25_all) else 0.0
 
     neighbours = np.concatenate([bank_in, bank_out]) if len(bank_in) else bank_out
-    labels = np.concatenate([np.ones(len(bank_in)), np.zeros(len(bank_out))])
-    nearest = np.argsort(-neighbours)[:VOTE_NEIGHBOURS]
+    nearest = _top(neighbours, VOTE_NEIGHBOURS)
     weights = np.maximum(neighbours[nearest], 0.0)
-    neighbours_in = float((weights * labels[nearest]).sum() / weights.sum()) if weights.sum() > 0 else 0.5
+    neighbours_in = float(weights[nearest < len(bank_in)].sum() / weights.sum()) if weights.sum() > 0 else 0.5
     in_top = float(bank_in.max()) if len(bank_in) else 0.0
     out_top = float(bank_out.max())
     features = {

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.fitted import model_arrays
+
 if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
@@ -54,12 +56,17 @@ def _idf_overlap(query: frozenset[str], terms: frozenset[str], idf: dict[str, fl
 
 
 def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate sentence rows and their feature matrix, one row per sentence."""
-    rows = np.array([r for c in evidence.order[:CANDIDATE_CHUNKS] for r in range(*index.sentence_rows(c))], dtype=np.int64)
-    if not len(rows):
-        return rows, np.zeros((0, len(SENTENCE_FEATURES)))
+    """Candidate sentence rows and their feature matrix, one row per sentence.
+
+    Built a chunk at a time (a handful) rather than a sentence at a time: this runs for every question.
+    """
+    chunks = [c for c in evidence.order[:CANDIDATE_CHUNKS] if index.sentence_rows(c)[1] > index.sentence_rows(c)[0]]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(SENTENCE_FEATURES)))
+    spans = [index.sentence_rows(c) for c in chunks]
+    sizes = [end - start for start, end in spans]
+    rows = np.concatenate([np.arange(start, end) for start, end in spans])
     q_vec = evidence.query_vector
-    chunk_of = index.sentence_chunk[rows]
     cosine = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
     in_context = (
         np.asarray(index.sentence_context_vectors[rows], dtype=np.float32) @ q_vec
@@ -73,30 +80,41 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         query = query - index.topic_stems or query
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
-    lexical = np.array([_idf_overlap(query, index.sentence_terms(int(r)), idf, total) for r in rows])
-    lexical_heading = np.array([_idf_overlap(query, index.heading_terms(int(c)), idf, total) for c in chunk_of])
-
-    sections = [index.chunk_sections[int(c)] for c in chunk_of]
-    best_fused = max(evidence.fused.values(), default=0.0) or 1.0
-    section_score = np.array([evidence.fused.get(int(c), 0.0) / best_fused for c in chunk_of])
-    top = index.chunk_sections[evidence.order[0]]
-    top_section = np.array([1.0 if s == top else 0.0 for s in sections])
+    lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
 
     bank_scores = evidence.bank_in_scores
     by_sentence: dict[int, float] = {}
     by_section: dict[str, float] = {}
-    for b in np.argsort(-bank_scores)[:BANK_NEIGHBOURS]:
+    answers = index.bank_in_sentences
+    for b in np.argsort(-bank_scores)[:BANK_NEIGHBOURS].tolist():
         sim = max(0.0, float(bank_scores[b]))
-        key = index.bank_in_sections[int(b)]
+        key = index.bank_in_sections[b]
         by_section[key] = max(by_section.get(key, 0.0), sim)
-        answer_row = int(index.bank_in_sentences[int(b)]) if len(index.bank_in_sentences) else -1
+        answer_row = int(answers[b]) if len(answers) else -1
         if answer_row >= 0:
             by_sentence[answer_row] = max(by_sentence.get(answer_row, 0.0), sim)
-    bank_sentence = np.array([by_sentence.get(int(r), 0.0) for r in rows])
-    bank_section = np.array([by_section.get(s, 0.0) for s in sections])
-    opens = np.array(
-        [1.0 if index.section_chunks[s][0] == int(c) and int(r) == index.sentence_rows(int(c))[0] else 0.0 for r, c, s in zip(rows, chunk_of, sections, strict=True)]
+    bank_sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()]) if by_sentence else np.zeros(len(rows))
+
+    best_fused = max(evidence.fused.values(), default=0.0) or 1.0
+    top = index.chunk_sections[evidence.order[0]]
+    per_chunk = np.array(
+        [
+            (
+                _idf_overlap(query, index.heading_terms(c), idf, total),
+                evidence.fused.get(c, 0.0) / best_fused,
+                1.0 if index.chunk_sections[c] == top else 0.0,
+                by_section.get(index.chunk_sections[c], 0.0),
+            )
+            for c in chunks
+        ]
     )
+    lexical_heading, section_score, top_section, bank_section = np.repeat(per_chunk, sizes, axis=0).T
+    opens = np.zeros(len(rows))
+    offset = 0
+    for c, size in zip(chunks, sizes, strict=True):
+        if index.section_chunks[index.chunk_sections[c]][0] == c:
+            opens[offset] = 1.0
+        offset += size
     features = np.column_stack(
         [
             cosine,
@@ -118,8 +136,8 @@ def score(params: dict, features: np.ndarray) -> np.ndarray:
     """Log-odds that each sentence answers the question (higher is better)."""
     if not params.get("coef"):
         return features[:, SENTENCE_FEATURES.index("cosine_in_context")] + 0.5 * features[:, SENTENCE_FEATURES.index("section_score")]
-    z = (features - np.array(params["mean"])) / np.array(params["scale"])
-    return z @ np.array(params["coef"]) + float(params["intercept"])
+    mean, scale, coef = model_arrays(params)
+    return ((features - mean) / scale) @ coef + float(params["intercept"])
 
 
 def rank_sentences(index: GuideIndex, evidence: Evidence) -> list[RankedSentence]:
@@ -127,13 +145,14 @@ def rank_sentences(index: GuideIndex, evidence: Evidence) -> list[RankedSentence
     if not len(rows):
         return []
     scores = score(index.ranker, features)
-    ranked = []
-    for k in np.argsort(-scores):
-        row = int(rows[k])
-        chunk = int(index.sentence_chunk[row])
-        start, _ = index.sentence_rows(chunk)
-        ranked.append(RankedSentence(row, chunk, index.chunks[chunk].sentences[row - start], float(scores[k])))
-    return ranked
+    order = np.argsort(-scores)
+    ordered_rows = rows[order]
+    chunks = index.sentence_chunk[ordered_rows]
+    starts = index.chunk_sentence_offsets[chunks]
+    return [
+        RankedSentence(row, chunk, index.chunks[chunk].sentences[row - start], value)
+        for row, chunk, start, value in zip(ordered_rows.tolist(), chunks.tolist(), starts.tolist(), scores[order].tolist(), strict=True)
+    ]
 
 
 def fit_ranker(features: list[np.ndarray], labels: list[np.ndarray]) -> dict:

@@ -179,8 +179,18 @@ def topic_terms(acronyms: dict[str, str], titles: Iterable[str]) -> list[str]:
 
 
 def without_terms(text: str, terms: Iterable[str]) -> str:
+    pattern = _terms_pattern(tuple(terms))
+    if pattern is None:
+        return text
+    return _SPACES.sub(" ", pattern.sub(" ", text)).strip()
+
+
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=8)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     ordered = sorted(terms, key=len, reverse=True)
     if not ordered:
-        return text
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")(?:s|'s|’s)?\b", re.IGNORECASE)
-    return re.sub(r"\s+", " ", pattern.sub(" ", text)).strip()
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ordered) + r")(?:s|'s|’s)?\b", re.IGNORECASE)

@@ -6,13 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.indexing import build_index, needs_build
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
+from index import lexical
 from index.embedder import load_embedder
 from index.guide_index import load_index
 from index.persist import IndexMissingError, live_target, read_manifest
-from knowledge.chunking import CHUNKER_VERSION
+from knowledge.chunking import CHUNKER_VERSION, chunk_documents
+from knowledge.loaders import load_documents
 
 
 def _build(settings: Settings, force: bool = False):
@@ -119,3 +123,14 @@ def test_a_rebuild_embeds_only_the_texts_an_edit_changed(hashing_settings: Setti
     assert cached.bank_in.shape == uncached.bank_in.shape
     assert abs(cached.bank_in - uncached.bank_in).max() < 1e-6
     assert abs(cached.sentence_vectors - uncached.sentence_vectors).max() < 1e-6
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list("abcdeéßİ XYZ019_-'’.,?!\n\tÅ")), max_size=80) | st.text(max_size=60))
+def test_one_question_is_tokenized_as_bm25s_tokenizes_a_batch(text: str):
+    assert lexical.tokenize_one(text) == lexical.tokenize([text])[0]
+
+
+def test_the_guides_own_sentences_tokenize_the_same_one_at_a_time():
+    sentences = [s for c in chunk_documents(load_documents(PROJECT_ROOT / "knowledge" / "documents")) for s in c.sentences]
+    assert [lexical.tokenize_one(s) for s in sentences] == lexical.tokenize(sentences)
