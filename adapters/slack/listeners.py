@@ -362,21 +362,28 @@ class Listeners:
         answer = self.guidebot.engines.engine().answer(question)
         return replace(answer, answer_id=answer_id or answer.answer_id)
 
-    async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _clicked_reply(self, body: dict[str, Any], action: dict[str, Any], what: str) -> tuple[str, str, Reply | None] | None:
+        """A share or show-passages click: its response URL, a reference for the logs, and the reply its button
+        carries the question of, answered again (None when that failed: counted and logged here, told by the caller)."""
         response_url = _str(body.get("response_url"))
         parsed = render.parse_share_value(action.get("value"))
-        ref = _str(body.get("trigger_id")) or "share"
+        ref = _str(body.get("trigger_id")) or what
         if response_url is None or parsed is None:
-            log.warning("slack: a share click without what it needs", extra={"event_id": ref})
-            return
+            log.warning("slack: a %s click without what it needs", what, extra={"event_id": ref})
+            return None
         try:
-            reply = await asyncio.to_thread(self._reproduce, *parsed)
-        except Exception:  # the click's boundary: counted, logged, the member told
+            return response_url, ref, await asyncio.to_thread(self._reproduce, *parsed)
+        except Exception:  # the click's boundary: counted, logged, the member told by the caller
             ERRORS.labels("slack").inc()
-            log.exception("slack: could not share", extra={"event_id": ref})
-            await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
+            log.exception("slack: could not answer a %s click", what, extra={"event_id": ref})
+            return response_url, ref, None
+
+    async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        clicked = await self._clicked_reply(body, action, "share")
+        if clicked is None:
             return
-        if await self.delivery.respond(response_url, reply, ref=ref, response_type="in_channel"):
+        response_url, ref, reply = clicked
+        if reply is not None and await self.delivery.respond(response_url, reply, ref=ref, response_type="in_channel"):
             await self.delivery.delete_original(response_url, ref=ref)
         else:
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral", replace_original=False)
@@ -387,24 +394,17 @@ class Listeners:
         self.background.spawn(self._passages(body, action))
 
     async def _passages(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        response_url = _str(body.get("response_url"))
-        parsed = render.parse_share_value(action.get("value"))
-        ref = _str(body.get("trigger_id")) or "passages"
-        if response_url is None or parsed is None:
-            log.warning("slack: a show-passages click without what it needs", extra={"event_id": ref})
+        clicked = await self._clicked_reply(body, action, "show-passages")
+        if clicked is None:
             return
-        try:
-            reply = await asyncio.to_thread(self._reproduce, *parsed)
-        except Exception:  # the click's boundary: counted, logged, the member told
-            ERRORS.labels("slack").inc()
-            log.exception("slack: could not show the passages", extra={"event_id": ref})
+        response_url, ref, reply = clicked
+        public_url = self.delivery.public_url
+        if reply is None:
             message = render.failure_message()
+        elif isinstance(reply, Answer):
+            message = render.passages_message(reply, public_url=public_url)
         else:
-            public_url = self.delivery.public_url
-            if isinstance(reply, Answer):
-                message = render.passages_message(reply, public_url=public_url)
-            else:
-                message = render.reply_message(reply, public_url=public_url, style="links")
+            message = render.reply_message(reply, public_url=public_url, style="links")
         await self.delivery.respond_message(response_url, message, ref=ref, response_type="ephemeral", replace_original=False)
 
     async def feedback(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
