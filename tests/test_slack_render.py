@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import render
+from adapters.slack.blocks import clean
 from adapters.slack.text import escape, mentions_user, question_text
 from bot.answer import Answer, LeadSentence, Passage, Source, Summary, SummaryPoint
 
@@ -455,7 +456,7 @@ def test_any_answer_renders_to_valid_in_limit_unpingable_block_kit(value: Answer
     message = check_message(render.answer_message(value, public_url=public_url, share=share_value, style=style))
     check_message(render.passages_message(value, public_url=public_url))
     assert render.answer_chars(value) >= 0
-    if value.abstained or style == "text" or not any(render._clean(p.text).strip() for p in value.passages):
+    if value.abstained or style == "text" or not any(clean(p.text).strip() for p in value.passages):
         return  # a passage of control characters only is no passage: the member is told the guide has nothing
     lead = rich_elements(message, "guide_lead")
     assert message["blocks"][0]["block_id"] == "guide_lead" and lead[0]["type"] == "text"
