@@ -10,314 +10,63 @@ Certified …), never by a list of one guide's names, so a new document's roles 
 known after `guidebot index` with no code change.
 
 The optional glossary may add aliases (ways members type a name) and nothing else.
+
+This module does the deriving and re-exports the names callers use; the values
+it stores are in `knowledge.catalogue`, the grammar of names (what makes a role
+or a credential, normalizing, the glossary) in `knowledge.names`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
+from knowledge.catalogue import ENTITIES_VERSION, DocumentPath, Entities, Entity, EntityKind, Mention, Section
 from knowledge.chunking import Chunk
 from knowledge.document import Document
 from knowledge.loaders import slugify
-from knowledge.stopwords import ENGLISH_STOP_WORDS
-from knowledge.yamlfile import read_yaml
+from knowledge.names import (
+    CREDENTIAL_LEADS,
+    CREDENTIAL_NOUNS,
+    CREDENTIAL_WORDS,
+    GENERIC_SUFFIXES,
+    NAME_STOP_WORDS,
+    ROLE_HEADS,
+    ROLE_MODIFIERS,
+    SETTING_OPENER,
+    classify,
+    initial_variants,
+    load_glossary,
+    name_pattern,
+    normalize_name,
+    normalized_aliases,
+    roles_in_heading,
+)
 
-ENTITIES_VERSION = 1
-
-EntityKind = Literal["role", "credential", "setting"]
-
-ROLE_HEADS = {"officer", "director", "president", "manager", "chair", "chairman", "chairperson", "dean", "administrator"}
-ROLE_MODIFIERS = {"vice", "chief", "deputy", "assistant", "associate"}
-CREDENTIAL_LEADS = {"doctor", "master", "bachelor"}
-CREDENTIAL_WORDS = {"certified", "certificate", "certification", "diploma", "diplomate", "fellow", "fellowship", "licensed", "registered", "board"}
-CREDENTIAL_NOUNS = re.compile(r"\b(credentials?|degrees?|certifications?|diplomas?)\b", re.IGNORECASE)
-GENERIC_SUFFIXES = {"role", "roles", "position", "positions", "track", "career", "careers", "job", "jobs"}
-SETTING_OPENER = re.compile(r"^(?:In|For|Within|At|Inside|Across)\s+(?:a|an)\s+(?P<setting>[^,]{3,80}?),\s+(?:the\s+)?", re.IGNORECASE)
-NAME_STOP_WORDS = {"a", "an", "the", "of", "or", "and", "for", "in", "to"}
-_WORD = re.compile(r"[A-Za-z][\w’'&-]*")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def normalize_name(text: str) -> str:
-    """The form names are compared in: lower case, no punctuation, no connecting words."""
-    text = text.lower().replace("’s", "").replace("'s", "").replace("&", " and ")
-    return " ".join(w for w in _NON_ALNUM.sub(" ", text).split() if w not in NAME_STOP_WORDS)
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One verbatim sentence of one chunk."""
-
-    chunk_id: str
-    sentence: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"chunk_id": self.chunk_id, "sentence": self.sentence}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Mention:
-        return cls(str(data["chunk_id"]), str(data["sentence"]))
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A role, a role's setting ("CMO at a health insurance payer") or a credential."""
-
-    key: str
-    kind: EntityKind
-    name: str
-    acronym: str | None
-    aliases: tuple[str, ...]
-    document_id: str
-    defining: tuple[Mention, ...]
-    mentions: tuple[Mention, ...]
-    section: str | None = None
-    parent: str | None = None
-    setting: str | None = None
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.name} ({self.acronym})" if self.acronym else self.name
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "kind": self.kind,
-            "name": self.name,
-            "acronym": self.acronym,
-            "aliases": list(self.aliases),
-            "document_id": self.document_id,
-            "section": self.section,
-            "parent": self.parent,
-            "setting": self.setting,
-            "defining": [m.to_json() for m in self.defining],
-            "mentions": [m.to_json() for m in self.mentions],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Entity:
-        return cls(
-            key=str(data["key"]),
-            kind=data["kind"],
-            name=str(data["name"]),
-            acronym=data.get("acronym"),
-            aliases=tuple(data.get("aliases") or ()),
-            document_id=str(data["document_id"]),
-            defining=tuple(Mention.from_json(m) for m in data.get("defining") or ()),
-            mentions=tuple(Mention.from_json(m) for m in data.get("mentions") or ()),
-            section=data.get("section"),
-            parent=data.get("parent"),
-            setting=data.get("setting"),
-        )
-
-
-@dataclass(frozen=True)
-class Section:
-    """A heading of a document, its lead sentence, and whether it is a stage of the career path."""
-
-    key: str
-    document_id: str
-    heading: str
-    level: int
-    parent: str | None
-    chunk_ids: tuple[str, ...]
-    lead: Mention
-    stage: bool
-    names: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "document_id": self.document_id,
-            "heading": self.heading,
-            "level": self.level,
-            "parent": self.parent,
-            "chunk_ids": list(self.chunk_ids),
-            "lead": self.lead.to_json(),
-            "stage": self.stage,
-            "names": list(self.names),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Section:
-        return cls(
-            key=str(data["key"]),
-            document_id=str(data["document_id"]),
-            heading=str(data["heading"]),
-            level=int(data["level"]),
-            parent=data.get("parent"),
-            chunk_ids=tuple(data.get("chunk_ids") or ()),
-            lead=Mention.from_json(data["lead"]),
-            stage=bool(data["stage"]),
-            names=tuple(data.get("names") or ()),
-        )
-
-
-@dataclass(frozen=True)
-class DocumentPath:
-    """A document and the role its career path leads to (the role its title names)."""
-
-    document_id: str
-    title: str
-    destination: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.document_id, "title": self.title, "destination": self.destination}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DocumentPath:
-        return cls(str(data["id"]), str(data["title"]), data.get("destination"))
-
-
-@dataclass(frozen=True)
-class Entities:
-    """What `derive_entities` stored with the index, read back as values."""
-
-    entities: tuple[Entity, ...] = ()
-    sections: tuple[Section, ...] = ()
-    documents: tuple[DocumentPath, ...] = ()
-
-    def by_key(self, key: str) -> Entity | None:
-        return next((e for e in self.entities if e.key == key), None)
-
-    def of_kind(self, *kinds: str) -> list[Entity]:
-        return [e for e in self.entities if e.kind in kinds]
-
-    def section(self, key: str | None) -> Section | None:
-        return next((s for s in self.sections if s.key == key), None) if key else None
-
-    def stages(self, document_id: str) -> list[Section]:
-        return [s for s in self.sections if s.document_id == document_id and s.stage]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": ENTITIES_VERSION,
-            "entities": [e.to_json() for e in self.entities],
-            "sections": [s.to_json() for s in self.sections],
-            "stages": [s.key for s in self.sections if s.stage],
-            "documents": [d.to_json() for d in self.documents],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> Entities:
-        data = data or {}
-        return cls(
-            entities=tuple(Entity.from_json(e) for e in data.get("entities") or ()),
-            sections=tuple(Section.from_json(s) for s in data.get("sections") or ()),
-            documents=tuple(DocumentPath.from_json(d) for d in data.get("documents") or ()),
-        )
-
-
-def classify(long_form: str, context: str = "") -> Literal["role", "credential"] | None:
-    """Role, credential or neither, from the words of a name and the words right after it."""
-    words = [w.lower() for w in _WORD.findall(long_form)]
-    if not words:
-        return None
-    if (len(words) > 2 and words[0] in CREDENTIAL_LEADS and words[1] == "of") or words[0] in CREDENTIAL_WORDS:
-        return "credential"
-    if any(w.rstrip("s") in ROLE_HEADS or w in ROLE_HEADS for w in words) or words[0] in ROLE_MODIFIERS:
-        return "role"
-    if CREDENTIAL_NOUNS.match(context.strip()):
-        return "credential"
-    return None
-
-
-def _singular(word: str) -> str:
-    lower = word.lower()
-    if lower.endswith("s") and lower[:-1] in ROLE_HEADS:
-        return word[:-1]
-    return word
-
-
-def roles_in_heading(heading: str) -> list[str]:
-    """Role names a heading announces: "Medical Director Roles" → "Medical Director".
-
-    A role name is a run of capitalised words that ends in a role head (Officer,
-    Director …), optionally followed by "of" and more capitalised words ("Vice
-    President of Medical Affairs"); connecting words, a leading verb ("Becoming")
-    and trailing nouns like "Role" are left out, and a lone "Officer" names nothing.
-    """
-    words = [w.strip(":;,.!?()\"“”") for w in heading.split()]
-    found: list[str] = []
-    i = 0
-    while i < len(words):
-        if not _is_head(words, i):
-            i += 1
-            continue
-        start = i
-        while start > 0:
-            prev = words[start - 1]
-            leading_verb = start - 1 == 0 and prev.lower().endswith("ing")
-            if not prev[:1].isupper() or prev.lower() in ENGLISH_STOP_WORDS or leading_verb:
-                break
-            start -= 1
-        end = i + 1
-        if end + 1 < len(words) and words[end].lower() == "of" and words[end + 1][:1].isupper():
-            end += 1
-            while end < len(words) and words[end][:1].isupper() and words[end].lower() not in GENERIC_SUFFIXES:
-                end += 1
-        span = words[start:end]
-        span[-1] = _singular(span[-1])
-        if len(span) > 1:
-            found.append(" ".join(span))
-        i = end
-    return found
-
-
-def _is_head(words: list[str], i: int) -> bool:
-    """ "Officer", "Directors", or "Chief" when it is "Chief of …" (not the start of "Chief Medical Officer")."""
-    word = words[i].lower()
-    if word in ROLE_HEADS or (word.endswith("s") and word[:-1] in ROLE_HEADS):
-        return True
-    return word == "chief" and i + 1 < len(words) and words[i + 1].lower() == "of"
-
-
-def _name_pattern(name: str, acronym: str | None) -> re.Pattern[str]:
-    """The name in any case ("medical director"), the acronym only as written ("DO", not "do")."""
-    spelled = r"(?i:\b" + re.escape(name).replace(r"\ ", r"\s+") + r"s?\b)"
-    return re.compile(spelled + (r"|\b" + re.escape(acronym) + r"s?\b" if acronym else ""))
-
-
-def _initial_variants(normalized: str) -> list[str]:
-    """ "vice president medical affairs" → "vp medical affairs": how members shorten a title."""
-    words = normalized.split()
-    if len(words) < 3 or words[0] not in ROLE_MODIFIERS or words[1] not in ROLE_HEADS:
-        return []
-    return [words[0][0] + words[1][0] + " " + " ".join(words[2:])]
-
-
-def _aliases(*names: str | None) -> tuple[str, ...]:
-    out: dict[str, None] = {}
-    for name in names:
-        if name:
-            norm = normalize_name(name)
-            if norm:
-                out.setdefault(norm, None)
-    return tuple(out)
-
-
-def load_glossary(path: Path | None) -> dict[str, list[str]]:
-    """Extra aliases by entity (key, acronym, name or setting); the glossary may hold nothing else."""
-    if path is None or not path.exists():
-        return {}
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict) or set(data) - {"aliases"}:
-        raise ValueError(f"{path.name}: only an `aliases:` mapping is allowed (summaries quote the documents)")
-    aliases = data.get("aliases") or {}
-    if not isinstance(aliases, dict):
-        raise ValueError(f"{path.name}: `aliases` must map a name to a list of spellings")
-    glossary: dict[str, list[str]] = {}
-    for name, spellings in aliases.items():
-        if isinstance(spellings, str):
-            spellings = [spellings]
-        if not isinstance(spellings, list) or not all(isinstance(s, str) for s in spellings):
-            raise ValueError(f"{path.name}: aliases of {name!r} must be a list of spellings")
-        glossary[normalize_name(str(name))] = list(spellings)
-    return glossary
+__all__ = [
+    "CREDENTIAL_LEADS",
+    "CREDENTIAL_NOUNS",
+    "CREDENTIAL_WORDS",
+    "ENTITIES_VERSION",
+    "GENERIC_SUFFIXES",
+    "NAME_STOP_WORDS",
+    "ROLE_HEADS",
+    "ROLE_MODIFIERS",
+    "SETTING_OPENER",
+    "DocumentPath",
+    "Entities",
+    "Entity",
+    "EntityKind",
+    "Mention",
+    "Section",
+    "classify",
+    "derive_entities",
+    "load_glossary",
+    "normalize_name",
+    "roles_in_heading",
+]
 
 
 @dataclass
@@ -411,7 +160,7 @@ def derive_entities(docs: list[Document], chunks: list[Chunk], acronyms: dict[st
             if role.section is None:
                 role.section = heading.key
 
-    patterns = {d.key: _name_pattern(d.name, d.acronym) for d in drafts}
+    patterns = {d.key: name_pattern(d.name, d.acronym) for d in drafts}
     for draft in drafts:
         own = next((h for h in headings if h.key == draft.section), None)
         if own is None:
@@ -486,7 +235,7 @@ def _finish(
         mentions = list(draft.defining)
         lookups = [draft.key, draft.setting or "", draft.name]
     else:
-        aliases = [draft.name, draft.acronym, *_initial_variants(normalize_name(draft.name))]
+        aliases = [draft.name, draft.acronym, *initial_variants(normalize_name(draft.name))]
         mentions = sentences.matching(patterns[draft.key])
         lookups = [draft.key, draft.acronym or "", draft.name]
     extra = [s for name in lookups if name for s in glossary.get(normalize_name(name), [])]
@@ -495,7 +244,7 @@ def _finish(
         kind=draft.kind,
         name=draft.name,
         acronym=draft.acronym,
-        aliases=_aliases(*aliases, *extra),
+        aliases=normalized_aliases(*aliases, *extra),
         document_id=draft.document_id,
         defining=tuple(dict.fromkeys(draft.defining)),
         mentions=tuple(mentions),
