@@ -35,7 +35,7 @@ stress: index
 
 # ruff and mypy read their settings from pyproject.toml; mypy's paths are there too.
 lint: install
-	$(BIN)/ruff check bot adapters index knowledge
+	$(BIN)/ruff check bot adapters index knowledge guidebot_testing
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 

@@ -1,9 +1,9 @@
 """Slack and Teams over HTTP: ack latency and answers delivered per second, 50 members at once.
 
 `guidebot serve` runs as a subprocess with Slack and Teams wired to the
-recording fakes from the test suite, served from this process on 127.0.0.1:
-Slack's Web API (`tests/slack_fake.FakeSlack`) and the Bot Framework connector
-(`tests/teams_fake.FakeConnector`). Each of `clients` simulated members sends a
+recording fakes of `guidebot_testing`, served from this process on 127.0.0.1:
+Slack's Web API (`guidebot_testing.slack.FakeSlack`) and the Bot Framework connector
+(`guidebot_testing.teams.FakeConnector`). Each of `clients` simulated members sends a
 question, waits for the acknowledgement (the HTTP response), then for the
 answer to reach the fake, then asks the next one, so at most `clients`
 questions are in flight, as with that many members typing. Every question is
@@ -15,7 +15,7 @@ worded differently, so none is answered from the cache.
   later as `chat.postMessage`.
 - Teams: Bot Framework `message` activities (`POST /api/messages`, local mode:
   no token; the caller's server runs with `GUIDEBOT_TEAMS_LOCAL_MODE=1`, as
-  `bench.run.server_env` sets it). The adapter leases the question and answers 200 at once; the turn
+  `guidebot_testing.servers.server_env` sets it). The adapter leases the question and answers 200 at once; the turn
   runs after the ack and its reply reaches the connector later.
 """
 
@@ -34,8 +34,9 @@ from typing import Any
 import aiohttp
 
 from bench.stats import Sample
-from tests.slack_fake import BOT_USER_ID, SIGNING_SECRET, FakeSlack, event_callback, sign
-from tests.teams_fake import BOT_ID, BOT_NAME, FakeConnector
+from guidebot_testing.servers import RunningServer
+from guidebot_testing.slack import BOT_USER_ID, SIGNING_SECRET, FakeSlack, event_callback, sign
+from guidebot_testing.teams import BOT_ID, BOT_NAME, FakeConnector
 
 ANSWER_TIMEOUT = 60.0
 SCAN_SECONDS = 0.002
@@ -236,13 +237,12 @@ async def teams_load(base: str, connector: FakeConnector, asked: list[str], clie
 
 
 async def run_platforms(
-    start: Callable[[dict[str, str]], tuple[Any, str]],
-    stop: Callable[[Any], None],
+    start: Callable[[dict[str, str]], RunningServer],
     asked: list[str],
     clients: int,
     rounds: int = 1,
 ) -> list[PlatformResult]:
-    """Start the fakes, then the server pointed at them (`start(env)` → (process, base URL)), and load each platform.
+    """Start the fakes, then the server pointed at them (`start(env)`, stopped here), and load each platform.
 
     The clients' own process holds whatever the caller loaded (`bench.run`: the model, the index,
     earlier results); its heap is frozen meanwhile, so that a full collection of it (~90 ms) does not
@@ -251,14 +251,13 @@ async def run_platforms(
     gc.collect()
     gc.freeze()
     try:
-        return await _run_platforms(start, stop, asked, clients, rounds)
+        return await _run_platforms(start, asked, clients, rounds)
     finally:
         gc.unfreeze()
 
 
 async def _run_platforms(
-    start: Callable[[dict[str, str]], tuple[Any, str]],
-    stop: Callable[[Any], None],
+    start: Callable[[dict[str, str]], RunningServer],
     asked: list[str],
     clients: int,
     rounds: int,
@@ -267,7 +266,8 @@ async def _run_platforms(
     connector = await FakeConnector().start()
     try:
         env = {"SLACK_BOT_TOKEN": "xoxb-bench-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url}
-        process, base = await asyncio.to_thread(start, env)
+        server = await asyncio.to_thread(start, env)
+        base = server.url
         try:
             # A few questions first, so Bolt's one-off auth.test and first-request set-up are not timed.
             await slack_load(base, fake, [f"warm-up {q}" for q in asked[:4]], 2)
@@ -281,7 +281,7 @@ async def _run_platforms(
                 slack.append(await slack_load(base, fake, part[:share], clients))
                 teams.append(await teams_load(base, connector, part[share:], clients))
         finally:
-            await asyncio.to_thread(stop, process)
+            await asyncio.to_thread(server.stop)
     finally:
         await fake.close()
         await connector.close()

@@ -15,13 +15,11 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +39,7 @@ from bot.engine import AnswerEngine  # noqa: E402
 from bot.service import EngineHolder, Guidebot, Inbound  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 from bot.store import SqlStore  # noqa: E402
+from guidebot_testing.servers import GUIDEBOT, RunningServer, launch, server_env  # noqa: E402
 from index import dense  # noqa: E402
 from index.embedder import load_embedder  # noqa: E402
 from index.guide_index import load_index  # noqa: E402
@@ -50,7 +49,6 @@ DEV = SHARED / "eval" / "dev.jsonl"
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "heldout.jsonl"
 REPORT = PROJECT_ROOT / "BENCHMARKS.md"
 PLOT = PROJECT_ROOT / "docs" / "bench.png"
-GUIDEBOT = Path(sys.executable).with_name("guidebot")
 
 LATENCY_ROUNDS = 10
 CLIENTS = 64
@@ -317,54 +315,9 @@ def part_scale(settings: Settings, engine: AnswerEngine, dev: list[str]) -> tupl
 # 5. Start-up and index build; 6. peak memory (with HTTP load on /api/ask)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str, timeout: float = 2.0) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status
-    except OSError as exc:
-        return getattr(exc, "code", 0) or 0
-
-
-def start_server(env: dict[str, str], timeout: float = 90.0, log: Path | None = None) -> tuple[subprocess.Popen, str, float]:
-    port = free_port()
-    started = time.perf_counter()
-    output = log.open("ab") if log is not None else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [str(GUIDEBOT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
-        cwd=PROJECT_ROOT,
-    )
-    if log is not None:
-        output.close()  # the child keeps its own copy
-    base = f"http://127.0.0.1:{port}"
-    while time.perf_counter() - started < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"guidebot serve exited with {proc.returncode}")
-        if get(f"{base}/readyz", timeout=1.0) == 200:
-            return proc, base, time.perf_counter() - started
-        time.sleep(0.02)
-    stop(proc)
-    raise TimeoutError("guidebot serve was not ready in time")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+def start_server(env: dict[str, str], data_dir: Path, log: Path) -> RunningServer:
+    """`guidebot serve` on `data_dir`, its readiness asked every 20 ms so that the start-up time is measured closely."""
+    return launch(env, data_dir=data_dir, log_path=log, poll=0.02)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -398,18 +351,12 @@ async def http_load(base: str, asked: list[str], clients: int) -> tuple[Sample, 
     return Sample.of(latencies), len(latencies) / elapsed
 
 
-def server_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUIDEBOT_", "SLACK_", "MICROSOFT_"))}
-    env.update(
-        GUIDEBOT_DATA_DIR=str(settings.data_dir),
-        GUIDEBOT_DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}",
-        GUIDEBOT_LOG_LEVEL="WARNING",
-        GUIDEBOT_TEAMS_LOCAL_MODE="1",  # the recording fake connector on loopback, no app id
-        GUIDEBOT_RATE_LIMIT_PER_ADDRESS="0",  # every client of the load is on this machine
-        GUIDEBOT_RATE_LIMIT_PER_SESSION="0",
-        **extra,
+def bench_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:
+    """The test servers' environment on `settings.data_dir`, with a throwaway database and warnings only."""
+    return server_env(
+        settings.data_dir,
+        {"GUIDEBOT_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}", "GUIDEBOT_LOG_LEVEL": "WARNING", **extra},
     )
-    return env
 
 
 def index_builds(settings: Settings, engine: AnswerEngine, tmp: Path) -> tuple[list[float], list[dict], list[dict]]:
@@ -432,7 +379,7 @@ def index_builds(settings: Settings, engine: AnswerEngine, tmp: Path) -> tuple[l
             in_process.append(time.perf_counter() - started)
 
     def build(data_dir: Path, knowledge_dir: Path) -> dict:
-        env = server_env(settings.model_copy(update={"data_dir": data_dir}), tmp, GUIDEBOT_KNOWLEDGE_DIR=str(knowledge_dir))
+        env = bench_env(settings.model_copy(update={"data_dir": data_dir}), tmp, GUIDEBOT_KNOWLEDGE_DIR=str(knowledge_dir))
         out = subprocess.run(
             [sys.executable, "-m", "bench.buildtime"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True
         )
@@ -465,12 +412,11 @@ def part_platforms(settings: Settings, dev: list[str]) -> tuple[list[Row], list[
 
         log = tmp / "server.log"
 
-        def start(extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-            proc, base, _ = start_server(server_env(settings, tmp, **extra), log=log)
-            return proc, base
+        def start(extra: dict[str, str]) -> RunningServer:
+            return start_server(bench_env(settings, tmp, **extra), settings.data_dir, log)
 
         asked = unique_questions(dev, PLATFORM_QUESTIONS * PLATFORM_ROUNDS + 3000)[3000:]
-        results = asyncio.run(run_platforms(start, stop, asked, HTTP_CLIENTS, PLATFORM_ROUNDS))
+        results = asyncio.run(run_platforms(start, asked, HTTP_CLIENTS, PLATFORM_ROUNDS))
         for r in results:
             if r.failed:
                 console.print(f"[red]{r.platform}: {r.failed} questions failed {r.statuses}; the server's log ends:[/red]")
@@ -556,27 +502,27 @@ def part_startup(settings: Settings, engine: AnswerEngine, dev: list[str], basel
 
         starts, rss, http = [], [], None
         for run in range(START_RUNS):
-            proc, base, seconds = start_server(server_env(settings, tmp))
-            starts.append(seconds)
+            server = start_server(bench_env(settings, tmp), settings.data_dir, tmp / "server.log")
+            starts.append(server.started_seconds)
             try:
                 if run == 0:
                     asked = [dev[i % len(dev)] for i in range(HTTP_REQUESTS // 2)] + unique_questions(dev, HTTP_REQUESTS // 2)
-                    http = asyncio.run(http_load(base, asked, HTTP_CLIENTS))
-                    rss.append(peak_rss_mb(proc.pid))
+                    http = asyncio.run(http_load(server.url, asked, HTTP_CLIENTS))
+                    rss.append(peak_rss_mb(server.process.pid))
             finally:
-                stop(proc)
+                server.stop()
         s = Sample.of(starts)
         rows.append(Row("5 start-up", f"`guidebot serve` to /readyz 200, ONNX backend (n={len(s)})", f"p50 {s.p50:.2f} s · max {max(starts):.2f} s", "", "≤ 3 s", s.p50 <= 3.0))
 
         # The same with the torch backend, for comparison (its own index: the model name differs).
         torch_settings = settings.model_copy(update={"data_dir": tmp / "torch", "embedding_backend": "torch"})
         subprocess.run(
-            [str(GUIDEBOT), "index"], env=server_env(torch_settings, tmp, GUIDEBOT_EMBEDDING_BACKEND="torch"),
+            [str(GUIDEBOT), "index"], env=bench_env(torch_settings, tmp, GUIDEBOT_EMBEDDING_BACKEND="torch"),
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT,
         )
-        proc, _, torch_start = start_server(server_env(torch_settings, tmp, GUIDEBOT_EMBEDDING_BACKEND="torch"))
-        torch_rss = peak_rss_mb(proc.pid)
-        stop(proc)
+        server = start_server(bench_env(torch_settings, tmp, GUIDEBOT_EMBEDDING_BACKEND="torch"), torch_settings.data_dir, tmp / "server.log")
+        torch_start, torch_rss = server.started_seconds, peak_rss_mb(server.process.pid)
+        server.stop()
         rows.append(Row("5 start-up", "`guidebot serve` to /readyz 200, torch backend (before)", f"{torch_start:.2f} s", ratio(torch_start, s.p50) + " of ONNX"))
 
         if http is not None:
@@ -662,7 +608,7 @@ NOTES = """## How to read it
   through the bare baseline, alternately, so both see the same noise.
 - **2 HTTP**: `guidebot serve` as a subprocess on loopback. The Slack and Teams rows (`bench/platforms.py`):
   50 members, each sending a question, waiting for the acknowledgement (the HTTP response), then for the
-  answer to reach the recording fake (`tests/slack_fake.py`'s Web API, `tests/teams_fake.py`'s connector),
+  answer to reach the recording fake (`guidebot_testing/slack.py`'s Web API, `guidebot_testing/teams.py`'s connector),
   then asking the next; every question is worded differently, so none comes from the cache. Slack and
   Teams take turns for 3 rounds, so a noisy spell of the shared machine falls on both; p50 and p99 are
   over every round's acks together, and each round's own p99 is shown beside them. Slack events

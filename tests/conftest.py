@@ -57,3 +57,11 @@ def hashing_settings(tmp_path: Path) -> Settings:
     knowledge = tmp_path / "knowledge"
     shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return Settings(knowledge_dir=knowledge, data_dir=tmp_path / "data", model="hashing-256")
+
+
+@pytest.fixture()
+def indexed_data_dir(guide_settings: Settings, guide_index: GuideIndex, tmp_path: Path) -> Path:
+    """A fresh data dir holding a copy of the session's index of the real guide (no database yet)."""
+    from guidebot_testing.servers import seed_index
+
+    return seed_index(guide_settings.data_dir, tmp_path / "data")

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.console import STATIC, mount
 from bot.server import SESSION_COOKIE
 from bot.settings import PROJECT_ROOT, Settings
-from tests.server_fixtures import indexed_data_dir, serve  # noqa: F401
+from guidebot_testing.servers import serve
 
 CHROMIUM = os.environ.get("GUIDEBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

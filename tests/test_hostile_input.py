@@ -35,12 +35,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.stress import UNHANDLED_MESSAGES
 from bot.commands import KEYWORDS, MAX_NAME_CHARS, Command, parse_command
 from bot.settings import Settings
-from tests.server_fixtures import RunningServer, seed_index, serve
-from tests.slack_fake import BOT_USER_ID, SIGNING_SECRET, FakeSlack, event_callback
-from tests.teams_fake import FakeConnector
+from guidebot_testing.servers import UNHANDLED_MESSAGES, RunningServer, seed_index, serve
+from guidebot_testing.slack import BOT_USER_ID, SIGNING_SECRET, FakeSlack, event_callback
+from guidebot_testing.teams import FakeConnector
 
 TRIED: Counter[str] = Counter()
 APP_ID = "6f1b2c3d-0000-4000-8000-000000000001"

@@ -27,8 +27,8 @@ from bot.server import INDEX_POLL_SECONDS, MAX_ASK_BYTES, SESSION_COOKIE, Adapte
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import SqlStore
 from bot.wiring import build_guidebot
+from guidebot_testing.servers import GUIDEBOT, seed_index, serve, server_env
 from knowledge.chunking import Chunk
-from tests.server_fixtures import GUIDEBOT, indexed_data_dir, seed_index, serve, server_env  # noqa: F401
 
 QUESTION = "What does a VPMA do?"
 OFF_TOPIC = "What is a good recipe for banana bread?"

@@ -25,8 +25,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.server import GUIDEBOT_KEY, SESSION_COOKIE, create_app
 from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_guidebot
-from tests.server_fixtures import indexed_data_dir  # noqa: F401  (a fixture)
-from tests.slack_fake import SIGNING_SECRET, event_callback, sign
+from guidebot_testing.slack import SIGNING_SECRET, event_callback, sign
 
 DEEP = "[" * 5_000 + "]" * 5_000
 JSON_ENDPOINTS = ("/api/ask", "/api/feedback", "/slack/events", "/api/messages")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from adapters.slack import render
-from tests.slack_fake import FakeSlack, SlackEnv, mention, slack_settings, start_env, stop_env
+from guidebot_testing.slack import FakeSlack, SlackEnv, mention, slack_settings, start_env, stop_env
 from tests.test_commands import TYPED_COMMANDS, TYPED_QUESTION, UNKNOWN_NAME
 from tests.test_slack_render import check_message
 

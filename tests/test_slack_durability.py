@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.slack_fake import FakeSlack, SlackEnv, block_actions_form, mention, message, slack_settings, start_env, stop_env
+from guidebot_testing.slack import FakeSlack, SlackEnv, block_actions_form, mention, message, slack_settings, start_env, stop_env
 
 QUESTION = "What does a VPMA do?"
 

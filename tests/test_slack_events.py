@@ -22,7 +22,7 @@ import pytest
 from adapters.slack.delivery import STATUS_SEARCHING
 from adapters.slack.render import FAILURE_TEXT
 from bot.summaries import suggested_prompts
-from tests.slack_fake import (
+from guidebot_testing.slack import (
     BOT_ID,
     BOT_USER_ID,
     FakeSlack,

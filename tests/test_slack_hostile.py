@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.slack_fake import BOT_USER_ID, FakeSlack, SlackEnv, next_ts, sign, slack_settings, start_env, stop_env
+from guidebot_testing.slack import BOT_USER_ID, FakeSlack, SlackEnv, next_ts, sign, slack_settings, start_env, stop_env
 
 OK_STATUSES = {200, 400, 401, 404, 413}
 TRIED: Counter[str] = Counter()
@@ -163,7 +163,7 @@ def test_a_huge_body_is_refused_with_413(running: Running) -> None:
 
 def test_the_fuzzing_left_the_adapter_healthy(running: Running) -> None:
     """After all of that, a real question still gets its answer."""
-    from tests.slack_fake import event_callback, mention
+    from guidebot_testing.slack import event_callback, mention
 
     event = mention("What does a VPMA do?", channel="C0AFTER01")
     assert running.post(json.dumps(event_callback(event)).encode(), "application/json", signed=True) == 200

@@ -19,10 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from guidebot_testing.servers import serve
+from guidebot_testing.slack import PUBLIC_URL, SIGNING_SECRET, FakeSlack, event_callback, mention, sign
 from tests.conftest_store import postgres_schema_url  # noqa: F401  (a fixture)
-from tests.slack_fake import PUBLIC_URL, SIGNING_SECRET, FakeSlack, event_callback, mention, sign
-
-server_fixtures = pytest.importorskip("tests.server_fixtures", reason="needs the server's test fixtures (tests/server_fixtures.py)")
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 def _start(env: dict[str, str], data_dir: Path) -> tuple[Any, Any]:
-    context = server_fixtures.serve(env, data_dir=data_dir)
+    context = serve(env, data_dir=data_dir)
     return context, context.__enter__()
 
 

@@ -1,6 +1,6 @@
 """`make stress`, smaller: 800 questions through Slack and Teams with faults and one kill -9, in CI.
 
-The same driver as `python -m bench.stress` (see `bench/stress.py`): the real
+The same engine as `python -m bench.stress` (`guidebot_testing/stress.py`): the real
 server as a subprocess, the recording Slack and Teams fakes answering 10 % of
 posts with 429 and 5 % with 5xx, Slack retries and Teams resends, a SIGKILL
 and restart halfway, and hostile senders beside the members (100 KB
@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.stress import StressPlan, rows, run_stress
 from bot.settings import Settings
+from guidebot_testing.stress import StressPlan, rows, run_stress
 
 PLAN = StressPlan(questions=800, concurrency=50, kill_at=0.5, work_lease_seconds=8, answer_timeout=90, time_limit=150)
 

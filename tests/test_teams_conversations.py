@@ -25,11 +25,11 @@ from bot.metrics import REGISTRY
 from bot.service import UNATTRIBUTED_PREFIX
 from bot.settings import Settings
 from bot.wiring import build_guidebot
+from guidebot_testing.teams import BOT_ID, FakeConnector, TeamsHarness, next_id, start_harness
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.entities import Entities
 from tests.test_commands import TYPED_COMMANDS, TYPED_QUESTION, UNKNOWN_NAME
-from tests.teams_fake import BOT_ID, FakeConnector, TeamsHarness, next_id, start_harness
 
 QUESTION = "What does a VPMA do?"
 OFF_TOPIC = "What is the best recipe for banana bread?"

@@ -32,9 +32,9 @@ from adapters.teams.answering import RECOVERY_ABANDONED, WORK_PREFIX, Lease, rep
 from adapters.teams.app import TEAMS_ENDPOINT
 from bot.settings import Settings
 from bot.wiring import build_guidebot
+from guidebot_testing.teams import FakeConnector, TeamsHarness, start_harness
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from tests.teams_fake import FakeConnector, TeamsHarness, start_harness
 
 QUESTION = "What does a VPMA do?"
 APP_ID = "6f1b2c3d-0000-4000-8000-000000000001"

@@ -19,9 +19,9 @@ from adapters.teams.answering import WORK_PREFIX
 from adapters.teams.answering import stored_work as lease_work
 from bot.settings import Settings
 from bot.wiring import build_guidebot
+from guidebot_testing.teams import FakeConnector, TeamsHarness, start_harness
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from tests.teams_fake import FakeConnector, TeamsHarness, start_harness
 
 QUESTION = "What does a VPMA do?"
 

@@ -1,20 +1,17 @@
-"""Run `guidebot serve` as a real subprocess, for end-to-end tests of the server and its adapters.
+"""`guidebot serve` as a real subprocess, for end-to-end tests, benchmarks and the stress run.
 
-Reuse from any test module:
+    from guidebot_testing.servers import serve
 
-    from tests.server_fixtures import indexed_data_dir, serve  # noqa: F401  (indexed_data_dir is a fixture)
-
-    def test_something(indexed_data_dir):
-        with serve(data_dir=indexed_data_dir, env={"SLACK_SIGNING_SECRET": "s"}) as server:
-            status, body = server.post_json("/api/ask", {"question": "What does a VPMA do?"})
-            assert status == 200
-            assert "VPMA" in server.logs() or True
+    with serve(data_dir=data_dir, env={"SLACK_SIGNING_SECRET": "s"}) as server:
+        status, body = server.post_json("/api/ask", {"question": "What does a VPMA do?"})
 
 `serve` picks a free 127.0.0.1 port, starts the server with the repo's knowledge
 and the given data dir (Teams in local mode, no rate limits), waits until `/readyz` answers 200 (or only `/healthz`
 with `ready=False`), yields a `RunningServer`, and stops it (SIGTERM, then
-SIGKILL) on exit. The server's log (JSON lines unless `GUIDEBOT_LOG_JSON=false`)
-goes to `server.log_path`.
+SIGKILL) on exit; `launch` does the same without the `with`, for a caller that
+stops the server itself. The server's log (JSON lines unless `GUIDEBOT_LOG_JSON=false`)
+goes to `server.log_path`. `seed_index` copies a built index into a fresh data dir,
+so a server starts without building one.
 """
 
 from __future__ import annotations
@@ -35,13 +32,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT
 from index.persist import live_target
 
 GUIDEBOT = Path(sys.executable).with_name("guidebot")
 START_TIMEOUT = 90.0
+UNHANDLED_MESSAGES = (
+    "unhandled error",
+    "background work failed",
+    "turn failed",
+    "could not be answered",
+    "could not be processed",
+    "Error handling request",
+    "Task exception was never retrieved",
+    "Exception in callback",
+)
+"""Words of an ERROR log line that mean something went unhandled, as opposed to a delivery that failed and was dealt with."""
 
 
 def free_port() -> int:
@@ -57,12 +63,6 @@ def seed_index(source_data_dir: Path, data_dir: Path) -> Path:
     shutil.copytree(build, data_dir / build.name)
     (data_dir / "index").symlink_to(build.name)
     return data_dir
-
-
-@pytest.fixture()
-def indexed_data_dir(guide_settings: Settings, guide_index: Any, tmp_path: Path) -> Path:
-    """A fresh data dir holding a copy of the session's index of the real guide (no database yet)."""
-    return seed_index(guide_settings.data_dir, tmp_path / "data")
 
 
 def server_env(data_dir: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -95,6 +95,8 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     data_dir: Path
+    started_seconds: float = 0.0
+    """Seconds from launching the process to its first 200 on the readiness path."""
 
     def __str__(self) -> str:
         return self.url
@@ -146,7 +148,7 @@ class RunningServer:
         return self.process.returncode
 
 
-def wait_until(server: RunningServer, path: str, timeout: float) -> None:
+def wait_until(server: RunningServer, path: str, timeout: float, poll: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -160,9 +162,53 @@ def wait_until(server: RunningServer, path: str, timeout: float) -> None:
             last = f"{err.code} {err.read()[:500]!r}"
         except (urllib.error.URLError, OSError) as err:
             last = str(err)
-        time.sleep(0.1)
+        time.sleep(poll)
     logs = "\n".join(line for line in server.logs().splitlines() if '"route": "' + path + '"' not in line)
     raise TimeoutError(f"guidebot serve did not answer {path} in {timeout:.0f}s (last: {last}):\n{logs[-4000:]}")
+
+
+def launch(
+    env: Mapping[str, str] | None = None,
+    *,
+    data_dir: Path | None = None,
+    port: int | None = None,
+    ready: bool = True,
+    timeout: float = START_TIMEOUT,
+    log_path: Path | None = None,
+    poll: float = 0.1,
+) -> RunningServer:
+    """`guidebot serve` on a free 127.0.0.1 port, returned once ready (or alive, with `ready=False`).
+
+    Give `data_dir` (e.g. the `indexed_data_dir` fixture, so nothing is built),
+    or `env` with `GUIDEBOT_DATA_DIR`; extra variables in `env` (tokens,
+    `GUIDEBOT_DATABASE_URL`, `SLACK_API_URL` …) pass through. The caller stops it
+    (`server.stop()`); a server that never gets ready is stopped here. `poll` is
+    how often readiness is asked, small when the start-up time is what is measured.
+    """
+    env = dict(env or {})
+    if data_dir is None:
+        if "GUIDEBOT_DATA_DIR" not in env:
+            raise ValueError("launch() needs data_dir= or GUIDEBOT_DATA_DIR in env")
+        data_dir = Path(env["GUIDEBOT_DATA_DIR"])
+    port = port or free_port()
+    log_path = log_path or data_dir.parent / f"server-{port}.log"
+    started = time.perf_counter()
+    with log_path.open("ab") as log_file:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [str(GUIDEBOT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=data_dir.parent,  # not the repo: a developer's .env must not leak into tests
+            env=server_env(data_dir, env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = RunningServer(f"http://127.0.0.1:{port}", port, process, log_path, data_dir)
+    try:
+        wait_until(server, "/readyz" if ready else "/healthz", timeout, poll)
+    except BaseException:
+        server.stop()
+        raise
+    server.started_seconds = time.perf_counter() - started
+    return server
 
 
 @contextmanager
@@ -175,31 +221,9 @@ def serve(
     timeout: float = START_TIMEOUT,
     log_path: Path | None = None,
 ) -> Iterator[RunningServer]:
-    """`guidebot serve` on a free 127.0.0.1 port; yields once it is ready (or alive, with `ready=False`).
-
-    Give `data_dir` (e.g. the `indexed_data_dir` fixture, so nothing is built),
-    or `env` with `GUIDEBOT_DATA_DIR`; extra variables in `env` (tokens,
-    `GUIDEBOT_DATABASE_URL`, `SLACK_API_URL` …) pass through.
-    """
-    env = dict(env or {})
-    if data_dir is None:
-        if "GUIDEBOT_DATA_DIR" not in env:
-            raise ValueError("serve() needs data_dir= or GUIDEBOT_DATA_DIR in env")
-        data_dir = Path(env["GUIDEBOT_DATA_DIR"])
-    port = port or free_port()
-    log_path = log_path or data_dir.parent / f"server-{port}.log"
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
-        [str(GUIDEBOT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=data_dir.parent,  # not the repo: a developer's .env must not leak into tests
-        env=server_env(data_dir, env),
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    server = RunningServer(f"http://127.0.0.1:{port}", port, process, log_path, data_dir)
+    """`launch`, stopped when the `with` block ends."""
+    server = launch(env, data_dir=data_dir, port=port, ready=ready, timeout=timeout, log_path=log_path)
     try:
-        wait_until(server, "/readyz" if ready else "/healthz", timeout)
         yield server
     finally:
         server.stop()
-        log_file.close()

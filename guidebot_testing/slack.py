@@ -8,7 +8,8 @@ It answers the methods guidebot calls (`auth.test`, `chat.postMessage`,
 from the messages it accepted, metadata included), records every attempt and every success, and can be
 told to fail: `fail("chat.postMessage", status=429, retry_after=1)`,
 `fail(..., status=500, times=None)` (forever), or to refuse blocks holding
-some element (`refuse_blocks_with="citation"`). `/socket` is a Socket Mode
+some element (`refuse_blocks_with="citation"`), or to fail a random share of posts the way
+Slack does under load (`FakeSlack(random_failures=RandomFailures(...))`). `/socket` is a Socket Mode
 WebSocket: `await fake.send_envelope(payload)` pushes an Events API envelope
 and returns the ack guidebot sends back.
 """
@@ -23,11 +24,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+
+from guidebot_testing.faults import RandomFailures
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -56,6 +59,8 @@ class _Fault:
 
 @dataclass
 class FakeSlack:
+    RANDOM_FAILURE_METHODS: ClassVar[tuple[str, ...]] = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+
     server: TestServer | None = None
     calls: list[Call] = field(default_factory=list)
     _faults: dict[str, deque[_Fault]] = field(default_factory=dict)
@@ -64,6 +69,8 @@ class FakeSlack:
     """Seconds a method takes to answer, e.g. {"chat.postMessage": 4.0}."""
     arrived: list[str] = field(default_factory=list)
     """Methods in the order their requests arrived (before any delay)."""
+    random_failures: RandomFailures | None = None
+    """Fail a random share of the posts (`RANDOM_FAILURE_METHODS`) with 429 or 5xx, besides `fail()`."""
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
@@ -107,6 +114,10 @@ class FakeSlack:
         self._faults.setdefault(method, deque()).append(_Fault(status, times, retry_after, error))
 
     def _fault_for(self, method: str) -> _Fault | None:
+        if self.random_failures is not None and method in self.RANDOM_FAILURE_METHODS:
+            failure = self.random_failures.draw("slack")
+            if failure is not None:
+                self.fail(method, status=failure.status, retry_after=failure.retry_after)
         queue = self._faults.get(method)
         if not queue:
             return None
@@ -156,7 +167,9 @@ class FakeSlack:
         return body
 
     def _refused(self, body: dict[str, Any]) -> bool:
-        return bool(self.refuse_blocks_with) and self.refuse_blocks_with in json.dumps(body.get("blocks") or [])
+        if not self.refuse_blocks_with:
+            return False
+        return self.refuse_blocks_with in json.dumps(body.get("blocks") or [])
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -9,7 +9,8 @@ points here):
 
 `fail_next(status, times, retry_after)` makes the next calls fail first (429 / 503 …),
 the way the real connector does under load; failed calls are counted in
-`attempts` but not recorded as delivered.
+`attempts` but not recorded as delivered. `FakeConnector(random_failures=RandomFailures(...))`
+fails a random share of the calls instead, as the connector does under load.
 
 `TeamsHarness` runs an aiohttp application with the Teams adapter mounted (the
 real botbuilder SDK, the real core) on 127.0.0.1 and builds Bot Framework
@@ -29,6 +30,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams.app import TEAMS_ENDPOINT
 from bot.service import Guidebot
+from guidebot_testing.faults import RandomFailures
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class FakeConnector:
     _faults: deque[tuple[int, str | None]] = field(default_factory=deque)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
+    random_failures: RandomFailures | None = None
+    """Fail a random share of the calls with 429 or 5xx, besides `fail_next()`."""
 
     def fail_next(self, status: int, times: int = 1, retry_after: str | None = None) -> None:
         self._faults.extend([(status, retry_after)] * times)
@@ -80,6 +84,10 @@ class FakeConnector:
         return [s for s in self.sent if s.is_update]
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.random_failures is not None:
+            failure = self.random_failures.draw("teams")
+            if failure is not None:
+                self.fail_next(failure.status, retry_after=None if failure.retry_after is None else str(failure.retry_after))
         self.attempts += 1
         if self._faults:
             status, retry_after = self._faults.popleft()
@@ -87,7 +95,7 @@ class FakeConnector:
             return web.json_response({"error": {"code": "Throttled", "message": "try later"}}, status=status, headers=headers)
         body = json.loads(await request.read())
         activity_id = request.match_info.get("activity_id")
-        new_id = activity_id if request.method == "PUT" else f"bot-msg-{next(self._ids)}"
+        new_id = activity_id if request.method == "PUT" and activity_id else f"bot-msg-{next(self._ids)}"
         peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         self.sent.append(Sent(request.method, request.match_info["conversation_id"], activity_id, body, new_id, tuple(peer[:2]) if peer else None))
         return web.json_response({"id": new_id})
@@ -107,6 +115,7 @@ class FakeConnector:
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()
+
 
 BOT_ID = "28:guidebot-bot-id"
 BOT_NAME = "guidebot"
@@ -137,7 +146,8 @@ class TeamsHarness:
             return response.status, body.decode(errors="replace")
 
     async def idle(self, timeout: float = 30.0) -> None:
-        endpoint = self.client.server.app.get(TEAMS_ENDPOINT)
+        assert self.client.app is not None
+        endpoint = self.client.app.get(TEAMS_ENDPOINT)
         if endpoint is not None:
             assert await endpoint.answering.background.idle(timeout), "the Teams adapter is still answering"
 
