@@ -21,7 +21,7 @@ def main() -> int:
     from bot.abstain import prepare_fit
     from bot.indexing import build_index
     from bot.settings import Settings
-    from index.embedder import load_embedder
+    from bot.embedding import load_embedder
 
     settings = Settings()
     prepare_fit()

@@ -41,7 +41,7 @@ from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
 from bot.store import SqlStore  # noqa: E402
 from guidebot_testing.servers import GUIDEBOT, RunningServer, launch, server_env  # noqa: E402
 from index import dense  # noqa: E402
-from index.embedder import load_embedder  # noqa: E402
+from bot.embedding import load_embedder  # noqa: E402
 from index.guide_index import load_index  # noqa: E402
 
 SHARED = PROJECT_ROOT.parent / "shared"

@@ -38,7 +38,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _embedder():
-    from index.embedder import EmbedderError, load_embedder
+    from bot.embedding import load_embedder
+    from index.embedder import EmbedderError
 
     try:
         return load_embedder(get_settings())

@@ -41,7 +41,8 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
         """Serve the bot: web console, JSON API, document pages, Slack and Teams endpoints."""
         from bot.logs import configure_logging
         from bot.server import AdapterError, run_server
-        from index.embedder import EmbedderError, load_embedder
+        from bot.embedding import load_embedder
+        from index.embedder import EmbedderError
         from knowledge.loaders import DocumentError
 
         settings = get_settings()

@@ -22,13 +22,14 @@ from pathlib import Path
 from bot.answer import Answer, Reply, Summary, new_answer_id
 from bot.batching import AnswerBatcher
 from bot.commands import parse_command
+from bot.embedding import load_embedder
 from bot.engine import AnswerEngine
 from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, FEEDBACK_UNATTRIBUTED, INDEX_RELOADS, QUESTIONS
 from bot.privacy import looks_like_phi, redact
 from bot.settings import Settings
 from bot.store import AnswerRecord, StateStore
 from bot.summaries import summarize
-from index.embedder import Embedder, load_embedder
+from index.embedder import Embedder
 from index.guide_index import GuideIndex, load_index
 from index.persist import MANIFEST, live_target
 

@@ -33,7 +33,8 @@ def load_embed(settings: Settings) -> Embed | None:
     unless a report asks for it.
     """
     try:
-        from index.embedder import EmbedderError, load_embedder
+        from bot.embedding import load_embedder
+        from index.embedder import EmbedderError
     except ImportError as error:
         log.warning("no embedder (%s); grouping unanswered questions by fuzzy matching", error)
         return None

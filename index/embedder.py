@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
+Backend = Literal["torch", "onnx", "onnx-int8"]
 
 
 class Embedder(Protocol):
@@ -103,22 +103,27 @@ class EmbedderError(RuntimeError):
     pass
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    if settings.model.startswith("hashing"):
-        dim = int(settings.model.split("-", 1)[1]) if "-" in settings.model else 256
+def load_embedder(model: str, cache_dir: Path, backend: Backend = "onnx") -> Embedder:
+    """The embedder for `model`: `hashing-<dim>` for tests, else the sentence-transformers model run by `backend`.
+
+    The index takes plain parameters rather than the bot's settings, so it stays usable (and
+    testable) without the bot; `cache_dir` is where the ONNX export is kept between runs.
+    """
+    if model.startswith("hashing"):
+        dim = int(model.split("-", 1)[1]) if "-" in model else 256
         return HashingEmbedder(dim)
-    if settings.embedding_backend in ("onnx", "onnx-int8"):
-        return _load_onnx(settings)
+    if backend in ("onnx", "onnx-int8"):
+        return _load_onnx(model, cache_dir, quantize=backend == "onnx-int8")
     try:
-        return SentenceTransformerEmbedder(settings.model)
+        return SentenceTransformerEmbedder(model)
     except OSError as exc:
         raise EmbedderError(
-            f"cannot load the embedding model {settings.model!r} without network: {exc}. "
+            f"cannot load the embedding model {model!r} without network: {exc}. "
             "Set GUIDEBOT_MODEL to a local sentence-transformers model directory."
         ) from exc
 
 
-def _load_onnx(settings: Settings) -> Embedder:
+def _load_onnx(model: str, cache_dir: Path, quantize: bool) -> Embedder:
     try:
         import onnxruntime  # noqa: F401
         import tokenizers  # noqa: F401
@@ -130,9 +135,9 @@ def _load_onnx(settings: Settings) -> Embedder:
     from index.onnx_embedder import OnnxExportError, load_onnx_embedder
 
     try:
-        return load_onnx_embedder(settings.model, settings.data_dir, quantize=settings.embedding_backend == "onnx-int8")
+        return load_onnx_embedder(model, cache_dir, quantize=quantize)
     except (OSError, OnnxExportError) as exc:
         raise EmbedderError(
-            f"cannot export or load the ONNX version of {settings.model!r}: {exc}. "
+            f"cannot export or load the ONNX version of {model!r}: {exc}. "
             "Set GUIDEBOT_MODEL to a local sentence-transformers model directory, or GUIDEBOT_EMBEDDING_BACKEND=torch."
         ) from exc

@@ -14,7 +14,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bot.engine import AnswerEngine  # noqa: E402
 from bot.indexing import build_index  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings  # noqa: E402
-from index.embedder import Embedder, load_embedder  # noqa: E402
+from bot.embedding import load_embedder  # noqa: E402
+from index.embedder import Embedder  # noqa: E402
 from index.guide_index import GuideIndex, load_index  # noqa: E402
 
 SHARED = PROJECT_ROOT.parent / "shared"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bot.settings import PROJECT_ROOT, Settings
-from index.embedder import SentenceTransformerEmbedder, load_embedder
+from bot.embedding import load_embedder
+from index.embedder import SentenceTransformerEmbedder
 
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: the ONNX embedding backend is unavailable")
 pytest.importorskip("onnx", reason="onnx is not installed: the ONNX export cannot be made")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.indexing import build_index, needs_build
 from bot.settings import PROJECT_ROOT, Settings
 from index import lexical
-from index.embedder import load_embedder
+from bot.embedding import load_embedder
 from index.guide_index import load_index
 from index.persist import IndexMissingError, live_target, read_manifest
 from knowledge.chunking import CHUNKER_VERSION, chunk_documents

@@ -11,7 +11,8 @@ from bot.indexing import build_index
 from bot.service import EngineHolder, Guidebot, Inbound
 from bot.settings import Settings
 from bot.store import SqlStore
-from index.embedder import Embedder, load_embedder
+from bot.embedding import load_embedder
+from index.embedder import Embedder
 from index.guide_index import GuideIndex
 
 

@@ -28,7 +28,7 @@ from tests.conftest_store import postgres_schema_url  # noqa: F401  (a fixture)
 def hashing_data_dir(hashing_settings: Any) -> Path:
     """The guide indexed with the instant hashing embedder: replicas start in seconds, not a model load each."""
     from bot.indexing import build_index
-    from index.embedder import load_embedder
+    from bot.embedding import load_embedder
 
     build_index(hashing_settings, load_embedder(hashing_settings))
     return hashing_settings.data_dir

@@ -13,7 +13,7 @@ from bot.commands import HELP_EXAMPLES, Command, parse_command
 from bot.indexing import build_index
 from bot.settings import PROJECT_ROOT, Settings
 from bot.summaries import MAX_SUMMARY_CHARS, resolve, resolve_in, suggested_prompts, summarize, summary_chars
-from index.embedder import load_embedder
+from bot.embedding import load_embedder
 from index.guide_index import GuideIndex, load_index
 from knowledge.acronyms import collect_acronyms
 from knowledge.chunking import chunk_documents
