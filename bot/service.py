@@ -24,6 +24,7 @@ from bot.batching import AnswerBatcher
 from bot.commands import parse_command
 from bot.embedding import load_embedder
 from bot.engine import AnswerEngine
+from bot.inbox import Inbox
 from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, FEEDBACK_UNATTRIBUTED, INDEX_RELOADS, QUESTIONS
 from bot.privacy import looks_like_phi, redact
 from bot.settings import Settings
@@ -133,6 +134,7 @@ class Guidebot:
         self.settings = settings
         self.engines = engines
         self.store = store
+        self.inbox = Inbox(store, settings, store.member_hash)
         self.batcher = AnswerBatcher(engines.engine)
         self._bookkeeping = ThreadPoolExecutor(max_workers=BOOKKEEPING_THREADS, thread_name_prefix="guidebot-bookkeeping")
 
@@ -233,6 +235,10 @@ class Guidebot:
         self.record_feedback(answer_id, user_id, platform, value, comment)
         FEEDBACK_UNATTRIBUTED.labels(platform, value).inc()
         return answer_id
+
+    def knows_thread(self, thread_key: str) -> bool:
+        """Whether guidebot answered in this thread before (a follow-up there is for it). Blocking: the database."""
+        return self.store.get_thread(thread_key) is not None
 
     def summary_for(self, text: str) -> Summary | None:
         command = parse_command(text)

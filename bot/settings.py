@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Seconds a replica may take to answer a Slack or Teams question before another takes it over (crash
     # recovery). Unset: each adapter's default, longer than its platform's rate-limit waits and retries.
     work_lease_seconds: int | None = Field(default=None, gt=0)
+    # Seconds between two looks for durable work (a question, a command) whose replica stopped before finishing
+    # it; at most half a lease is waited whatever this says, so lapsed work is taken over soon after it lapses.
+    inbox_recover_every_seconds: float = Field(default=30.0, gt=0)
     database_url: str | None = None
     # Key for hashing member ids in the database. Unset: a random key the database makes for itself
     # (shared by its replicas); set it to keep the key out of the database and its backups.
