@@ -127,7 +127,7 @@ async def test_an_answer_that_reached_slack_just_before_its_replica_died_is_not_
     async def died_before_recording(*_args: Any) -> None:  # killed between Slack's 200 and the database commit
         return None
 
-    monkeypatch.setattr(first.adapter.listeners, "_complete", died_before_recording)
+    monkeypatch.setattr(first.guidebot.inbox, "_complete", died_before_recording)
     thread_event = mention(QUESTION, channel="C0GENERAL")
     dm_event = message(QUESTION, channel="D0DIRECT7")
     await first.send_event(thread_event)

@@ -30,7 +30,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack import render
 from adapters.slack.delivery import Delivery, web_client
 from adapters.background import Background
-from adapters.slack.listeners import RECOVER_EVERY_SECONDS, Listeners
+from adapters.slack.listeners import Listeners
 from bot.server import has_lone_surrogate
 from bot.service import Guidebot
 from bot.settings import Settings
@@ -119,7 +119,7 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
             logger=BOLT_LOG,
         )
-        self.listeners = Listeners(guidebot, self.delivery, self.background, lease_seconds=settings.work_lease_seconds)
+        self.listeners = Listeners(guidebot, self.delivery, self.background)
         self._register(self.listeners)
 
     def _register(self, listeners: Listeners) -> None:
@@ -177,23 +177,16 @@ class SlackAdapter:
 
     # ------------------------------------------------------------ lifecycle
 
-    async def _recover_forever(self) -> None:
-        """Answer what a stopped replica left unanswered: at start-up, then every so often."""
-        assert self.listeners is not None
-        while True:
-            try:
-                await self.listeners.recover()
-            except Exception:  # noqa: BLE001 - the database may be briefly away; try again later
-                log.exception("slack: could not look for unfinished answers")
-            await asyncio.sleep(min(RECOVER_EVERY_SECONDS, self.listeners.lease_seconds / 2))
-
     async def on_startup(self, _app: web.Application) -> None:
         if self.bolt is None:
             return
         # One HTTP session for every Web API call (slack_sdk opens and closes one per call otherwise:
         # a new connection, and its set-up on the event loop, for every answer).
         self.bolt.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.bolt.client.timeout))
-        self._recovery = asyncio.get_running_loop().create_task(self._recover_forever())
+        assert self.listeners is not None
+        # Answer what a stopped replica left unanswered: at start-up, then every so often.
+        recovery = self.guidebot.inbox.recover_forever(self.listeners.flows, self.background.spawn)
+        self._recovery = asyncio.get_running_loop().create_task(recovery)
         if self.socket_mode_enabled:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

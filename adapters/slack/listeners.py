@@ -6,29 +6,26 @@ so it holds across replicas: a Slack retry (`X-Slack-Retry-Num`), a replay
 of the same event, and the `message` event that accompanies an `app_mention`
 all lease the same `slack:message:<channel>:<ts>` and stop.
 
-Answering is leased work (`store.claim_work`): the lease on
-`slack:message:<channel>:<ts>` (or `slack:command:<trigger_id>`) holds what is
-needed to answer again, and `complete` ends it once the reply is delivered or
-the member was told it could not be. Slack never resends an event it had an
-ack for, so a question is leased before its ack (and a feedback click stored
-before its ack): when a replica dies after the ack, another replica's
-`recover` finds the lapsed lease (`store.unfinished`) and answers; when it
-dies before, Slack retries.
-A lease holds what answering needs and no more: the member as a keyed hash
-(`store.member_hash`), never their Slack id, and the text cut to
-`GUIDEBOT_MAX_QUESTION_CHARS` and redacted when it looks like it holds patient
-details, so it is never written to the database as typed. The guard runs on a
-worker thread, never on the event loop.
+Answering is durable work in the core's inbox (`bot.inbox`): a question is
+accepted under `slack:message:<channel>:<ts>` (a command under
+`slack:command:<trigger_id>`) with what is needed to answer it again, and
+completed once the reply is delivered or the member was told it could not be.
+Slack never resends an event it had an ack for, so a question is accepted
+before its ack (and a feedback click stored before its ack): when a replica
+dies after the ack, another replica's inbox recovery finds the lapsed lease and
+answers it through `QuestionFlow`; when it dies before, Slack retries. What a
+lease holds is in `adapters.slack.work`; the inbox hashes the member and cuts
+and redacts the text before it is written.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Coroutine
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
+from typing import Any, TypeVar
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -37,52 +34,19 @@ from adapters.background import Background
 from adapters.slack import render
 from adapters.slack.delivery import STATUS_SEARCHING, Delivery
 from adapters.slack.text import mentions_user, question_text
+from adapters.slack.work import PLATFORM, Command, Question, dump_command, dump_question, load_command, load_question
 from bot.answer import Answer, Reply
+from bot.inbox import Flow, Outcome
 from bot.metrics import ERRORS
-from bot.privacy import looks_like_phi, redact
 from bot.service import Guidebot, Inbound
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 CLAIM_TTL_SECONDS = 86400
 LEASE_SECONDS = 180
 """Longer than answering can take, Slack's rate-limit waits and retries included."""
-RECOVER_EVERY_SECONDS = 30.0
-WORK_PREFIX = "slack:"
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
 """Message subtypes a person wrote; edits, joins, bots, files … are ignored."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """A member's message that guidebot should answer, as this adapter understands it."""
-
-    event_id: str
-    team: str
-    channel: str
-    ts: str
-    user: str
-    text: str
-    reply_thread_ts: str | None
-    """Where the answer goes: a thread under the question, or None for the DM itself."""
-    thread_key: str
-    """The core's key for the conversation's earlier question (follow-ups)."""
-    assistant_thread: bool = False
-    """A DM thread, as the assistant surface makes them: show a status while answering."""
-    known_thread_only: bool = False
-    """An unmentioned message in a channel thread: answer only in threads guidebot answered in."""
-    user_is_hash: bool = False
-    """`user` is the member's hash (a question read back from its lease), not a Slack id to write to."""
-
-    @property
-    def inbound_member(self) -> dict[str, str | None]:
-        """The member for the core's `Inbound`: the Slack id, or the hash a lease kept."""
-        return {"user_id": None, "member_hash": self.user} if self.user_is_hash else {"user_id": self.user, "member_hash": None}
-
-    @property
-    def slack_user(self) -> str | None:
-        return None if self.user_is_hash else self.user
 
 
 def _str(value: object) -> str | None:
@@ -92,21 +56,22 @@ def _str(value: object) -> str | None:
 class Listeners:
     """The behaviour behind each Bolt listener."""
 
-    def __init__(self, guidebot: Guidebot, delivery: Delivery, background: Background, lease_seconds: int | None = None) -> None:
+    def __init__(self, guidebot: Guidebot, delivery: Delivery, background: Background) -> None:
         self.guidebot = guidebot
         self.delivery = delivery
         self.background = background
-        self._lease_seconds = lease_seconds
+        self.questions = QuestionFlow(self._answer_recovered)
+        self.commands = CommandFlow(self._command_recovered)
+        self.flows: tuple[Flow[Any], ...] = (self.questions, self.commands)
 
     @property
     def lease_seconds(self) -> int:
         """`GUIDEBOT_WORK_LEASE_SECONDS`, else `LEASE_SECONDS`."""
-        return self._lease_seconds or LEASE_SECONDS
+        return self.guidebot.inbox.lease_for(self.questions)
 
-    # ------------------------------------------------------------ helpers
-
-    async def _claim(self, key: str) -> bool:
-        return await asyncio.to_thread(self.guidebot.store.claim, key, CLAIM_TTL_SECONDS)
+    async def recover(self) -> int:
+        """Take over answers whose replica stopped before delivering them; return how many."""
+        return sum([await self.guidebot.inbox.recover_once(flow, self.background.spawn) for flow in self.flows])
 
     @staticmethod
     def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
@@ -152,7 +117,7 @@ class Listeners:
             return
         await ack()
         if taken:
-            self.background.spawn(self._finish(_message_key(q), q.event_id, self._answer_leased(q)))
+            self.background.spawn(self.guidebot.inbox.run(self.questions, q.key, partial(self._answer_leased, q)))
 
     def _question_from_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> Question | None:
         if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
@@ -173,50 +138,29 @@ class Listeners:
         key = f"slack:{team}:{channel}:{thread_ts}"
         return Question(event_id, team, channel, ts, user, text, thread_ts, key, known_thread_only=True)
 
-    async def _lease(self, key: str, work: dict[str, Any]) -> bool:
-        result = await self.guidebot.store.claim_work_async(key, lease_seconds=self.lease_seconds, work=json.dumps(work, ensure_ascii=False))
-        return result == "won"
-
-    async def _complete(self, key: str, ref: str) -> None:
-        try:
-            await asyncio.to_thread(self.guidebot.store.complete, key, CLAIM_TTL_SECONDS)
-        except Exception:  # counted and logged: the lease lapses and the event is answered again
-            ERRORS.labels("slack").inc()
-            log.exception("slack: could not mark event %s done", ref, extra={"event_id": ref})
-
     async def _take(self, q: Question) -> bool:
-        """Lease the message: True when this replica should answer it.
+        """Accept the message into the inbox: True when this replica should answer it.
 
         The lease on channel + ts is the only claim: a retry or replay of the
         event, and the `message` event beside an `app_mention`, name the same
         message. (A separate final claim on the event id, taken first, would
         turn away Slack's retry of an event whose replica died between the two.)
         """
-        stored = await asyncio.to_thread(self._stored, q)
-        if not await self._lease(_message_key(q), {"kind": "message", "question": asdict(stored)}):
+        if not await self.guidebot.inbox.accept(self.questions, q.key, q, text=q.text, user_id=q.user):
             log.info("slack: message of event %s already answered", q.event_id, extra={"event_id": q.event_id})
             return False
         return True
 
-    def _stored(self, q: Question) -> Question:
-        """The question as its lease keeps it: the member hashed, the text cut and redacted (runs the privacy guard)."""
-        member = self.guidebot.store.member_hash(PLATFORM, q.user) if not q.user_is_hash else q.user
-        return replace(q, user=member, user_is_hash=True, text=self._stored_text(q.text))
+    async def _answer_leased(self, q: Question, *, retry_later: bool = True) -> Outcome:
+        """Answer a message whose lease this replica holds: DONE when it is done with, told or delivered.
 
-    def _stored_text(self, text: str) -> str:
-        cut = text[: self.guidebot.settings.max_question_chars]
-        return redact(cut) if looks_like_phi(cut) else cut
-
-    async def _answer_leased(self, q: Question, *, retry_later: bool = True) -> bool:
-        """Answer a message whose lease this replica holds: True when it is done with, told or delivered.
-
-        False when Slack was unavailable (throttling or down, after the client's retries) and
-        `retry_later`: the lease is left to lapse, so `recover` tries once more, after reading the
+        LATER when Slack was unavailable (throttling or down, after the client's retries) and
+        `retry_later`: the lease is left to lapse, so recovery tries once more, after reading the
         thread back, instead of telling the member it failed.
         """
         try:
-            if q.known_thread_only and await asyncio.to_thread(self.guidebot.store.get_thread, q.thread_key) is None:
-                return True
+            if q.known_thread_only and not await asyncio.to_thread(self.guidebot.knows_thread, q.thread_key):
+                return Outcome.DONE
             if q.assistant_thread and q.reply_thread_ts:
                 await self.delivery.set_status(channel=q.channel, thread_ts=q.reply_thread_ts, status=STATUS_SEARCHING, ref=q.event_id)
             reply = await self.guidebot.respond_async(
@@ -226,56 +170,28 @@ class Listeners:
             ERRORS.labels("slack").inc()
             log.exception("slack: could not answer event %s", q.event_id, extra={"event_id": q.event_id})
             await self.delivery.post_failure(channel=q.channel, thread_ts=q.reply_thread_ts, user=q.slack_user, ref=q.event_id)
-            return True
+            return Outcome.DONE
         if q.known_thread_only and _stay_quiet(reply, q.text):
             log.info("slack: no answer to an unmentioned thread message", extra={"event_id": q.event_id})
-            return True
-        outcome = await self.delivery.post_reply(reply, channel=q.channel, thread_ts=q.reply_thread_ts, ref=q.event_id, lease=_message_key(q))
+            return Outcome.DONE
+        outcome = await self.delivery.post_reply(reply, channel=q.channel, thread_ts=q.reply_thread_ts, ref=q.event_id, lease=q.key)
         if outcome == "unavailable" and retry_later:
             log.warning("slack: event %s will be answered again once its lease lapses", q.event_id, extra={"event_id": q.event_id})
-            return False
+            return Outcome.LATER
         if outcome != "delivered":
             await self.delivery.post_failure(
                 channel=q.channel, thread_ts=q.reply_thread_ts, user=q.slack_user, ref=q.event_id, in_conversation=outcome == "refused"
             )
-        return True
+        return Outcome.DONE
 
-    async def recover(self) -> int:
-        """Take over answers whose replica stopped before delivering them; return how many."""
-        items = await asyncio.to_thread(self.guidebot.store.unfinished, WORK_PREFIX, 50)
-        taken = 0
-        for item in items:
-            if await asyncio.to_thread(self.guidebot.store.claim_work, item.key, lease_seconds=self.lease_seconds, work=item.work) != "won":
-                continue
-            try:
-                work = json.loads(item.work)
-                if work["kind"] == "message":
-                    question = Question(**work["question"])
-                    log.warning("slack: answering event %s, left unanswered by a stopped replica", question.event_id, extra={"event_id": question.event_id})
-                    self.background.spawn(self._finish(item.key, question.event_id, self._answer_recovered(question)))
-                elif work["kind"] == "command":
-                    log.warning("slack: answering command %s, left unanswered by a stopped replica", work["ref"], extra={"event_id": work["ref"]})
-                    self.background.spawn(self._finish(item.key, work["ref"], self._command_leased(work)))
-                else:
-                    raise ValueError(work["kind"])
-                taken += 1
-            except (ValueError, KeyError, TypeError):
-                log.error("slack: dropped unreadable unfinished work %s", item.key)
-                await self._complete(item.key, item.key)
-        return taken
-
-    async def _answer_recovered(self, q: Question) -> bool:
+    async def _answer_recovered(self, q: Question) -> Outcome:
         """A lapsed lease: answer, unless an answer reached Slack before (its replica died, or Slack only
         seemed unavailable); this is the last try, so a failure now is told to the member."""
-        if await self.delivery.answered(lease=_message_key(q), channel=q.channel, thread_ts=q.reply_thread_ts, after_ts=q.ts, ref=q.event_id):
+        log.warning("slack: answering event %s, left unanswered by a stopped replica", q.event_id, extra={"event_id": q.event_id})
+        if await self.delivery.answered(lease=q.key, channel=q.channel, thread_ts=q.reply_thread_ts, after_ts=q.ts, ref=q.event_id):
             log.info("slack: event %s was answered before its replica stopped", q.event_id, extra={"event_id": q.event_id})
-            return True
+            return Outcome.DONE
         return await self._answer_leased(q, retry_later=False)
-
-    async def _finish(self, key: str, ref: str, work: Coroutine[Any, Any, bool | None]) -> None:
-        """Complete the lease once `work` is done with it (anything but False: that one is left to lapse)."""
-        if await work is not False:
-            await self._complete(key, ref)
 
     async def assistant_thread_started(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
@@ -290,7 +206,7 @@ class Listeners:
     async def _suggest(self, channel: str, thread_ts: str, event_id: str) -> None:
         from bot.summaries import suggested_prompts
 
-        if not await self._claim(f"slack:event:{event_id}"):
+        if not await self.guidebot.inbox.claim_once(f"slack:event:{event_id}", CLAIM_TTL_SECONDS):
             return
         prompts = await asyncio.to_thread(lambda: suggested_prompts(self.guidebot.engines.index, limit=4))
         if prompts:
@@ -312,41 +228,36 @@ class Listeners:
             log.warning("slack: a command without response_url", extra={"event_id": ref})
             return
         text = question_text(_str(body.get("text")) or "") or "help"
-        user = _str(body.get("user_id"))
-        work = {
-            "kind": "command",
-            "ref": ref,
-            "text": await asyncio.to_thread(self._stored_text, text),
-            "member": await asyncio.to_thread(self.guidebot.store.member_hash, PLATFORM, user) if user else None,
-            "channel": _str(body.get("channel_id")),
-            "response_url": response_url,
-        }
-        key = f"slack:command:{ref}"
+        command = Command(ref=ref, text=text, channel=_str(body.get("channel_id")), response_url=response_url, user=_str(body.get("user_id")))
         try:
-            if not await self._lease(key, work):
+            if not await self.guidebot.inbox.accept(self.commands, command.key, command, text=text, user_id=command.user):
                 return
         except Exception:  # the command's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: state store unavailable for command %s", ref, extra={"event_id": ref})
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
             return
-        await self._command_leased({**work, "text": text, "user": user, "member": None})
-        await self._complete(key, ref)
+        await self.guidebot.inbox.run(self.commands, command.key, partial(self._command_leased, command))
 
-    async def _command_leased(self, work: dict[str, Any]) -> None:
-        response_url, ref, text = work["response_url"], work["ref"], work["text"]
+    async def _command_recovered(self, command: Command) -> Outcome:
+        log.warning("slack: answering command %s, left unanswered by a stopped replica", command.ref, extra={"event_id": command.ref})
+        return await self._command_leased(command)
+
+    async def _command_leased(self, command: Command) -> Outcome:
+        response_url, ref, text = command.response_url, command.ref, command.text
         try:
             reply = await self.guidebot.respond_async(
-                Inbound(text=text, platform=PLATFORM, user_id=work.get("user"), member_hash=work.get("member"), conversation_id=work.get("channel"))
+                Inbound(text=text, platform=PLATFORM, user_id=command.user, member_hash=command.member, conversation_id=command.channel)
             )
         except Exception:  # the command's boundary: counted, logged, the member told
             ERRORS.labels("slack").inc()
             log.exception("slack: could not answer command %s", ref, extra={"event_id": ref})
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
-            return
+            return Outcome.DONE
         share = render.share_value(text, reply.answer_id if isinstance(reply, Answer) else "") if render.shareable(reply) else None
         if not await self.delivery.respond(response_url, reply, ref=ref, share=share):
             await self.delivery.respond_message(response_url, render.failure_message(), ref=ref, response_type="ephemeral")
+        return Outcome.DONE
 
     # ------------------------------------------------------------ buttons
 
@@ -452,10 +363,45 @@ class Listeners:
             await self.delivery.respond_message(response_url, render.feedback_note_message(verdict), ref=ref, response_type="ephemeral", replace_original=False)
 
 
-def _message_key(q: Question) -> str:
-    return f"slack:message:{q.channel}:{q.ts}"
-
-
 def _stay_quiet(reply: Reply, text: str) -> bool:
     """In a thread nobody mentioned guidebot in, only answers and real questions get a reply."""
     return isinstance(reply, Answer) and reply.abstained and reply.reason in ("out_of_scope", "empty") and not text.rstrip().endswith("?")
+
+
+W = TypeVar("W")
+
+
+class _SlackFlow(Flow[W]):
+    """Slack's durable work: answered again by `handle` (a `Listeners` method) once its lease lapsed."""
+
+    platform = PLATFORM
+
+    def __init__(self, handle: Callable[[W], Awaitable[Outcome]]) -> None:
+        self._handle = handle
+
+    @property
+    def lease_seconds(self) -> int:
+        return LEASE_SECONDS
+
+    async def handle(self, key: str, event: W) -> Outcome:
+        return await self._handle(event)
+
+
+class QuestionFlow(_SlackFlow[Question]):
+    prefix = "slack:message:"
+
+    def dumps(self, event: Question, *, text: str, member: str | None) -> str:
+        return dump_question(event, text=text, member=member)
+
+    def loads(self, key: str, work: str) -> Question:
+        return load_question(work)
+
+
+class CommandFlow(_SlackFlow[Command]):
+    prefix = "slack:command:"
+
+    def dumps(self, event: Command, *, text: str, member: str | None) -> str:
+        return dump_command(event, text=text, member=member)
+
+    def loads(self, key: str, work: str) -> Command:
+        return load_command(work)
