@@ -2,15 +2,17 @@
 
 Teams waits 15 seconds for the HTTP response to an activity and resends one it
 got no 2xx for; an answer can queue behind dozens of others. So a question is
-leased in the state store (`store.claim_work`, keyed by conversation and
-activity id, holding what is needed to answer it: `Lease`), Teams gets its 200
-at once, and the turn runs here in the background with the request's own
-credentials.
+accepted into the core's inbox (`bot.inbox`, keyed by conversation and activity
+id, holding what is needed to answer it: `Lease`), Teams gets its 200 at once,
+and the turn runs here in the background with the request's own credentials.
+`Answering` is the inbox's flow for Teams questions: it says how a lease is
+written and read back and how a recovered one is answered; leasing, completing
+and recovering are the inbox's.
 
 - A resend of a question already leased (Teams' retry, a replay, another
   replica) gets 200 and is not answered again.
-- A replica that dies mid-answer leaves its lease to lapse; `recover` (every
-  replica, at start-up and then every so often) takes it over and answers from
+- A replica that dies mid-answer leaves its lease to lapse; the inbox's recovery
+  (every replica, at start-up and then every so often) takes it over and answers from
   the stored projection as a proactive turn, so an acknowledged question is not
   lost. A reply the connector accepted in the instant before the kill, before
   its lease was completed, is sent again: Teams offers a bot no way to read the
@@ -22,11 +24,10 @@ credentials.
 - The lease holds a projection of the activity, never the activity: the ids a
   reply needs (conversation, activity, bot, tenant, service URL), the member as
   a keyed hash, and the text cut to `max_question_chars` and redacted when it
-  looks like it holds patient details (the guard runs on a worker thread, never
-  on the event loop). No name, no raw member id, no attachment (Teams sends an
-  HTML copy of the message as one). Only this replica's live answer sees the
-  question as typed.
-- The lease also holds the app id the request was authenticated for: `recover`
+  looks like it holds patient details (both done by the inbox before it writes).
+  No name, no raw member id, no attachment (Teams sends an HTML copy of the
+  message as one). Only this replica's live answer sees the question as typed.
+- The lease also holds the app id the request was authenticated for: recovery
   replays a lease with the app's credentials only when that is this replica's
   app id and its service URL is one the app may post to (`ServiceUrls`); any
   other is given up and counted (`guidebot_teams_recovery_abandoned`).
@@ -52,22 +53,16 @@ from prometheus_client import Counter
 from adapters.background import Background
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.delivery import DeliveryFailed
+from bot.inbox import Flow, Inbox, Outcome, storable_text
 from bot.metrics import ERRORS, REGISTRY
-from bot.privacy import looks_like_phi, redact
-from bot.store import StateStore
 
 log = logging.getLogger(__name__)
 
 WORK_PREFIX = "teams:activity:"
 LEASE_SECONDS = 60
 """Longer than an answer can take: the wait for the encoder under load, then connector retries."""
-CLAIM_TTL = 86_400
-LEASE_COMPLETED = "guidebot.lease_completed"
-"""Set in a turn's state by a turn that completed its lease itself (right after sending its reply)."""
 RECOVERED_MEMBER = "guidebot.recovered_member"
 """Set in a recovered turn's state: the member's hash, all its lease kept (the activity's `from.id` is that hash)."""
-RECOVER_EVERY_SECONDS = 30.0
-RECOVER_BATCH = 50
 RECOVERY_ATTEMPTS = 3
 LEASE_FORMAT = 2
 PLATFORM = "teams"
@@ -185,15 +180,6 @@ class Lease:
         return cls(data["activity"], app_id, tries)
 
 
-def stored_text(text: Any, max_chars: int) -> str:
-    """The question as the database may keep it: cut first (the guard's time grows with the text), then redacted.
-
-    Runs the privacy guard: call it from a worker thread, never on the event loop.
-    """
-    cut = text[:max_chars] if isinstance(text, str) else ""
-    return redact(cut) if looks_like_phi(cut) else cut
-
-
 def _part(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """`body[key]` where it is a mapping; missing or of another shape, an empty one."""
     part = body.get(key)
@@ -232,9 +218,11 @@ def reply_projection(body: Mapping[str, Any], *, text: str, member: str) -> dict
 
 
 def stored_work(body: Mapping[str, Any], *, member: str, app_id: str | None, max_chars: int) -> str:
-    """The lease for the question in `body` (JSON). Runs the privacy guard: call it from a worker thread."""
-    text = stored_text(body.get("text"), max_chars)
-    return Lease(reply_projection(body, text=text, member=member), app_id).dumps()
+    """The lease the inbox writes for the question in `body` (JSON), as a tool or test plants one.
+
+    Runs the privacy guard: call it from a worker thread.
+    """
+    return Lease(reply_projection(body, text=storable_text(body.get("text"), max_chars), member=member), app_id).dumps()
 
 
 def authenticated_app_id(authenticated: AuthenticateRequestResult) -> str | None:
@@ -248,33 +236,33 @@ def authenticated_app_id(authenticated: AuthenticateRequestResult) -> str | None
 Turn = Callable[[TurnContext], Awaitable[None]]
 
 
-class Answering:
-    """Leases questions, runs their turns after the ack, and takes over those a stopped replica left."""
+class Answering(Flow[Lease]):
+    """The inbox's flow for Teams questions: leases them, runs their turns after the ack, and answers those a
+    stopped replica left."""
+
+    prefix = WORK_PREFIX
+    platform = PLATFORM
+    lease_seconds = LEASE_SECONDS
 
     def __init__(
         self,
         adapter: Any,
         turn: Turn,
-        store: StateStore,
+        inbox: Inbox,
         *,
         app_id: str | None,
         service_urls: ServiceUrls,
         member_id: Callable[[Activity], str],
-        max_question_chars: int,
-        lease_seconds: int | None = None,
         recovery_attempts: int = RECOVERY_ATTEMPTS,
     ) -> None:
         self.adapter = adapter
         self.turn = turn
-        self.store = store
+        self.inbox = inbox
         self.app_id = app_id or None
         self.service_urls = service_urls
         self.member_id = member_id
-        self.max_question_chars = max_question_chars
-        self.lease_seconds = lease_seconds or LEASE_SECONDS
         self.recovery_attempts = recovery_attempts
         self.background = Background("teams")
-        self._in_flight: set[str] = set()
         self._recovery: asyncio.Task[None] | None = None
 
     async def take(self, authenticated: AuthenticateRequestResult, body: Mapping[str, Any]) -> bool:
@@ -292,56 +280,56 @@ class Answering:
             activity = Activity().deserialize(body)
         except Exception as error:  # msrest raises several kinds for values of the wrong shape; re-raised as NotAnActivity
             raise NotAnActivity(type(error).__name__) from error
-        member = self.store.member_hash(PLATFORM, self.member_id(activity))
-        work = await asyncio.to_thread(
-            stored_work, body, member=member, app_id=authenticated_app_id(authenticated), max_chars=self.max_question_chars
-        )
-        result = await self.store.claim_work_async(key, lease_seconds=self.lease_seconds, work=work)
-        if result != "won":
-            log.info("teams activity already %s, not answering again", "answered" if result == "done" else "being answered",
-                     extra={"activity_id": activity.id})
+        lease = Lease(dict(body), authenticated_app_id(authenticated))
+        if not await self.inbox.accept(self, key, lease, text=body.get("text"), user_id=self.member_id(activity)):
+            log.info("teams activity already answered or being answered, not answering again", extra={"activity_id": activity.id})
             return False
-        self._start(key, activity.id, partial(self.adapter.process_activity, authenticated, activity))
+        turn = partial(self._turn, activity.id, partial(self.adapter.process_activity, authenticated, activity))
+        self.background.spawn(self.inbox.run(self, key, turn))
         return True
 
-    async def recover(self) -> int:
-        """Answer the questions whose replica stopped before answering them; return how many."""
-        items = await asyncio.to_thread(self.store.unfinished, WORK_PREFIX, RECOVER_BATCH)
-        taken = 0
-        for item in items:
-            if item.key in self._in_flight:
-                continue  # ours, still queued for the encoder past its lease
-            try:
-                lease: Lease | None = Lease.loads(item.work)
-            except ValueError:
-                lease = None
-            work = Lease(lease.activity, lease.app_id, lease.tries + 1).dumps() if lease is not None else item.work
-            claimed = await asyncio.to_thread(self.store.claim_work, item.key, lease_seconds=self.lease_seconds, work=work)
-            if claimed != "won":
-                continue
-            reason = self._refusal(item.key, lease)
-            activity = None
-            if reason is None:
-                assert lease is not None
-                try:
-                    activity = Activity().deserialize(lease.activity)
-                except Exception:  # noqa: BLE001 - msrest raises several kinds for values of the wrong shape
-                    reason = "unreadable"
-            if reason is not None or activity is None:
-                await self._abandon(item.key, reason or "unreadable")
-                continue
-            log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
-                        extra={"activity_id": activity.id})
-            identity = self.adapter.create_claims_identity(self.app_id or "")
-            member = lease.activity.get("from", {}).get("id") if lease is not None else None
-            self._start(item.key, activity.id, partial(self.adapter.process_proactive, identity, activity, None), member)
-            taken += 1
-        return taken
+    # ------------------------------------------------------------ the flow
 
-    def _refusal(self, key: str, lease: Lease | None) -> str | None:
+    def dumps(self, event: Lease, *, text: str, member: str | None) -> str:
+        return Lease(reply_projection(event.activity, text=text, member=member or ""), event.app_id, event.tries).dumps()
+
+    def loads(self, key: str, work: str) -> Lease:
+        lease = Lease.loads(work)
+        if _body_lease_key(lease.activity) != key:
+            raise ValueError("a lease stored under another activity's key")
+        try:
+            Activity().deserialize(lease.activity)
+        except Exception as error:  # msrest raises several kinds for values of the wrong shape; re-raised as ValueError
+            raise ValueError(type(error).__name__) from error
+        return lease
+
+    def next_attempt(self, work: str) -> str:
+        try:
+            lease = Lease.loads(work)
+        except ValueError:
+            return work  # unreadable: `loads` says so once the inbox holds it
+        return Lease(lease.activity, lease.app_id, lease.tries + 1).dumps()
+
+    def unreadable(self, key: str) -> None:
+        RECOVERY_ABANDONED.labels("unreadable").inc()
+
+    async def handle(self, key: str, event: Lease) -> Outcome:
+        """A lapsed lease: replayed as a proactive turn with this replica's credentials, when it may be."""
+        reason = self._refusal(event)
+        if reason is not None:
+            RECOVERY_ABANDONED.labels(reason).inc()
+            level = logging.ERROR if reason == "attempts" else logging.WARNING  # a member's lost answer, or a refused replay
+            log.log(level, "teams: gave up on unfinished work %s (%s)", key, reason, extra={"reason": reason})
+            return Outcome.DONE
+        activity = Activity().deserialize(event.activity)
+        log.warning("teams: answering activity %s, left unanswered by a stopped replica", activity.id,
+                    extra={"activity_id": activity.id})
+        identity = self.adapter.create_claims_identity(self.app_id or "")
+        member = event.activity.get("from", {}).get("id")
+        return await self._turn(activity.id, partial(self.adapter.process_proactive, identity, activity, None), member)
+
+    def _refusal(self, lease: Lease) -> str | None:
         """Why a lapsed lease must not be replayed with this replica's credentials, or None."""
-        if lease is None or _body_lease_key(lease.activity) != key:
-            return "unreadable"
         if lease.app_id != self.app_id:
             return "app_id"
         if self.service_urls.problem(lease.activity.get("serviceUrl")) is not None:
@@ -350,26 +338,15 @@ class Answering:
             return "attempts"
         return None
 
-    async def _abandon(self, key: str, reason: str) -> None:
-        RECOVERY_ABANDONED.labels(reason).inc()
-        level = logging.ERROR if reason == "attempts" else logging.WARNING  # a member's lost answer, or a refused replay
-        log.log(level, "teams: gave up on unfinished work %s (%s)", key, reason, extra={"reason": reason})
-        await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
-
-    def _start(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]], member: str | None = None) -> None:
+    async def _turn(self, ref: str | None, run: Callable[[Turn], Awaitable[Any]], member: str | None = None) -> Outcome:
         """`run(logic)` runs a turn (from the request, or proactively) with `logic` as the bot; `member`: a recovered
-        turn's member hash."""
-        self._in_flight.add(key)
-        self.background.spawn(self._run(key, ref, run, member))
-
-    async def _run(self, key: str, ref: str | None, run: Callable[[Turn], Awaitable[Any]], member: str | None = None) -> None:
-        """Every outcome completes the lease, here or (a reply sent) in the turn itself (a failed turn was
-        logged and is not retried by a resend),
-        except a reply the connector would not take for now: its lease lapses and `recover` tries again."""
-        completed = retry_later = False
+        turn's member hash. Every outcome is DONE (a failed turn was logged, the member told, and is not retried by
+        a resend) except a reply the connector would not take for now: its lease lapses and recovery tries again.
+        A turn that sent its reply has completed the lease already (`Inbox.complete_now`)."""
+        retry_later = False
 
         async def logic(context: TurnContext) -> None:
-            nonlocal completed, retry_later
+            nonlocal retry_later
             if member:
                 context.turn_state[RECOVERED_MEMBER] = member
             try:
@@ -377,38 +354,22 @@ class Answering:
             except DeliveryFailed as failed:
                 retry_later = failed.transient
                 raise
-            completed = bool(context.turn_state.get(LEASE_COMPLETED))
 
         try:
             await run(logic)
-        except asyncio.CancelledError:
-            self._in_flight.discard(key)
-            raise  # stopped mid-answer: the lease lapses and the next replica's `recover` answers
-        except Exception:  # a background answer's boundary: counted and logged; the lease lapses and recovery retries
+        except Exception:  # a background answer's boundary: counted and logged; the lease is completed or left below
             ERRORS.labels("teams").inc()
             log.exception("teams activity %s could not be answered", ref, extra={"activity_id": ref})
-        self._in_flight.discard(key)
-        if completed:
-            return
         if retry_later:
             log.warning("teams: the reply to activity %s will be sent again once its lease lapses", ref, extra={"activity_id": ref})
-            return
-        try:
-            await asyncio.to_thread(self.store.complete, key, CLAIM_TTL)
-        except Exception:  # counted and logged: the lease lapses and the answer is sent again
-            ERRORS.labels("teams").inc()
-            log.exception("teams: could not mark activity %s answered", ref, extra={"activity_id": ref})
+            return Outcome.LATER
+        return Outcome.DONE
 
-    async def _recover_forever(self) -> None:
-        while True:
-            try:
-                await self.recover()
-            except Exception:  # the database may be briefly away; try again later
-                log.exception("teams: could not look for unfinished answers")
-            await asyncio.sleep(min(RECOVER_EVERY_SECONDS, self.lease_seconds / 2))
+    # ------------------------------------------------------------ lifecycle
 
     async def on_startup(self, _app: Any) -> None:
-        self._recovery = asyncio.get_running_loop().create_task(self._recover_forever())
+        recovery = self.inbox.recover_forever([self], self.background.spawn)
+        self._recovery = asyncio.get_running_loop().create_task(recovery)
 
     async def on_shutdown(self, _app: Any) -> None:
         """Before the server's cleanup closes the store: answers in flight still complete their leases."""

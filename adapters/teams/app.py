@@ -313,12 +313,10 @@ class TeamsEndpoint:
         self.answering = Answering(
             self.adapter,
             self.bot.on_turn,
-            guidebot.store,
+            guidebot.inbox,
             app_id=config.APP_ID,
             service_urls=self.service_urls,
             member_id=user_id_of,
-            max_question_chars=settings.max_question_chars,
-            lease_seconds=settings.work_lease_seconds,
             recovery_attempts=settings.teams_recovery_attempts,
         )
 

@@ -30,7 +30,7 @@ from botbuilder.schema import Activity, ChannelAccount, Entity, ResourceResponse
 from botbuilder.schema.teams import TeamInfo
 from msrest.exceptions import DeserializationError
 
-from adapters.teams.answering import CLAIM_TTL, LEASE_COMPLETED, RECOVERED_MEMBER, base_conversation, lease_key
+from adapters.teams.answering import RECOVERED_MEMBER, base_conversation, lease_key
 from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.delivery import DeliveryFailed
 from adapters.teams.replies import answer_activity, summary_activity, thanks_activity, welcome_activity
@@ -155,13 +155,12 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         sent: ResourceResponse | None = await turn_context.send_activity(reply)
         reply_key = message_key(activity.conversation.id, sent.id) if with_feedback and sent is not None and sent.id else None
         await asyncio.to_thread(self._remember, lease_key(activity.conversation.id, activity.id), reply_key, answer.answer_id)
-        turn_context.turn_state[LEASE_COMPLETED] = True
 
     def _remember(self, lease: str | None, reply_key: str | None, answer_id: str) -> None:
         # Completed first, in the same hop as the send's return: until then a kill -9 would have
-        # `recover` answer again.
+        # the inbox's recovery answer again.
         if lease is not None:
-            self.guidebot.store.complete(lease, CLAIM_TTL)
+            self.guidebot.inbox.complete_now(lease)
         if reply_key is not None:
             self.guidebot.store.set_thread(reply_key, "", answer_id)
 
@@ -272,7 +271,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
     async def _welcome(self, turn_context: TurnContext) -> None:
         """Installing sends both installationUpdate and conversationUpdate: welcome once."""
         key = f"teams:welcome:{base_conversation(turn_context.activity.conversation.id)}"
-        if not await asyncio.to_thread(self.guidebot.store.claim, key, WELCOME_TTL):
+        if not await self.guidebot.inbox.claim_once(key, WELCOME_TTL):
             return
         try:
             await turn_context.send_activity(to_activity(welcome_activity(HELP_EXAMPLES)))
