@@ -5,24 +5,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]*))?>")
-_SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
-_SLACK_SPECIAL = re.compile(r"<[!@][^>]*>")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 
 
 def clean_question(text: str, max_chars: int) -> str:
-    """Strip platform markup and control characters; keep at most `max_chars`.
+    """Strip HTML tags and control characters; keep at most `max_chars`.
 
-    Mentions and broadcasts (`<@U…>`, `<!channel>`) carry no meaning for
-    retrieval; links keep their label. A long paste is cut at a word boundary.
+    Only what no platform means as words is removed here. Each platform's own markup
+    (Slack's `<@U…>`, `<!channel>`, `<url|label>`; Teams' `<at>`) is read by its adapter,
+    which alone knows what it means, before the text reaches the core. A long paste is
+    cut at a word boundary.
     """
     text = unicodedata.normalize("NFKC", text)
-    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    text = _SLACK_CHANNEL.sub(lambda m: m.group(1) or "", text)
-    text = _SLACK_SPECIAL.sub(" ", text)
     text = _HTML_TAG.sub(" ", text)
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = _WS.sub(" ", text).strip()

@@ -101,7 +101,7 @@ def test_questions_the_guide_does_not_cover_are_refused_with_nearest_sections(en
 
 
 def test_an_empty_question_gets_a_clear_message(engine: AnswerEngine):
-    for text in ("", "   \n\t ", "<@U123ABC>"):
+    for text in ("", "   \n\t ", "<p><br></p>"):
         answer = engine.answer(text)
         assert answer.abstained and answer.reason == "empty"
         assert "help" in answer.message
@@ -116,8 +116,8 @@ def test_a_twenty_thousand_character_paste_is_answered_without_error(engine: Ans
 
 
 def test_control_characters_and_markup_are_harmless(engine: AnswerEngine):
-    answer = engine.answer("<!channel> <script>alert(1)</script> what does a \x00medical\x07 director do?")
-    assert "<!channel>" not in answer.question and "<script>" not in answer.question
+    answer = engine.answer("<b>Hi</b> <script>alert(1)</script> what does a \x00medical\x07 director do?")
+    assert "<b>" not in answer.question and "<script>" not in answer.question
     assert "\x00" not in answer.question
     assert answer.answered
     assert answer.passages[0].source.section == "Medical Director Roles"

@@ -197,6 +197,27 @@ async def test_an_injected_channel_ping_is_escaped_in_everything_posted(slack: S
     assert "&lt;!channel&gt;" in json.dumps(payload), "the typed name is shown, escaped"
 
 
+async def test_slack_markup_is_read_by_the_adapter_before_the_core_sees_the_question(slack: SlackEnv) -> None:
+    """The core cleans no Slack markup: mentions, DMs and /guide hand it plain words, links as their labels."""
+    marked = "<!channel> what does a <https://example.org/vpma|VPMA> do? cc <@U0ANN0001|ann> in <#C0GENERAL|general>"
+    await slack.send_event(mention(marked, channel="C0MARKUP1"))
+    await slack.send_event(message(marked, channel="D0MARKUP1"))
+    url = await slack.command(marked)
+    await slack.fake.wait_sent("chat.postMessage", count=2)
+    await slack.fake.wait_for(lambda: slack.fake.responses(url), what="the /guide reply")
+    await slack.idle()
+    logged = [r.question for r in slack.guidebot.store.questions()]
+    assert len(logged) == 3
+    for question in logged:
+        assert question == "what does a VPMA do? cc @ann in #general", question
+
+
+async def test_a_message_that_is_only_the_bots_mention_gets_the_hint(slack: SlackEnv) -> None:
+    await slack.send_event(message(f"<@{BOT_USER_ID}>", channel="D0ONLYBOT"))
+    [post] = await slack.fake.wait_sent("chat.postMessage")
+    assert "help" in post.body["text"] and "<@" not in post.body["text"]
+
+
 async def test_acknowledges_at_once_even_when_slack_is_slow_to_take_the_answer(slack: SlackEnv) -> None:
     slack.fake.delays["chat.postMessage"] = 3.5
     started = time.monotonic()
