@@ -240,6 +240,15 @@ class Guidebot:
         """Whether guidebot answered in this thread before (a follow-up there is for it). Blocking: the database."""
         return self.store.get_thread(thread_key) is not None
 
+    def link_message(self, message_key: str, answer_id: str) -> None:
+        """File that the message sent under `message_key` carries `answer_id`, so a vote that points at
+        that message (Teams' `replyToId`) is stored against its answer. Blocking: the database."""
+        self.store.link_message(message_key, answer_id)
+
+    def answer_for_message(self, message_key: str) -> str | None:
+        """The answer the message sent under `message_key` carries, or None. Blocking: the database."""
+        return self.store.answer_for_message(message_key)
+
     def summary_for(self, text: str) -> Summary | None:
         command = parse_command(text)
         return summarize(command, self.engines.index) if command else None

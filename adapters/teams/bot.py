@@ -142,8 +142,8 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         await self._send_answer(turn_context, reply)
 
     async def _send_answer(self, turn_context: TurnContext, answer: Answer) -> None:
-        """The thread table maps the sent reply's id to its answer id (purged with the question log),
-        which Teams' feedback invoke points back to with `replyToId`. Rendering runs on a thread,
+        """The sent reply's id is linked to its answer id (`Guidebot.link_message`, purged with the question
+        log), which Teams' feedback invoke points back to with `replyToId`. Rendering runs on a thread,
         off the event loop that acks."""
         activity = turn_context.activity
 
@@ -162,7 +162,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         if lease is not None:
             self.guidebot.inbox.complete_now(lease)
         if reply_key is not None:
-            self.guidebot.store.set_thread(reply_key, "", answer_id)
+            self.guidebot.link_message(reply_key, answer_id)
 
     @staticmethod
     def question_text(activity: Activity) -> str:
@@ -224,9 +224,9 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             key = message_key(activity.conversation.id, activity.reply_to_id)
             # The reply's id is filed a moment after Teams took the reply: a vote that quick waits for it.
             for delay in REPLY_ID_WAITS:
-                found = await asyncio.to_thread(store.get_thread, key)
+                found = await asyncio.to_thread(self.guidebot.answer_for_message, key)
                 if found is not None:
-                    return found.answer_id
+                    return found
                 await asyncio.sleep(delay)
         answer_id = _answer_id_in(activity.channel_data)
         if answer_id is not None and await asyncio.to_thread(store.answer, answer_id) is not None:
