@@ -24,7 +24,7 @@ app = typer.Typer(help="guidebot: answers from the program's guide, with quoted 
 console = Console()
 err = Console(stderr=True)
 PLATFORM = "cli"
-"""The platform `guidebot command` and the interactive prompt log their questions under."""
+"""The platform `guidebot ask`, `guidebot command` and the interactive prompt log their questions under."""
 
 
 @lru_cache(maxsize=1)
@@ -107,19 +107,27 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
     file: Annotated[Optional[Path], typer.Option("--file", help='JSONL file of {"q": ...} objects.')] = None,
 ) -> None:
-    """Ask the guide a question (or start an interactive prompt)."""
-    from bot.render_text import render_answer
+    """Ask the guide a question (or start an interactive prompt).
+
+    Answered through the core (`Guidebot.respond`), as on every platform, so a question with patient
+    details is refused and logged redacted, and every question is in the log `guidebot report` reads.
+    """
+    from bot.render_text import render_reply
 
     if question is None and file is None:
         _interactive()
         return
-    engine = _engine()
-    answers = engine.answer_many(_ask_rows(file, question))
-    for answer in answers:
+    rows = _ask_rows(file, question)
+    guidebot = _guidebot()
+    try:
+        replies = [_respond(guidebot, row) for row in rows]
+    finally:
+        guidebot.store.close()
+    for reply in replies:
         if as_json:
-            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(reply.to_json(), ensure_ascii=False) + "\n")
         else:
-            console.print(render_answer(answer))
+            console.print(render_reply(reply))
 
 
 def _guidebot():

@@ -70,6 +70,25 @@ def test_ask_json_file_prints_one_line_per_question_in_order(run, tmp_path: Path
     assert rows[1]["suggestions"]
 
 
+def test_ask_refuses_patient_details_as_the_server_does_and_logs_every_question_for_the_report(run, monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("GUIDEBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    cli.get_settings.cache_clear()
+    patient = "My patient John Smith, MRN 84736251, DOB 03/04/1961 — should I become a medical director?"
+    refused = run("ask", "--json", patient)
+    assert refused.exit_code == 0, refused.output
+    [row] = [json.loads(line) for line in refused.output.splitlines()]
+    assert (row["answered"], row["reason"]) == (False, "phi") and "patient information" in row["message"]
+    assert "84736251" not in refused.output and "John Smith" not in refused.output
+    assert run("ask", "What is the weather today?").exit_code == 0
+
+    report = run("report", "--format", "json", "--no-embed")
+    assert report.exit_code == 0, report.output
+    data = json.loads(report.output)
+    assert [(p["platform"], p["questions"], p["answered"]) for p in data["platforms"]] == [("cli", 2, 0)]
+    assert any("weather" in example for group in data["unanswered"] for example in group["examples"])
+    assert "84736251" not in report.output and "John Smith" not in report.output
+
+
 def test_a_bad_questions_file_is_a_clear_error(run, tmp_path: Path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"q": "fine"}\nnot json\n')
