@@ -47,6 +47,10 @@ WRITTEN_BY_VERSION: dict[int, list[str]] = {
         "CREATE TABLE store_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         f"INSERT INTO store_secrets VALUES ('member_id_key', '{KEY}')",
     ],
+    5: [
+        "CREATE TABLE message_links (message_key TEXT PRIMARY KEY, answer_id TEXT NOT NULL, created_at TIMESTAMP NOT NULL)",
+        "CREATE INDEX message_links_created_at ON message_links (created_at)",
+    ],
 }
 
 ROWS = [
@@ -70,11 +74,15 @@ def make_database(url: str, version: int) -> None:
             for statement in WRITTEN_BY_VERSION[step]:
                 conn.exec_driver_sql(statement)
             conn.exec_driver_sql(f"INSERT INTO schema_version VALUES ({step}, '2025-06-01 00:00:00')")
-        for statement in ROWS:
+        for statement in ROWS if version < 5 else ROWS[:-1]:
             conn.exec_driver_sql(statement)
-        if version >= 4:
+        if 4 <= version < 5:
             hashed = hash_user("thread", "teams:message:C1:m-hashed", KEY.encode())
             conn.exec_driver_sql(f"INSERT INTO threads VALUES ('{hashed}', '', 'A-old', '2025-06-02 10:00:02')")
+        if version >= 5:  # links have their own table, under the keyed digest
+            for name in ("m-clear", "m-hashed"):
+                hashed = hash_user("thread", f"teams:message:C1:{name}", KEY.encode())
+                conn.exec_driver_sql(f"INSERT INTO message_links VALUES ('{hashed}', 'A-old', '2025-06-02 10:00:02')")
     engine.dispose()
 
 

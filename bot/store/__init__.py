@@ -1,10 +1,10 @@
 """Durable state shared by every server replica.
 
 Idempotency claims for platform retries, the question log, feedback on answers, the earlier
-question of a thread and the answer each sent message carries. One implementation, `SqlStore`,
-runs on a SQLite file (one server) or on PostgreSQL (many replicas, one database). Callers ask
-for the part they use (`Leases`, `QuestionLog`, `Feedback`, `Conversations`) or the whole
-`StateStore`.
+question of a thread, the answer each sent message carries, and hand-offs to the program team.
+One implementation, `SqlStore`, runs on a SQLite file (one server) or on PostgreSQL (many
+replicas, one database). Callers ask for the part they use (`Leases`, `QuestionLog`, `Feedback`,
+`Conversations`, `Handoffs`) or the whole `StateStore`.
 
 Claims come in two kinds: `claim` takes a key for good (for its TTL), and `claim_work` leases it
 until `complete`, so work a replica claimed and then died doing is done again by the next
@@ -21,11 +21,12 @@ its owner's alone (0600).
 
 The modules: `records` (the values), `protocols` (the uses), `schema` (the tables and their
 migrations), `database` (engines and SQLite's settings), `writer` (this process's turns at
-SQLite), `statements` (prebuilt SQL and leasing), `purge`, and `sql` (`SqlStore`).
+SQLite), `statements` (prebuilt SQL and leasing), `handoffs` (hand-offs to the program team),
+`purge`, and `sql` (`SqlStore`).
 """
 
 from bot.store.database import normalize_database_url
-from bot.store.protocols import Conversations, Feedback, Leases, QuestionLog, StateStore
+from bot.store.protocols import Conversations, Feedback, Handoffs, Leases, QuestionLog, StateStore
 from bot.store.records import (
     DEFAULT_MAX_TEXT_CHARS,
     FEEDBACK_VALUES,
@@ -55,6 +56,7 @@ __all__ = [
     "Feedback",
     "FeedbackRecord",
     "FeedbackTotal",
+    "Handoffs",
     "Leases",
     "QuestionLog",
     "SqlStore",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from bot.handoff.model import Handoff, StaffPost, StaffReply
+
 from bot.store.records import AnswerRecord, ClaimResult, FeedbackRecord, FeedbackTotal, ThreadContext, UnfinishedWork
 
 
@@ -68,7 +70,33 @@ class Conversations(Protocol):
     def answer_for_message(self, message_key: str) -> str | None: ...
 
 
-class StateStore(Leases, QuestionLog, Feedback, Conversations, Protocol):
+class Handoffs(Protocol):
+    """Members' questions handed to the program team, their staff posts and the team's replies."""
+
+    def open_handoff(self, handoff: Handoff) -> tuple[Handoff, bool]: ...
+
+    def set_staff_post(self, handoff_id: str, post: StaffPost) -> None: ...
+
+    def add_handoff_reply(self, handoff_id: str, reply: StaffReply) -> tuple[Handoff, int] | None: ...
+
+    def mark_reminded(self, handoff_id: str) -> bool: ...
+
+    def mark_published(self, handoff_id: str, title: str) -> None: ...
+
+    def handoff(self, handoff_id: str) -> Handoff | None: ...
+
+    def handoff_for_answer(self, answer_id: str) -> Handoff | None: ...
+
+    def handoff_for_post(self, staff_post_key: str) -> Handoff | None: ...
+
+    def handoffs(self, *, open_only: bool = False) -> list[Handoff]: ...
+
+    def handoffs_to_remind(self, opened_before: datetime) -> list[Handoff]: ...
+
+    def handoffs_unposted(self, opened_before: datetime) -> list[Handoff]: ...
+
+
+class StateStore(Leases, QuestionLog, Feedback, Conversations, Handoffs, Protocol):
     """The whole store: every use above, plus readiness and shutdown."""
 
     def ping(self) -> bool: ...

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.store.records import NO_SECTION
-from bot.store.schema import claims, feedback, feedback_daily, message_links, questions, threads
+from bot.store.schema import claims, feedback, feedback_daily, handoffs, message_links, questions, threads
 from bot.store.statements import sweepable
 
 _IN_CHUNK = 500
@@ -24,8 +24,9 @@ def purge_older_than(conn: Connection, insert: Callable[[sa.Table], Any], older_
     and its answer's question is gone. Each removed vote is first added to `feedback_daily`,
     counted per day, platform, section and value, so the report's 👍/👎 by section keeps its
     history. Links from sent messages to the purged answers go, as do links and thread contexts
-    made before the date, and expired claims (the work of a lapsed `claim_work` lease is kept a
-    day for `unfinished`). The vote counting uses DELETE … RETURNING, so two replicas purging at
+    made before the date, hand-offs to the program team (their questions, names and replies)
+    opened before it or handing off a purged answer, and expired claims (the work of a lapsed
+    `claim_work` lease is kept a day for `unfinished`). The vote counting uses DELETE … RETURNING, so two replicas purging at
     once never count a vote twice.
     """
     old_answers = sa.select(questions.c.answer_id).where(questions.c.created_at < older_than)
@@ -40,6 +41,7 @@ def purge_older_than(conn: Connection, insert: Callable[[sa.Table], Any], older_
             sa.or_(message_links.c.created_at < older_than, message_links.c.answer_id.in_(old_answers))
         )
     )
+    conn.execute(sa.delete(handoffs).where(sa.or_(handoffs.c.created_at < older_than, handoffs.c.answer_id.in_(old_answers))))
     deleted = conn.execute(sa.delete(questions).where(questions.c.created_at < older_than)).rowcount
     conn.execute(sa.delete(threads).where(threads.c.updated_at < older_than))
     conn.execute(sa.delete(claims).where(sweepable(now)))

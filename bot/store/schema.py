@@ -129,12 +129,37 @@ message_links = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("handoff_id", sa.Text, primary_key=True),
+    # One hand-off per answer: double clicks, retries and replicas find the first.
+    sa.Column("answer_id", sa.Text, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),  # redacted, as the question log keeps it
+    sa.Column("member_name", sa.Text, nullable=False),
+    sa.Column("member_platform", sa.Text, nullable=False),
+    sa.Column("reply_to", sa.Text, nullable=False),  # JSON: where the member's conversation is, platform-neutral
+    sa.Column("bot_answered", sa.Boolean, nullable=False),
+    sa.Column("bot_said", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # open, answered, published
+    sa.Column("staff_post_key", sa.Text),  # how a staff reply finds its hand-off (`slack:<channel>:<ts>`)
+    sa.Column("staff_post", sa.Text),  # JSON: the staff post's reference, for its messenger
+    sa.Column("replies", sa.Text, nullable=False),  # JSON list of {key, who, at, text}, text redacted
+    sa.Column("reminded_at", UtcDateTime),
+    sa.Column("published_title", sa.Text),
+    sa.Column("published_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
 questions_created_at = sa.Index("questions_created_at", questions.c.created_at)
 feedback_created_at = sa.Index("feedback_created_at", feedback.c.created_at)
 threads_updated_at = sa.Index("threads_updated_at", threads.c.updated_at)
 claims_expires_at = sa.Index("claims_expires_at", claims.c.expires_at)
 claims_pending = sa.Index("claims_pending", claims.c.pending, claims.c.expires_at)
 message_links_created_at = sa.Index("message_links_created_at", message_links.c.created_at)
+handoffs_answer_id = sa.Index("handoffs_answer_id", handoffs.c.answer_id, unique=True)
+handoffs_staff_post = sa.Index("handoffs_staff_post", handoffs.c.staff_post_key)
+handoffs_state = sa.Index("handoffs_state", handoffs.c.state, handoffs.c.created_at)
 
 MEMBER_KEY = "member_id_key"
 
@@ -207,6 +232,7 @@ MIGRATIONS: dict[int, Step] = {
     3: Step(columns=(claims.c.pending, claims.c.work), indexes=(claims_pending,)),
     4: Step(tables=(store_secrets,), then=_make_member_key),
     MESSAGE_LINKS_VERSION: Step(tables=(message_links,), then=_move_message_links_out_of_threads),
+    6: Step(tables=(handoffs,), indexes=(handoffs_answer_id, handoffs_staff_post, handoffs_state)),
 }
 """Ordered by version; a new version is a new entry, never an edit of an old one."""
 
