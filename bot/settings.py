@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,43 +67,8 @@ class Settings(BaseSettings):
     # Seconds a client has to send a request's whole body (slower: 408).
     body_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    # Teams without MICROSOFT_APP_ID: unauthenticated, for the Bot Framework Emulator and tests on this
-    # machine only (loopback Host and serviceUrl); off unless asked for.
-    teams_local_mode: bool = False
-    # Hosts a Teams `serviceUrl` may name (comma-separated; `*.` allows subdomains): the bot posts its
-    # replies there with the app's credentials. Loopback only in local mode.
-    teams_service_hosts: str = (
-        "smba.trafficmanager.net,*.botframework.com,smba.infra.gcc.teams.microsoft.com,"
-        "smba.infra.gov.teams.microsoft.us,smba.infra.dod.teams.microsoft.us"
-    )
-    # Seconds for one call to the Bot Framework (a reply, the signing keys' metadata).
-    teams_http_timeout_seconds: float = Field(default=10.0, gt=0)
-    # How many times a Teams question whose reply could not be delivered is tried again after its lease
-    # lapses, before it is given up (and counted).
-    teams_recovery_attempts: int = Field(default=3, ge=0)
-    # Where to read Bot Framework's channel token signing keys (OpenID metadata) from instead of Microsoft's
-    # public-cloud address: a mirror, or a local stand-in in tests.
-    teams_openid_metadata_url: str | None = None
-
-    slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
-    slack_signing_secret: str | None = Field(
-        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
-    )
-    slack_app_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
-    slack_api_url: str = Field(
-        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
-    )
-
-    microsoft_app_id: str | None = Field(default=None, validation_alias=AliasChoices("MICROSOFT_APP_ID"))
-    microsoft_app_password: str | None = Field(
-        default=None, validation_alias=AliasChoices("MICROSOFT_APP_PASSWORD")
-    )
-    microsoft_app_tenant_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("MICROSOFT_APP_TENANT_ID")
-    )
-    microsoft_app_type: str = Field(
-        default="MultiTenant", validation_alias=AliasChoices("MICROSOFT_APP_TYPE")
-    )
+    # Slack's and Teams' credentials and options are their adapters' own (`adapters/slack/settings.py`,
+    # `adapters/teams/settings.py`), read when each is mounted.
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -116,10 +81,6 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip())
-
-    @property
-    def teams_service_host_patterns(self) -> tuple[str, ...]:
-        return tuple(h.strip().lower() for h in self.teams_service_hosts.split(",") if h.strip())
 
     @property
     def documents_dir(self) -> Path:

@@ -30,6 +30,8 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
+from adapters.slack.settings import SlackSettings
+from bot.settings import Settings
 from guidebot_testing.faults import RandomFailures
 
 BOT_USER_ID = "UBOT0001"
@@ -374,19 +376,27 @@ def block_actions_form(action: dict[str, Any], response_url: str, *, user: str =
 PUBLIC_URL = "https://bot.example.org"
 
 
-def slack_settings(base: Any, tmp_path: Any, fake: FakeSlack, **update: Any) -> Any:
-    """`base` settings (the session's real index) with a private SQLite store and Slack pointed at `fake`."""
-    values = {
-        "database_url": f"sqlite:///{tmp_path}/state.sqlite3",
-        "slack_bot_token": "xoxb-test-token",
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": fake.api_url,
-        "public_url": PUBLIC_URL,
-    }
-    values.update(update)
-    settings = base.model_copy(update=values)
+@dataclass(frozen=True)
+class SlackConfig:
+    """guidebot's settings under test: the core's, and the Slack adapter's own, both pointed at the fake."""
+
+    settings: Settings
+    slack: SlackSettings
+
+
+def slack_settings(base: Settings, tmp_path: Any, fake: FakeSlack, **update: Any) -> SlackConfig:
+    """`base` settings (the session's real index) with a private SQLite store and Slack pointed at `fake`.
+
+    `update` changes core settings (`work_lease_seconds=1`) or Slack's, named as their variables are
+    (`slack_bot_token=None` for `SLACK_BOT_TOKEN`, `slack_app_token="xapp-…"`).
+    """
+    slack: dict[str, Any] = {"bot_token": "xoxb-test-token", "signing_secret": SIGNING_SECRET, "app_token": None, "api_url": fake.api_url}
+    slack.update({key.removeprefix("slack_"): value for key, value in update.items() if key.startswith("slack_")})
+    core = {"database_url": f"sqlite:///{tmp_path}/state.sqlite3", "public_url": PUBLIC_URL}
+    core.update({key: value for key, value in update.items() if not key.startswith("slack_")})
+    settings = base.model_copy(update=core)
     settings.__dict__.pop("resolved_database_url", None)  # a cached_property copied from `base`
-    return settings
+    return SlackConfig(settings, SlackSettings(**slack))
 
 
 @dataclass
@@ -426,17 +436,16 @@ class SlackEnv:
         assert await self.adapter.background.idle(timeout), "the Slack adapter is still busy"
 
 
-
-async def start_env(settings: Any, embedder: Any, fake: FakeSlack) -> SlackEnv:
+async def start_env(config: SlackConfig, embedder: Any, fake: FakeSlack) -> SlackEnv:
     from aiohttp.test_utils import TestClient
 
     from adapters.slack import mount
     from adapters.slack.app import SLACK_ADAPTER
     from bot.wiring import build_guidebot
 
-    guidebot = build_guidebot(settings, embedder)
+    guidebot = build_guidebot(config.settings, embedder)
     app = web.Application()
-    mount(app, guidebot, settings)
+    mount(app, guidebot, config.settings, config.slack)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return SlackEnv(fake, client, guidebot, app[SLACK_ADAPTER])

@@ -29,7 +29,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams.app import TEAMS_ENDPOINT
+from adapters.teams.settings import TeamsSettings
 from bot.service import Guidebot
+from bot.settings import Settings
 from guidebot_testing.faults import RandomFailures
 
 
@@ -189,6 +191,32 @@ class TeamsHarness:
         if reply_to is not None:
             fields["replyToId"] = reply_to
         return self.activity("invoke", **fields)
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    """guidebot's settings under test: the core's, and the Teams adapter's own."""
+
+    settings: Settings
+    teams: TeamsSettings
+
+
+def teams_config(base: Settings, **update: Any) -> TeamsConfig:
+    """`base` with `update`, and Teams in local mode (no app id, the fake connector on loopback) unless told.
+
+    Teams' own settings are named in `update` as their variables are: `microsoft_app_id=…` for
+    `MICROSOFT_APP_ID`, `teams_local_mode=False` for `GUIDEBOT_TEAMS_LOCAL_MODE`; the rest are the core's.
+    """
+    teams: dict[str, Any] = {"local_mode": True, "app_id": None, "app_password": None, "app_tenant_id": None}
+    core: dict[str, Any] = {}
+    for key, value in update.items():
+        if key.startswith(("teams_", "microsoft_")):
+            teams[key.removeprefix("microsoft_").removeprefix("teams_")] = value
+        else:
+            core[key] = value
+    settings = base.model_copy(update=core)
+    settings.__dict__.pop("resolved_database_url", None)  # a cached_property copied from `base`
+    return TeamsConfig(settings, TeamsSettings(**teams))
 
 
 async def start_harness(app: web.Application, connector: FakeConnector, guidebot: Guidebot) -> TeamsHarness:

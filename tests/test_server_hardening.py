@@ -31,16 +31,24 @@ DEEP = "[" * 5_000 + "]" * 5_000
 JSON_ENDPOINTS = ("/api/ask", "/api/feedback", "/slack/events", "/api/messages")
 
 
+PLATFORMS = {
+    "SLACK_BOT_TOKEN": "xoxb-hardening",
+    "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    "MICROSOFT_APP_ID": "6f1b2c3d-0000-4000-8000-000000000001",
+    "MICROSOFT_APP_PASSWORD": "not-a-real-secret",
+}
+"""Slack and Teams configured as in production: each adapter reads its own settings from these when mounted."""
+
+
+@pytest.fixture(autouse=True)
+def _platforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PLATFORMS.items():
+        monkeypatch.setenv(name, value)
+
+
 def _settings(data_dir: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "knowledge_dir": PROJECT_ROOT / "knowledge",
-        "data_dir": data_dir,
-        "slack_bot_token": "xoxb-hardening",
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": "http://127.0.0.1:9/api/",
-        "microsoft_app_id": "6f1b2c3d-0000-4000-8000-000000000001",
-        "microsoft_app_password": "not-a-real-secret",
-    }
+    values: dict[str, Any] = {"knowledge_dir": PROJECT_ROOT / "knowledge", "data_dir": data_dir}
     values.update(extra)
     return Settings(**values)
 

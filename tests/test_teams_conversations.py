@@ -25,7 +25,7 @@ from bot.metrics import REGISTRY
 from bot.service import UNATTRIBUTED_PREFIX
 from bot.settings import Settings
 from bot.wiring import build_guidebot
-from guidebot_testing.teams import BOT_ID, FakeConnector, TeamsHarness, next_id, start_harness
+from guidebot_testing.teams import BOT_ID, FakeConnector, TeamsConfig, TeamsHarness, next_id, start_harness, teams_config
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.entities import Entities
@@ -36,13 +36,10 @@ OFF_TOPIC = "What is the best recipe for banana bread?"
 _AT = re.compile(r"<\s*/?\s*at\b", re.IGNORECASE)
 
 
-def teams_settings(guide_settings: Settings, tmp_path: Path, **extra: Any) -> Settings:
-    settings = guide_settings.model_copy(
-        update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "public_url": "https://bot.example.org", "teams_local_mode": True, **extra}
-    )
-    settings.__dict__.pop("resolved_database_url", None)  # a cached value copied from the session settings
-    assert settings.resolved_database_url.endswith("t.sqlite3")
-    return settings
+def teams_settings(guide_settings: Settings, tmp_path: Path, **extra: Any) -> TeamsConfig:
+    config = teams_config(guide_settings, database_url=f"sqlite:///{tmp_path}/t.sqlite3", public_url="https://bot.example.org", **extra)
+    assert config.settings.resolved_database_url.endswith("t.sqlite3")
+    return config
 
 
 @pytest.fixture()
@@ -52,10 +49,10 @@ async def connector() -> AsyncIterator[FakeConnector]:
     await fake.close()
 
 
-async def _harness(settings: Settings, embedder: Embedder, connector: FakeConnector) -> TeamsHarness:
-    guidebot = build_guidebot(settings, embedder)
+async def _harness(config: TeamsConfig, embedder: Embedder, connector: FakeConnector) -> TeamsHarness:
+    guidebot = build_guidebot(config.settings, embedder)
     app = web.Application()
-    mount(app, guidebot, settings)
+    mount(app, guidebot, config.settings, config.teams)
     return await start_harness(app, connector, guidebot)
 
 
@@ -399,9 +396,9 @@ async def test_a_reply_that_cannot_be_delivered_is_logged_with_the_activity_id_n
     from adapters.teams.app import ROUTE, TEAMS_ENDPOINT, TeamsEndpoint
     from adapters.teams.delivery import RetryPolicy
 
-    settings = teams_settings(guide_settings, tmp_path)
-    guidebot = build_guidebot(settings, embedder)
-    endpoint = TeamsEndpoint(guidebot, settings, retry=RetryPolicy(attempts=3, base_delay=0.01))
+    config = teams_settings(guide_settings, tmp_path)
+    guidebot = build_guidebot(config.settings, embedder)
+    endpoint = TeamsEndpoint(guidebot, config.settings, config.teams, retry=RetryPolicy(attempts=3, base_delay=0.01))
     app = web.Application()
     app.router.add_post(ROUTE, endpoint.handle)
     app[TEAMS_ENDPOINT] = endpoint

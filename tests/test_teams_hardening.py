@@ -32,7 +32,7 @@ from adapters.teams.answering import RECOVERY_ABANDONED, WORK_PREFIX, Lease, rep
 from adapters.teams.app import TEAMS_ENDPOINT
 from bot.settings import Settings
 from bot.wiring import build_guidebot
-from guidebot_testing.teams import FakeConnector, TeamsHarness, start_harness
+from guidebot_testing.teams import FakeConnector, TeamsConfig, TeamsHarness, start_harness, teams_config
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 
@@ -40,11 +40,8 @@ QUESTION = "What does a VPMA do?"
 APP_ID = "6f1b2c3d-0000-4000-8000-000000000001"
 
 
-def _settings(guide_settings: Settings, tmp_path: Path, **extra: Any) -> Settings:
-    values = {"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "work_lease_seconds": 1, "teams_local_mode": True, **extra}
-    settings = guide_settings.model_copy(update=values)
-    settings.__dict__.pop("resolved_database_url", None)
-    return settings
+def _settings(guide_settings: Settings, tmp_path: Path, **extra: Any) -> TeamsConfig:
+    return teams_config(guide_settings, database_url=f"sqlite:///{tmp_path}/t.sqlite3", work_lease_seconds=1, **extra)
 
 
 class Harnesses:
@@ -55,9 +52,9 @@ class Harnesses:
     async def start(self, connector: FakeConnector | None = None, **settings: Any) -> TeamsHarness:
         connector = connector or await FakeConnector().start()
         config = _settings(self.guide_settings, self.tmp_path, **settings)
-        guidebot = build_guidebot(config, self.embedder)
+        guidebot = build_guidebot(config.settings, self.embedder)
         app = web.Application()
-        mount(app, guidebot, config)
+        mount(app, guidebot, config.settings, config.teams)
         harness = await start_harness(app, connector, guidebot)
         self.opened.append((harness, connector))
         return harness
@@ -291,13 +288,13 @@ async def test_a_slow_signing_key_download_never_holds_the_event_loop_and_a_fail
     guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder, tmp_path: Path
 ) -> None:
     metadata = await SlowMetadata(delay=3.0).start()
-    settings = _settings(
+    config = _settings(
         guide_settings, tmp_path, teams_local_mode=False, microsoft_app_id=APP_ID, microsoft_app_password="not-a-real-secret",
         teams_openid_metadata_url=metadata.url, teams_http_timeout_seconds=1.0,
     )
-    guidebot = build_guidebot(settings, embedder)
+    guidebot = build_guidebot(config.settings, embedder)
     app = web.Application()
-    mount(app, guidebot, settings)
+    mount(app, guidebot, config.settings, config.teams)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

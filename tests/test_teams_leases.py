@@ -19,7 +19,7 @@ from adapters.teams.answering import WORK_PREFIX
 from adapters.teams.answering import stored_work as lease_work
 from bot.settings import Settings
 from bot.wiring import build_guidebot
-from guidebot_testing.teams import FakeConnector, TeamsHarness, start_harness
+from guidebot_testing.teams import FakeConnector, TeamsHarness, start_harness, teams_config
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 
@@ -28,14 +28,11 @@ QUESTION = "What does a VPMA do?"
 
 @pytest.fixture()
 async def teams(guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder, tmp_path: Path) -> AsyncIterator[TeamsHarness]:
-    settings = guide_settings.model_copy(
-        update={"database_url": f"sqlite:///{tmp_path}/t.sqlite3", "work_lease_seconds": 1, "teams_local_mode": True}
-    )
-    settings.__dict__.pop("resolved_database_url", None)
+    config = teams_config(guide_settings, database_url=f"sqlite:///{tmp_path}/t.sqlite3", work_lease_seconds=1)
     connector = await FakeConnector().start()
-    guidebot = build_guidebot(settings, embedder)
+    guidebot = build_guidebot(config.settings, embedder)
     app = web.Application()
-    mount(app, guidebot, settings)
+    mount(app, guidebot, config.settings, config.teams)
     harness = await start_harness(app, connector, guidebot)
     yield harness
     await harness.client.close()

@@ -14,14 +14,18 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.service import Guidebot
+    from adapters.slack.settings import SlackSettings
     from bot.settings import Settings
 
 
-def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
-    """The `guidebot.adapters` entry point: adds `POST /slack/events` and the Socket Mode hooks."""
+def mount(app: web.Application, guidebot: Guidebot, settings: Settings, slack: SlackSettings | None = None) -> None:
+    """The `guidebot.adapters` entry point: adds `POST /slack/events` and the Socket Mode hooks.
+
+    Slack's credentials come from `SLACK_*` (`SlackSettings`) unless `slack` is given, as tests do.
+    """
     from adapters.slack.app import mount as mount_slack
 
-    mount_slack(app, guidebot, settings)
+    mount_slack(app, guidebot, settings, slack)
 
 
 __all__ = ["mount"]

@@ -31,6 +31,7 @@ from adapters.slack import render
 from adapters.slack.delivery import Delivery, web_client
 from adapters.background import Background
 from adapters.slack.listeners import Listeners
+from adapters.slack.settings import SlackSettings
 from bot.server import has_lone_surrogate
 from bot.service import Guidebot
 from bot.settings import Settings
@@ -88,14 +89,15 @@ def _shape_problem(body: Any) -> str | None:
 class SlackAdapter:
     """One Slack app: the Bolt app, the route, the Socket Mode connection and pending work."""
 
-    def __init__(self, guidebot: Guidebot, settings: Settings) -> None:
+    def __init__(self, guidebot: Guidebot, settings: Settings, slack: SlackSettings) -> None:
         self.settings = settings
+        self.slack = slack
         self.guidebot = guidebot
         self.background = Background("slack")
         self.socket_mode: Any = None
-        token, secret = settings.slack_bot_token, settings.slack_signing_secret
+        token, secret = slack.bot_token, slack.signing_secret
         self.http_enabled = bool(token and secret)
-        self.socket_mode_enabled = bool(token and settings.slack_app_token)
+        self.socket_mode_enabled = bool(token and slack.app_token)
         self.bolt: AsyncApp | None = None
         self.delivery: Delivery | None = None
         self.listeners: Listeners | None = None
@@ -104,7 +106,7 @@ class SlackAdapter:
         if not token:
             log.info("slack: no SLACK_BOT_TOKEN; %s answers 503", EVENTS_PATH)
             return
-        client = web_client(token, settings.slack_api_url)
+        client = web_client(token, slack.api_url)
         self.delivery = Delivery(client, settings.public_url)
         self.bolt = AsyncApp(
             name="guidebot",
@@ -192,9 +194,9 @@ class SlackAdapter:
 
             self.socket_mode = AsyncSocketModeHandler(
                 self.bolt,
-                app_token=self.settings.slack_app_token,
+                app_token=self.slack.app_token,
                 logger=BOLT_LOG,
-                web_client=web_client(None, self.settings.slack_api_url),
+                web_client=web_client(None, self.slack.api_url),
             )
             await self.socket_mode.connect_async()
             log.info("slack: connected in Socket Mode")
@@ -216,9 +218,12 @@ class SlackAdapter:
 SLACK_ADAPTER = web.AppKey("guidebot.slack", SlackAdapter)
 
 
-def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
-    """Entry point `guidebot.adapters: slack`: add `POST /slack/events` and the Socket Mode hooks."""
-    adapter = SlackAdapter(guidebot, settings)
+def mount(app: web.Application, guidebot: Guidebot, settings: Settings, slack: SlackSettings | None = None) -> None:
+    """Entry point `guidebot.adapters: slack`: add `POST /slack/events` and the Socket Mode hooks.
+
+    Slack's own settings are read from the environment here (`SlackSettings`) unless given.
+    """
+    adapter = SlackAdapter(guidebot, settings, slack or SlackSettings())
     app[SLACK_ADAPTER] = adapter
     app.router.add_post(EVENTS_PATH, adapter.handle)
     app.on_startup.append(adapter.on_startup)

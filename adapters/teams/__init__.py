@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.service import Guidebot
+    from adapters.teams.settings import TeamsSettings
     from bot.settings import Settings
 
 
-def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
+def mount(app: web.Application, guidebot: Guidebot, settings: Settings, teams: TeamsSettings | None = None) -> None:
     """The `guidebot.adapters` entry point: adds `POST /api/messages`.
 
     The SDK is imported here, not at package import, so `guidebot --help` and the
@@ -25,7 +26,7 @@ def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
     """
     from adapters.teams.app import mount as mount_teams
 
-    mount_teams(app, guidebot, settings)
+    mount_teams(app, guidebot, settings, teams)
 
 
 __all__ = ["mount"]

@@ -27,7 +27,6 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +47,7 @@ from adapters.teams.answering import Answering, NotAnActivity, ServiceUrls, is_l
 from adapters.teams.bot import GuidebotTeamsBot, to_activity, user_id_of
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
 from adapters.teams.replies import failure_activity
+from adapters.teams.settings import BotConfig, TeamsSettings
 from adapters.teams.signing_keys import guard_signing_keys
 from bot.metrics import ERRORS
 from bot.server import parse_json
@@ -106,25 +106,6 @@ class ConnectorClients:
 async def _close_client(client: Any) -> None:
     with contextlib.suppress(Exception):
         await client.__aexit__(None, None, None)
-
-
-@dataclass(frozen=True)
-class BotConfig:
-    """The names `ConfigurationBotFrameworkAuthentication` reads, taken from `Settings`."""
-
-    APP_ID: str | None
-    APP_PASSWORD: str | None
-    APP_TENANTID: str | None
-    APP_TYPE: str
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BotConfig:
-        return cls(
-            APP_ID=settings.microsoft_app_id or None,
-            APP_PASSWORD=settings.microsoft_app_password or None,
-            APP_TENANTID=settings.microsoft_app_tenant_id or None,
-            APP_TYPE=settings.microsoft_app_type or "MultiTenant",
-        )
 
 
 class CachedConnectorFactory(ConnectorFactory):
@@ -299,14 +280,14 @@ def _bad_request(reason: str) -> web.Response:
 class TeamsEndpoint:
     """`POST /api/messages`: validate, authenticate, run the turn, answer Teams."""
 
-    def __init__(self, guidebot: Guidebot, settings: Settings, retry: RetryPolicy | None = None) -> None:
-        config = BotConfig.from_settings(settings)
+    def __init__(self, guidebot: Guidebot, settings: Settings, teams: TeamsSettings, retry: RetryPolicy | None = None) -> None:
+        config = BotConfig.from_settings(teams)
         self.local_mode = not config.APP_ID
-        if self.local_mode and not settings.teams_local_mode:
+        if self.local_mode and not teams.local_mode:
             raise ValueError("Teams needs MICROSOFT_APP_ID, or GUIDEBOT_TEAMS_LOCAL_MODE=1 for local development")
-        guard_signing_keys(settings.teams_http_timeout_seconds, settings.teams_openid_metadata_url)
-        self.service_urls = ServiceUrls(settings.teams_service_host_patterns, local_mode=self.local_mode)
-        self.authentication = CachingBotFrameworkAuthentication(config, settings.teams_http_timeout_seconds)
+        guard_signing_keys(teams.http_timeout_seconds, teams.openid_metadata_url)
+        self.service_urls = ServiceUrls(teams.service_host_patterns, local_mode=self.local_mode)
+        self.authentication = CachingBotFrameworkAuthentication(config, teams.http_timeout_seconds)
         self.adapter = RetryingCloudAdapter(self.authentication, retry or RetryPolicy())
         self.adapter.on_turn_error = self._on_turn_error
         self.bot = GuidebotTeamsBot(guidebot, settings.public_url)
@@ -317,7 +298,7 @@ class TeamsEndpoint:
             app_id=config.APP_ID,
             service_urls=self.service_urls,
             member_id=user_id_of,
-            recovery_attempts=settings.teams_recovery_attempts,
+            recovery_attempts=teams.recovery_attempts,
         )
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -423,19 +404,21 @@ async def _not_configured(_request: web.Request) -> web.Response:
     )
 
 
-def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
+def mount(app: web.Application, guidebot: Guidebot, settings: Settings, teams: TeamsSettings | None = None) -> None:
     """Without an app id the endpoint stays idle (503), unless local development mode is asked for.
 
     Unauthenticated requests could make the bot post wherever they say, so
     local mode (`GUIDEBOT_TEAMS_LOCAL_MODE=1`) is never the default and runs
-    only on a loopback bind address.
+    only on a loopback bind address. Teams' own settings are read from the
+    environment here (`TeamsSettings`) unless given.
     """
-    if not settings.microsoft_app_id and not (settings.teams_local_mode and is_loopback_host(settings.host)):
+    teams = teams or TeamsSettings()
+    if not teams.app_id and not (teams.local_mode and is_loopback_host(settings.host)):
         app.router.add_post(ROUTE, _not_configured)
-        why = "bound to a non-loopback address" if settings.teams_local_mode else "GUIDEBOT_TEAMS_LOCAL_MODE is not set"
+        why = "bound to a non-loopback address" if teams.local_mode else "GUIDEBOT_TEAMS_LOCAL_MODE is not set"
         log.warning("Teams endpoint %s idle: MICROSOFT_APP_ID is not set (local mode refused: %s)", ROUTE, why)
         return
-    endpoint = TeamsEndpoint(guidebot, settings)
+    endpoint = TeamsEndpoint(guidebot, settings, teams)
     app.router.add_post(ROUTE, endpoint.handle)
     app[TEAMS_ENDPOINT] = endpoint
     app.on_startup.append(endpoint.on_startup)
