@@ -16,8 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.console import STATIC, mount
-from bot.server import SESSION_COOKIE
+from adapters.console import SESSION_COOKIE, STATIC, mount
 from bot.settings import PROJECT_ROOT, Settings
 from guidebot_testing.servers import serve
 

@@ -21,9 +21,10 @@ from markupsafe import escape
 from aiohttp.test_utils import TestClient, TestServer
 
 import bot.server as server_module
+from adapters.console import MAX_ASK_BYTES, SESSION_COOKIE
 from bot.answer import Answer
 from bot.docpages import build_pages, render_document, safe_url
-from bot.server import INDEX_POLL_SECONDS, MAX_ASK_BYTES, SESSION_COOKIE, AdapterError, create_app
+from bot.server import INDEX_POLL_SECONDS, AdapterError, create_app
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import SqlStore
 from bot.wiring import build_guidebot

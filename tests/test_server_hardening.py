@@ -22,7 +22,8 @@ import pytest
 from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.server import GUIDEBOT_KEY, SESSION_COOKIE, create_app
+from adapters.console import SESSION_COOKIE
+from bot.server import GUIDEBOT_KEY, create_app
 from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_guidebot
 from guidebot_testing.slack import SIGNING_SECRET, event_callback, sign

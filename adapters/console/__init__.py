@@ -1,8 +1,9 @@
 """The web console: one page to try guidebot without Slack or Teams.
 
 `GET /` serves a static page (HTML, CSS and vanilla JavaScript, no build step)
-that talks to the server's `/api/ask` and `/api/feedback`. Everything the page
-shows from an answer or a document is inserted as text, never as HTML.
+that talks to the console's JSON API (`/api/ask` and `/api/feedback`,
+`adapters.console.api`). Everything the page shows from an answer or a
+document is inserted as text, never as HTML.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.server import session_id, set_session_cookie
+from adapters.console.api import MAX_ASK_BYTES, PLATFORM, ConsoleApi
+from adapters.console.session import SESSION_COOKIE, session_id, set_session_cookie
 from bot.service import Guidebot
 from bot.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 
+__all__ = ["MAX_ASK_BYTES", "PLATFORM", "SESSION_COOKIE", "STATIC", "mount"]
+
 
 def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
+    """The page, its files and its API (the `guidebot.adapters` entry point `console`)."""
+
     async def page(request: web.Request) -> web.FileResponse:
         response = web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
         session, new = session_id(request)
@@ -28,3 +34,4 @@ def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
 
     app.router.add_get("/", page, name="console")
     app.router.add_static("/console/", STATIC, name="console-static")
+    ConsoleApi(guidebot, settings).mount(app)

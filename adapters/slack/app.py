@@ -32,7 +32,7 @@ from adapters.slack.delivery import Delivery, web_client
 from adapters.background import Background
 from adapters.slack.listeners import Listeners
 from adapters.slack.settings import SlackSettings
-from bot.server import has_lone_surrogate
+from bot.http import has_lone_surrogate
 from bot.service import Guidebot
 from bot.settings import Settings
 

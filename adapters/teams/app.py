@@ -50,7 +50,7 @@ from adapters.teams.replies import failure_activity
 from adapters.teams.settings import BotConfig, TeamsSettings
 from adapters.teams.signing_keys import guard_signing_keys
 from bot.metrics import ERRORS
-from bot.server import parse_json
+from bot.http import parse_json
 from bot.service import Guidebot
 from bot.settings import Settings
 
