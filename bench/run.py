@@ -223,13 +223,11 @@ def part_throughput(settings: Settings, engine: AnswerEngine, dev: list[str]) ->
     tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-"))
     try:
         core_settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp / 'state.sqlite3'}"})
-        holder = EngineHolder(core_settings, engine.embedder)
-        holder._engine, holder._next_check = engine, float("inf")  # the engine already loaded; no reload checks
+        holder = EngineHolder(core_settings, engine.embedder, engine=engine)
         guidebot = Guidebot(core_settings, holder, SqlStore.for_settings(core_settings))
         core_warm = asyncio.run(core_loop(guidebot, repeated[: THROUGHPUT_QUESTIONS // 2], CLIENTS))
         core_cold = asyncio.run(core_loop(guidebot, unique_questions(dev, THROUGHPUT_QUESTIONS // 4), CLIENTS))
-        guidebot.batcher.close()
-        guidebot.store.close()
+        guidebot.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -39,6 +39,8 @@ WINDOW_SECONDS = 0.0
 MAX_BATCH = 64
 CACHE_SIZE = 2048
 WORKERS = 2
+WORKER_NICENESS = 10
+"""The answer workers' default nice value (`Settings.answer_worker_niceness` says why)."""
 
 
 class AnswerCache:
@@ -101,8 +103,10 @@ class AnswerBatcher:
         max_batch: int = MAX_BATCH,
         cache_size: int = CACHE_SIZE,
         workers: int = WORKERS,
+        niceness: int = WORKER_NICENESS,
     ) -> None:
         self._engine = engine
+        self.niceness = niceness
         self.window = window
         self.max_batch = max_batch
         self.workers = max(1, workers)
@@ -191,7 +195,7 @@ class AnswerBatcher:
             self._ready.notify_all()
 
     def _run(self) -> None:
-        _lower_priority()
+        _lower_priority(self.niceness)
         idle = True
         while (batch := self._next_batch(idle)) is not None:
             try:
@@ -237,17 +241,16 @@ class AnswerBatcher:
                 future.set_result(replace(answer, answer_id=new_answer_id()))
 
 
-WORKER_NICENESS = 10
-"""Answer workers run at a lower CPU priority than the event loop and the database threads.
+def _lower_priority(niceness: int) -> None:
+    """Run this worker thread at a lower CPU priority than the event loop and the database threads.
 
-Their model calls keep the cores of a small machine busy under load, and a
-platform's ack (a few milliseconds of work) waited for the scheduler behind
-them; a lower priority costs the workers nothing when a core is free.
-"""
-
-
-def _lower_priority() -> None:
+    Their model calls keep the cores of a small machine busy under load, and a
+    platform's ack (a few milliseconds of work) waited for the scheduler behind
+    them; a lower priority costs the workers nothing when a core is free.
+    """
+    if niceness <= 0:
+        return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError):  # not Linux, or not allowed: keep the default
         pass

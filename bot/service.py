@@ -75,18 +75,28 @@ class Inbound:
 class EngineHolder:
     """Holds the live index and swaps in a rebuilt one without a failed request.
 
-    `guidebot index` publishes a new build by swapping a symlink; the holder
-    notices the change (checked at most every `check_every` seconds, or at once
-    after `request_reload`) and loads the new build beside the old one before
+    `guidebot index` publishes a new build by swapping a symlink; `refresh`
+    notices the change and loads the new build beside the old one before
     switching, so requests in flight finish on the index they started with.
+    This is the one reload: the serving runtime calls `refresh` on its poll and
+    on SIGHUP, off the requests' path. Without a runtime, `check_every` seconds
+    lets `engine()` itself refresh at most that often (`None`: never; the first
+    call always loads). `engine` serves an engine already loaded instead.
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, check_every: float = 2.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        check_every: float | None = None,
+        *,
+        engine: AnswerEngine | None = None,
+    ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._check_every = check_every
         self._lock = threading.Lock()
-        self._engine: AnswerEngine | None = None
+        self._engine: AnswerEngine | None = engine
         self._loaded_from: tuple[Path, float] | None = None
         self._next_check = 0.0
 
@@ -96,33 +106,48 @@ class EngineHolder:
             self._embedder = load_embedder(self.settings)
         return self._embedder
 
-    def _stamp(self) -> tuple[Path, float]:
-        target = live_target(self.settings.index_dir)
-        return target, (target / MANIFEST).stat().st_mtime
-
-    def request_reload(self) -> None:
-        self._next_check = 0.0
+    def _published(self) -> tuple[Path, float] | None:
+        """The published build and its manifest's time, or None while nothing is published."""
+        try:
+            target = live_target(self.settings.index_dir)
+            return target, (target / MANIFEST).stat().st_mtime
+        except OSError:
+            return None
 
     def engine(self) -> AnswerEngine:
-        now = time.monotonic()
-        if self._engine is not None and now < self._next_check:
-            return self._engine
+        """The live engine: the first call loads the index (`IndexMissingError` when there is none)."""
+        engine = self._engine
+        due = self._check_every is not None and time.monotonic() >= self._next_check
+        if engine is not None and not due:
+            return engine
         with self._lock:
-            self._next_check = now + self._check_every
-            try:
-                stamp = self._stamp()
-            except OSError:
-                stamp = None
-            if self._engine is None or (stamp is not None and stamp != self._loaded_from):
-                index = load_index(self.settings.index_dir, expected_model=self.embedder.name)
-                if self._engine is not None:
-                    INDEX_RELOADS.inc()
-                    log.info("index reloaded", extra={"index": str(index.path)})
-                self._engine = AnswerEngine(
-                    index, self.embedder, top_k=self.settings.top_k, max_chars=self.settings.max_question_chars
-                )
-                self._loaded_from = stamp
+            if self._engine is None:
+                self._load(self._published())
+            elif due:
+                self._refresh()
+            assert self._engine is not None
             return self._engine
+
+    def refresh(self) -> bool:
+        """Load the published index if it is not the one being served: True when a new one is now live."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
+        self._next_check = time.monotonic() + (self._check_every or 0.0)
+        published = self._published()
+        if published is None or (self._engine is not None and published == self._loaded_from):
+            return False
+        self._load(published)
+        return True
+
+    def _load(self, published: tuple[Path, float] | None) -> None:
+        index = load_index(self.settings.index_dir, expected_model=self.embedder.name)
+        if self._engine is not None:
+            INDEX_RELOADS.inc()
+            log.info("index reloaded", extra={"index": str(index.path)})
+        self._engine = AnswerEngine(index, self.embedder, top_k=self.settings.top_k, max_chars=self.settings.max_question_chars)
+        self._loaded_from = published
 
     @property
     def index(self) -> GuideIndex:
@@ -130,13 +155,24 @@ class EngineHolder:
 
 
 class Guidebot:
+    """The core: owns its answer batcher, its bookkeeping threads and its store, and `close()` closes them."""
+
     def __init__(self, settings: Settings, engines: EngineHolder, store: StateStore) -> None:
         self.settings = settings
         self.engines = engines
         self.store = store
         self.inbox = Inbox(store, settings, store.member_hash)
-        self.batcher = AnswerBatcher(engines.engine)
+        self.batcher = AnswerBatcher(engines.engine, niceness=settings.answer_worker_niceness)
         self._bookkeeping = ThreadPoolExecutor(max_workers=BOOKKEEPING_THREADS, thread_name_prefix="guidebot-bookkeeping")
+
+    def close(self) -> None:
+        """Answer what is queued, then stop the batcher's and the bookkeeping's threads and close the store.
+
+        Blocking (threads are joined): call it off the event loop. A second call does nothing more.
+        """
+        self.batcher.close()
+        self._bookkeeping.shutdown(wait=True)
+        self.store.close()
 
     def respond(self, inbound: Inbound, answer: Callable[[str], Answer] | None = None) -> Reply:
         started = time.perf_counter()

@@ -67,6 +67,23 @@ class Settings(BaseSettings):
     # Seconds a client has to send a request's whole body (slower: 408).
     body_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Process tuning, applied by the serving runtime's start (`bot.runtime`) and taken back by its close.
+    # Threads behind `asyncio.to_thread` (the adapters' database calls). Under load these wait for SQLite's
+    # turn, so with asyncio's default (CPUs + 4) a 2 ms database write that must precede a Slack ack queued
+    # behind them.
+    blocking_threads: int = Field(default=64, ge=1)
+    # How long a thread may keep the GIL while another waits for it (Python's default: 0.005). The event loop
+    # and the database threads give it up at every socket and SQLite call, then wait for it behind the answer
+    # workers' retrieval (pure Python); a Slack ack takes several such hand-offs, so the default cost it tens
+    # of milliseconds under load (ack p99 ~100 → ~85 ms with 50 members at once on 2 cores).
+    gil_switch_seconds: float = Field(default=0.001, gt=0)
+    # Freeze the loaded model, index and libraries out of the garbage collector's full passes: one such
+    # pass walked them for ~180 ms, holding the GIL, and was the slowest ack of a busy minute.
+    freeze_heap: bool = True
+    # CPU priority (nice) of the answer workers: their model calls keep a small machine's cores busy under
+    # load, and a platform's ack (a few ms of work) waited for the scheduler behind them. 0: no change.
+    answer_worker_niceness: int = Field(default=10, ge=0, le=19)
+
     # Slack's and Teams' credentials and options are their adapters' own (`adapters/slack/settings.py`,
     # `adapters/teams/settings.py`), read when each is mounted.
 
