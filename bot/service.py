@@ -24,6 +24,8 @@ from bot.batching import AnswerBatcher
 from bot.commands import parse_command
 from bot.embedding import load_embedder
 from bot.engine import AnswerEngine
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.model import Messenger
 from bot.inbox import Inbox
 from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, FEEDBACK_UNATTRIBUTED, INDEX_RELOADS, QUESTIONS
 from bot.privacy import looks_like_phi, redact
@@ -162,6 +164,9 @@ class Guidebot:
         self.engines = engines
         self.store = store
         self.inbox = Inbox(store, settings, store.member_hash)
+        self.messengers: dict[str, Messenger] = {}
+        """Each adapter's hand-off `Messenger`, by platform, registered in its `mount`."""
+        self.handoffs = HandoffDesk(store, self.inbox, settings, self.messengers)
         self.batcher = AnswerBatcher(engines.engine, niceness=settings.answer_worker_niceness)
         self._bookkeeping = ThreadPoolExecutor(max_workers=BOOKKEEPING_THREADS, thread_name_prefix="guidebot-bookkeeping")
 

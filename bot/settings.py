@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # Seconds between two looks for durable work (a question, a command) whose replica stopped before finishing
     # it; at most half a lease is waited whatever this says, so lapsed work is taken over soon after it lapses.
     inbox_recover_every_seconds: float = Field(default=30.0, gt=0)
+    # Where members' "Ask the program team" hand-offs go: `slack:<channel id>` or `teams:<conversation id>`.
+    # Unset: no hand-offs, and no button offers one.
+    staff_channel: str | None = Field(default=None, pattern=r"^(slack|teams):\S+$")
+    # Hours a hand-off may stay unanswered before the staff channel gets one reminder about it.
+    handoff_remind_hours: float = Field(default=24.0, gt=0)
     database_url: str | None = None
     # Key for hashing member ids in the database. Unset: a random key the database makes for itself
     # (shared by its replicas); set it to keep the key out of the database and its backups.

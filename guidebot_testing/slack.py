@@ -3,7 +3,7 @@
 Runs on 127.0.0.1 inside the test's event loop. Point `SLACK_API_URL` at
 `fake.api_url`; give slash-command and button payloads a `fake.response_url()`.
 It answers the methods guidebot calls (`auth.test`, `chat.postMessage`,
-`chat.postEphemeral`, `chat.update`, `assistant.threads.*`,
+`chat.postEphemeral`, `chat.update`, `assistant.threads.*`, `users.info`, `conversations.open`,
 `apps.connections.open`, and `conversations.replies` / `conversations.history`
 from the messages it accepted, metadata included), records every attempt and every success, and can be
 told to fail: `fail("chat.postMessage", status=429, retry_after=1)`,
@@ -69,6 +69,8 @@ class FakeSlack:
     refuse_blocks_with: str | None = None
     delays: dict[str, float] = field(default_factory=dict)
     """Seconds a method takes to answer, e.g. {"chat.postMessage": 4.0}."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Display names `users.info` gives, by user id (else "Member <id>")."""
     arrived: list[str] = field(default_factory=list)
     """Methods in the order their requests arrived (before any delay)."""
     random_failures: RandomFailures | None = None
@@ -214,6 +216,12 @@ class FakeSlack:
             return {"ok": True, "messages": self._history(method, body), "has_more": False}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"{self.base.replace('http://', 'ws://')}/socket"}
+        if method == "users.info":
+            user = str(body.get("user", ""))
+            name = self.names.get(user, f"Member {user}")
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": name, "profile": {"display_name": name, "real_name": name}}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(body.get("users", "")).lstrip("U")}}
         return {"ok": False, "error": "unknown_method"}
 
     def _history(self, method: str, query: dict[str, Any]) -> list[dict[str, Any]]:

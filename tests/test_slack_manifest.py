@@ -41,7 +41,7 @@ def test_the_manifest_wires_events_commands_and_interactivity_to_the_server(guid
         "app_mention", "message.im", "message.channels", "message.groups", "assistant_thread_started", "assistant_thread_context_changed",
     }
     assert manifest["oauth_config"]["scopes"]["bot"] == sorted(
-        ["app_mentions:read", "assistant:write", "channels:history", "chat:write", "commands", "groups:history", "im:history"]
+        ["app_mentions:read", "assistant:write", "channels:history", "chat:write", "commands", "groups:history", "im:history", "im:write", "users:read"]
     )
     assert len(manifest["display_information"]["long_description"]) >= 174, "Slack's minimum"
 

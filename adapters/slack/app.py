@@ -28,9 +28,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import render
-from adapters.slack.delivery import Delivery, web_client
+from adapters.slack.delivery import SDK_LOG, Delivery, web_client
 from adapters.background import Background
 from adapters.slack.listeners import Listeners
+from adapters.slack.handoff import SlackHandoffs
 from adapters.slack.settings import SlackSettings
 from bot.http import has_lone_surrogate
 from bot.service import Guidebot
@@ -47,7 +48,6 @@ MAX_BODY_BYTES = 1024 * 1024
 
 # Bolt logs unhandled payloads (members' words) at WARNING: only its errors go to our logs.
 BOLT_LOG = logging.getLogger("adapters.slack.bolt")
-BOLT_LOG.setLevel(logging.ERROR)
 
 
 def _json_error(status: int, error: str, message: str) -> web.Response:
@@ -90,6 +90,9 @@ class SlackAdapter:
     """One Slack app: the Bolt app, the route, the Socket Mode connection and pending work."""
 
     def __init__(self, guidebot: Guidebot, settings: Settings, slack: SlackSettings) -> None:
+        # The library loggers' levels are set when Slack is mounted, never on import.
+        BOLT_LOG.setLevel(logging.ERROR)
+        SDK_LOG.setLevel(logging.INFO)
         self.settings = settings
         self.slack = slack
         self.guidebot = guidebot
@@ -122,6 +125,8 @@ class SlackAdapter:
             logger=BOLT_LOG,
         )
         self.listeners = Listeners(guidebot, self.delivery, self.background)
+        # Hand-offs first: a staff reply in a hand-off's thread is not a question.
+        self.handoffs = SlackHandoffs.mount(self.bolt, guidebot, self.delivery, self.background)
         self._register(self.listeners)
 
     def _register(self, listeners: Listeners) -> None:
@@ -189,6 +194,7 @@ class SlackAdapter:
         # Answer what a stopped replica left unanswered: at start-up, then every so often.
         recovery = self.guidebot.inbox.recover_forever(self.listeners.flows, self.background.spawn)
         self._recovery = asyncio.get_running_loop().create_task(recovery)
+        await self.guidebot.handoffs.start()  # hand-offs' recovery and reminders (once per process)
         if self.socket_mode_enabled:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -210,6 +216,7 @@ class SlackAdapter:
         if self.socket_mode is not None:
             await self.socket_mode.close_async()
             self.socket_mode = None
+        await self.guidebot.handoffs.close()
         await self.background.close()
         if self.bolt is not None and self.bolt.client.session is not None:
             await self.bolt.client.session.close()

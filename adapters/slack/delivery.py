@@ -41,7 +41,6 @@ see whether the answer had reached Slack before the replica holding it died."""
 
 # slack_sdk logs request bodies (members' words) at DEBUG: keep its loggers above that.
 SDK_LOG = logging.getLogger("adapters.slack.sdk")
-SDK_LOG.setLevel(logging.INFO)
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -87,6 +86,8 @@ class Delivery:
     def __init__(self, client: AsyncWebClient, public_url: str | None) -> None:
         self.client = client
         self.public_url = public_url
+        self.ask_team = False
+        """Refusals offer "Ask the program team" (`GUIDEBOT_STAFF_CHANNEL` is set; see `adapters.slack.handoff`)."""
 
     def _failed(self, what: str, ref: str, code: str) -> None:
         ERRORS.labels("slack").inc()
@@ -103,7 +104,7 @@ class Delivery:
         """
         extra: dict[str, Any] = {"metadata": {"event_type": ANSWER_EVENT, "event_payload": {"lease": lease}}} if lease else {}
         for style in render.STYLES:
-            message = render.reply_message(reply, public_url=self.public_url, share=share, style=style)
+            message = render.reply_message(reply, public_url=self.public_url, share=share, style=style, ask_team=self.ask_team)
             try:
                 await self.client.chat_postMessage(
                     channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message, **extra
@@ -212,7 +213,7 @@ class Delivery:
     ) -> bool:
         """Post a reply through a `response_url` (slash commands, buttons)."""
         for style in render.STYLES:
-            message = render.reply_message(reply, public_url=self.public_url, share=share, style=style)
+            message = render.reply_message(reply, public_url=self.public_url, share=share, style=style, ask_team=self.ask_team)
             ok, code = await self._respond_once(response_url, {**message, "response_type": response_type, "replace_original": False})
             if ok:
                 return True

@@ -33,6 +33,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from adapters.background import Background
 from adapters.slack import render
 from adapters.slack.delivery import STATUS_SEARCHING, Delivery
+from adapters.slack.handoff_blocks import after_vote
 from adapters.slack.text import mentions_user, question_text
 from adapters.slack.work import PLATFORM, Command, Question, dump_command, dump_question, load_command, load_question
 from bot.answer import Answer, Reply
@@ -342,10 +343,11 @@ class Listeners:
                 )
             return
         await ack()
-        self.background.spawn(self._feedback_noted(body, verdict, ref, response_url))
+        self.background.spawn(self._feedback_noted(body, verdict, ref, response_url, answer_id))
 
-    async def _feedback_noted(self, body: dict[str, Any], verdict: str, ref: str, response_url: str | None) -> None:
-        """Show the member their vote was received: in the message itself, else privately."""
+    async def _feedback_noted(self, body: dict[str, Any], verdict: str, ref: str, response_url: str | None, answer_id: str = "") -> None:
+        """Show the member their vote was received: in the message itself, else privately (after a 👎, with
+        "Ask the program team" when hand-offs are on)."""
         message = body.get("message")
         container = body.get("container")
         if not isinstance(container, dict):
@@ -357,10 +359,13 @@ class Listeners:
             if not isinstance(blocks, list):
                 blocks = []
             text = _str(message.get("text")) or render.feedback_note_message(verdict)["text"]
-            if await self.delivery.update(channel=channel_id, ts=message["ts"], text=text, blocks=render.with_feedback_note(blocks, verdict), ref=ref):
+            noted = after_vote(render.with_feedback_note(blocks, verdict), verdict, answer_id, self.delivery.ask_team)
+            if await self.delivery.update(channel=channel_id, ts=message["ts"], text=text, blocks=noted, ref=ref):
                 return
         if response_url:
-            await self.delivery.respond_message(response_url, render.feedback_note_message(verdict), ref=ref, response_type="ephemeral", replace_original=False)
+            note = render.feedback_note_message(verdict)
+            note["blocks"] = after_vote(note["blocks"], verdict, answer_id, self.delivery.ask_team)
+            await self.delivery.respond_message(response_url, note, ref=ref, response_type="ephemeral", replace_original=False)
 
 
 def _stay_quiet(reply: Reply, text: str) -> bool:

@@ -7,6 +7,8 @@ Minimal bot scopes, each for one thing guidebot does:
 - `im:history`: direct messages (`message.im`);
 - `channels:history`, `groups:history`: follow-ups in public / private channel
   threads guidebot answered in (`message.channels`, `message.groups`);
+- `users:read`: the names that go with a hand-off to the program team and with the team's replies;
+- `im:write`: a DM to relay the program team's reply to a member who asked privately (`/guide`);
 - `assistant:write`: the assistant surface (suggested prompts, "Searching the
   guide…" status; `assistant_thread_started`), only with `assistant=True`.
 """
@@ -41,7 +43,7 @@ def build_manifest(
     if not socket_mode and not url:
         raise ValueError("a public URL is needed unless the app uses Socket Mode")
     request_url = f"{url.rstrip('/')}{EVENTS_PATH}" if url else None
-    scopes = ["app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history"]
+    scopes = ["app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history", "im:write", "users:read"]
     events = ["app_mention", "message.channels", "message.groups", "message.im"]
     features: dict[str, Any] = {
         "app_home": {"home_tab_enabled": False, "messages_tab_enabled": True, "messages_tab_read_only_enabled": False},

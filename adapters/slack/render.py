@@ -96,6 +96,7 @@ from adapters.slack.controls import (
     share_block,
     share_value,
 )
+from adapters.slack.handoff_blocks import ask_team_blocks
 from adapters.slack.passages import (
     COMPACT_QUOTE_CHARS,
     MAX_PASSAGES,
@@ -197,10 +198,13 @@ def _lead_block(lead: Sequence[tuple[str, int]], quoted: Quoted, style: Style) -
     return {"type": "rich_text", "block_id": "guide_lead", "elements": [{"type": "rich_text_section", "elements": elements}]}
 
 
-def answer_message(answer: Answer, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
-    """An answer (or abstention) as a Slack message: `{"text": …, "blocks": […]}`, the lead first."""
+def answer_message(
+    answer: Answer, *, public_url: str | None = None, share: str | None = None, style: Style = "native", ask_team: bool = False
+) -> Message:
+    """An answer (or abstention) as a Slack message: `{"text": …, "blocks": […]}`, the lead first. `ask_team`: a
+    refusal offers "Ask the program team" (hand-offs are on)."""
     if answer.abstained:
-        return _abstention_message(answer, style)
+        return _abstention_message(answer, style, ask_team)
     quoted = passages_of(answer, public_url)
     if not quoted.passages:
         return _abstention_message(Answer(question=answer.question, abstained=True, reason="out_of_scope", answer_id=answer.answer_id), style)
@@ -292,7 +296,7 @@ def answer_chars(answer: Answer) -> int:
     return visible_chars(answer_message(answer, style="native"))
 
 
-def _abstention_message(answer: Answer, style: Style) -> Message:
+def _abstention_message(answer: Answer, style: Style, ask_team: bool = False) -> Message:
     message = clean(answer.message).strip() or "I couldn't find that in the guide."
     blocks: list[Block] = [section(escape(message), "guide_abstain")]
     suggestions = [clip(clean(s), MAX_LABEL_CHARS) for s in answer.suggestions if clean(s).strip()][:8]
@@ -304,6 +308,8 @@ def _abstention_message(answer: Answer, style: Style) -> Message:
         blocks.append(hint)
     if answer.answer_id and answer.reason == "out_of_scope":
         blocks.append(feedback_block(answer.answer_id, style))
+        if ask_team and style != "text":
+            blocks += ask_team_blocks(answer.answer_id)
     text = escape(message + (" Nearest sections: " + "; ".join(suggestions) if suggestions else ""))
     return payload(text, blocks, style)
 
@@ -357,10 +363,12 @@ def summary_message(summary: Summary, *, public_url: str | None = None, share: s
 # ---------------------------------------------------------------- everything else
 
 
-def reply_message(reply: Reply, *, public_url: str | None = None, share: str | None = None, style: Style = "native") -> Message:
+def reply_message(
+    reply: Reply, *, public_url: str | None = None, share: str | None = None, style: Style = "native", ask_team: bool = False
+) -> Message:
     if isinstance(reply, Summary):
         return summary_message(reply, public_url=public_url, share=share, style=style)
-    return answer_message(reply, public_url=public_url, share=share, style=style)
+    return answer_message(reply, public_url=public_url, share=share, style=style, ask_team=ask_team)
 
 
 def shareable(reply: Reply) -> bool:

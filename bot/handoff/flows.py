@@ -91,7 +91,9 @@ class RelayFlow(_HandoffFlow[Relay]):
         return f"{self.prefix}{reply_key}"
 
     def dumps(self, event: Relay, *, text: str, member: str | None) -> str:
-        work = {"kind": "handoff_relay", "id": event.handoff_id, "key": event.key, "who": event.who, "text": text, "at": event.at.isoformat()}
+        """`event.text` is the reply as `bot.handoff.desk.staff_text` keeps it (patient identifiers redacted, the
+        program's contacts kept); the inbox's `text` (a member's words, redacted whole) is not used."""
+        work = {"kind": "handoff_relay", "id": event.handoff_id, "key": event.key, "who": event.who, "text": event.text, "at": event.at.isoformat()}
         return json.dumps(work, ensure_ascii=False)
 
     def loads(self, key: str, work: str) -> Relay:
