@@ -9,10 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Optional
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -25,6 +21,15 @@ console = Console()
 err = Console(stderr=True)
 PLATFORM = "cli"
 """The platform `guidebot ask`, `guidebot command` and the interactive prompt log their questions under."""
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+"""Set, unless already set, when a command runs (never on import): the bundled model never reaches for the
+network, and the tokenizers' fork warning stays out of the output."""
+
+
+@app.callback()
+def _offline() -> None:
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 
 @lru_cache(maxsize=1)

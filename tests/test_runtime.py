@@ -1,10 +1,12 @@
-"""The serving runtime: what it starts it closes, and it reloads a rebuilt index once."""
+"""The serving runtime: what it starts it closes, it reloads a rebuilt index once, and importing changes nothing."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -109,3 +111,59 @@ def test_without_a_runtime_a_request_keeps_the_index_it_loaded(guidebot: Guidebo
     assert guidebot.engines.engine() is first
     assert guidebot.engines.refresh() and guidebot.engines.engine() is not first
     guidebot.close()
+
+
+GLOBAL_STATE = """
+import importlib, json, logging, os, pkgutil, sys, warnings
+
+OURS = ("bot", "adapters", "index", "knowledge", "guidebot")
+set_by = []
+_set_level = logging.Logger.setLevel
+
+def recording_set_level(self, level):
+    set_by.append([self.name, sys._getframe(1).f_code.co_filename])
+    _set_level(self, level)
+
+logging.Logger.setLevel = recording_set_level
+for name in ("filterwarnings", "simplefilter"):
+    def recording(*args, _original=getattr(warnings, name), _name=name, **kwargs):
+        set_by.append(["warnings." + _name, sys._getframe(1).f_code.co_filename])
+        return _original(*args, **kwargs)
+    setattr(warnings, name, recording)
+
+def state():
+    loggers = {name: [logger.level, logger.disabled, logger.propagate]
+               for name, logger in logging.root.manager.loggerDict.items()
+               if isinstance(logger, logging.Logger) and name.split(".")[0] in OURS
+               and (logger.level or logger.disabled or not logger.propagate)}
+    loggers["(root)"] = [logging.getLogger().level, False, True]
+    return {"switch": sys.getswitchinterval(), "env": dict(os.environ), "loggers": loggers,
+            "recursion": sys.getrecursionlimit()}
+
+before = state()
+names = sorted(
+    info.name
+    for package in OURS[:-1]
+    for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + ".")
+)
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({"before": before, "after": state(), "modules": len(names), "set_by": set_by}))
+"""
+
+
+def test_importing_every_module_changes_no_global_state() -> None:
+    """Libraries may set their own loggers' levels and warning filters on import; our modules do neither, and
+    leave the interpreter, the environment and our loggers as they were."""
+    out = subprocess.run(
+        [sys.executable, "-c", GLOBAL_STATE], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=300
+    )
+    result = json.loads(out.stdout)
+    before, after = result["before"], result["after"]
+    assert result["modules"] > 40
+    assert after["switch"] == before["switch"]
+    assert after["env"] == before["env"]
+    assert after["loggers"] == before["loggers"]
+    ours = [str(PROJECT_ROOT / package) for package in ("bot", "adapters", "index", "knowledge")]
+    assert [(name, where) for name, where in result["set_by"] if where.startswith(tuple(ours))] == []
+    assert after["recursion"] == before["recursion"]
