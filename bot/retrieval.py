@@ -170,6 +170,8 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
     names the documents define (CMO, CPE, AAPL …) are what a question is
     about, on either side, so they are left out. A bank
     question being scored for calibration leaves its own words out of the counts.
+    A word neither side uses (a typo, a rare word) is no evidence either way; smoothing
+    alone would make it lean toward the smaller side.
     """
     counts = index.term_counts
     if not counts:
@@ -182,6 +184,8 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
         c_in, c_out = counts.get(term, (0, 0))
         c_in -= 1 if exclude_in else 0
         c_out -= 1 if exclude_out else 0
+        if c_in <= 0 and c_out <= 0:
+            continue
         odds.append(float(np.log((max(c_in, 0) + a) / (n_in + 2 * a)) - np.log((max(c_out, 0) + a) / (n_out + 2 * a))))
     if not odds:
         return 0.0, 0.0

@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "7"
+RANKER_VERSION = "8"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
+VOTE_NEIGHBOURS = 25
+VOTE_TEMPERATURE = 0.05
+"""Nearer bank questions count for more: a neighbour 0.05 less similar than the nearest weighs e⁻¹ as much."""
 
 SENTENCE_FEATURES = (
     "cosine",
@@ -39,6 +42,8 @@ SENTENCE_FEATURES = (
     "bank_sentence",
     "bank_section",
     "opens_section",
+    "vote_sentence",
+    "vote_section",
 )
 
 
@@ -94,6 +99,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         if answer_row >= 0:
             by_sentence[answer_row] = max(by_sentence.get(answer_row, 0.0), sim)
     bank_sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()]) if by_sentence else np.zeros(len(rows))
+    vote_sentence, vote_section = _votes(index, bank_scores, rows)
 
     best_fused = max(evidence.fused.values(), default=0.0) or 1.0
     top = index.chunk_sections[evidence.order[0]]
@@ -127,9 +133,34 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
             bank_sentence,
             bank_section,
             opens,
+            vote_sentence,
+            vote_section,
         ]
     ).astype(np.float64)
     return rows, features
+
+
+def _votes(index: GuideIndex, bank_scores: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate sentence's (and its section's) share of a soft vote of the nearest bank questions.
+    One close neighbour is weak evidence; many neighbours answered by the same sentence are strong."""
+    if not len(bank_scores):
+        return np.zeros(len(rows)), np.zeros(len(rows))
+    nearest = np.argsort(-bank_scores)[:VOTE_NEIGHBOURS]
+    weights = np.exp((bank_scores[nearest] - bank_scores[nearest[0]]) / VOTE_TEMPERATURE)
+    weights /= weights.sum()
+    answers = index.bank_in_sentences
+    by_sentence: dict[int, float] = {}
+    by_section: dict[str, float] = {}
+    for b, w in zip(nearest.tolist(), weights.tolist(), strict=True):
+        key = index.bank_in_sections[b]
+        by_section[key] = by_section.get(key, 0.0) + w
+        answer_row = int(answers[b]) if len(answers) else -1
+        if answer_row >= 0:
+            by_sentence[answer_row] = by_sentence.get(answer_row, 0.0) + w
+    chunk_of = index.sentence_chunk[rows]
+    sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()])
+    section = np.array([by_section.get(index.chunk_sections[c], 0.0) for c in chunk_of.tolist()])
+    return sentence, section
 
 
 def score(params: dict, features: np.ndarray) -> np.ndarray:
