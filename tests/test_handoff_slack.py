@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ async def test_a_refusal_goes_to_the_program_team_and_their_reply_comes_back_int
     assert follow_up.body["text"].startswith("More from the program team: Bo Chen: ")
     [handoff] = slack.guidebot.store.handoffs()
     assert handoff.state == "answered" and [r.who for r in handoff.replies] == ["Ann Lee", "Bo Chen"]
+    assert len(in_channel(fake, STAFF)) == 1, "guidebot never answers the staff's replies as questions"
 
 
 async def test_double_clicks_and_retried_events_give_one_hand_off_and_one_relay(slack: SlackEnv) -> None:
@@ -231,3 +233,45 @@ async def test_add_to_the_guide_writes_the_reply_into_the_program_team_document(
         await fake.wait_for(lambda: [c for c in fake.sent("chat.update") if "Added to the guide" in json.dumps(c.body)], what="the post marked")
     finally:
         await stop_env(env)
+
+
+async def test_an_open_hand_off_is_reminded_of_once_in_its_thread_and_a_mention_there_is_no_question(slack: SlackEnv) -> None:
+    fake = slack.fake
+    event, refusal = await refused_in_thread(slack)
+    await click_ask(slack, event, refusal)
+    await fake.wait_for(lambda: in_channel(fake, STAFF), what="the staff post")
+    desk = slack.guidebot.handoffs
+    await desk.idle()
+    later = datetime.now(timezone.utc) + timedelta(hours=25)
+    desk.clock = lambda: later
+    for _ in range(2):
+        await desk.sweep_once()
+        await desk.idle()
+    [post, reminder] = in_channel(fake, STAFF)
+    assert reminder.body["thread_ts"] == staff_post_ts(slack) and reminder.body.get("reply_broadcast") in (True, "true", "1")
+    assert "Dr. Rivera's question has waited over 24 hours" in reminder.body["text"]
+
+    thread = staff_post_ts(slack)
+    staff_mention = mention("can you check this one?", user="U0STAFF02", channel=STAFF, thread_ts=thread)
+    await slack.send_event(staff_mention)
+    await slack.send_event(message(staff_mention["text"], user="U0STAFF02", channel=STAFF, channel_type="channel", ts=staff_mention["ts"], thread_ts=thread))
+    await fake.wait_for(lambda: in_channel(fake, "C0GENERAL")[1:], what="the relay")
+    await desk.idle()
+    await slack.idle()
+    assert len(in_channel(fake, STAFF)) == 2, "no answer from guidebot in the staff thread: the mention is a reply"
+    assert len(in_channel(fake, "C0GENERAL")) == 2
+
+
+async def test_a_private_slash_command_refusal_is_answered_in_a_dm_with_the_member(slack: SlackEnv) -> None:
+    fake = slack.fake
+    url = await slack.command(REFUSED, user=MEMBER, channel="C0GENERAL")
+    [private] = await fake.wait_for(lambda: fake.responses(url), what="the /guide refusal")
+    button = ask_button(private)
+    assert button is not None
+    await slack.click({"action_id": ASK_TEAM_ACTION, "type": "button", "value": button["value"]}, user=MEMBER, channel="C0GENERAL", ephemeral=True)
+    await fake.wait_for(lambda: in_channel(fake, STAFF), what="the staff post")
+    [handoff] = slack.guidebot.store.handoffs()
+    assert dict(handoff.reply_to) == {"channel": "D0MEMBER1", "thread_ts": None}, "a DM: the member's Slack id is not kept"
+    await staff_reply(slack, "Here is your answer.")
+    [relay] = await fake.wait_for(lambda: in_channel(fake, "D0MEMBER1"), what="the relay in the DM")
+    assert relay.body.get("thread_ts") is None and relay.body["text"].startswith("From the program team: Ann Lee")
