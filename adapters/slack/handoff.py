@@ -33,7 +33,7 @@ from bot.service import Guidebot
 log = logging.getLogger(__name__)
 
 NAME_LOOKUP_SECONDS = 1.5
-"""How long a display-name look-up may take before the ack goes without it (Slack wants one in 3 s)."""
+"""How long a display-name look-up (or opening a DM) may take before the ack goes without it (Slack wants one in 3 s)."""
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
 
 
@@ -195,7 +195,7 @@ class SlackHandoffs:
         """Where the program team's reply goes: the answer's thread, the DM, or (for a private reply such as
         /guide's) a DM with the member. The member's Slack id is not kept, only where to post."""
         if ephemeral or message is None:
-            opened = await self.delivery.client.conversations_open(users=user_id)
+            opened = await asyncio.wait_for(self.delivery.client.conversations_open(users=user_id), NAME_LOOKUP_SECONDS)
             dm = opened.get("channel") if isinstance(opened.data, dict) else None
             dm_id = _str(dm.get("id")) if isinstance(dm, dict) else None
             if dm_id is None:
