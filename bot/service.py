@@ -268,6 +268,15 @@ class Guidebot:
         self.store.record_feedback(answer_id, user_id, platform, value, clean_comment)
         FEEDBACK.labels(platform, value).inc()
 
+    def record_feedback_if_given(self, answer_id: str, user_id: str, platform: str, value: str, comment: str | None = None) -> bool:
+        """Record the vote only if this member was given the answer (the question log says who was), so
+        nobody can vote on another member's answer by its id. True when recorded. Blocking: the database."""
+        given = self.store.answer(answer_id)
+        if given is None or given.platform != platform or given.user_hash != self.store.member_hash(platform, user_id):
+            return False
+        self.record_feedback(answer_id, user_id, platform, value, comment)
+        return True
+
     def record_unattributed_feedback(self, ref: str, user_id: str, platform: str, value: str, comment: str | None = None) -> str:
         """A vote whose answer the platform did not identify for certain: stored under an id of its
         own (`UNATTRIBUTED_PREFIX` and a digest of the platform's `ref` for the vote, so a resent vote

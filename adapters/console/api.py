@@ -132,7 +132,9 @@ class ConsoleApi:
         if new_session:
             return _not_received()
         try:
-            recorded = await asyncio.to_thread(self._vote, answer_id, session, value, comment or None)
+            recorded = await asyncio.to_thread(
+                self.guidebot.record_feedback_if_given, answer_id, session, PLATFORM, value, comment or None
+            )
         except Exception as exc:  # noqa: BLE001 - the console's boundary: a 503 to the browser, the failure logged by name
             log.error("feedback failed", extra={"request_id": request[REQUEST_ID_KEY], "error": type(exc).__name__})
             return _unavailable("Your feedback couldn't be saved. Try again in a moment.")
@@ -141,15 +143,6 @@ class ConsoleApi:
             return _not_received()
         log.info("feedback", extra={"request_id": request[REQUEST_ID_KEY], "answer_id": answer_id, "value": value})
         return web.json_response({"ok": True, "answer_id": answer_id, "value": value})
-
-    def _vote(self, answer_id: str, session: str, value: str, comment: str | None) -> bool:
-        """Record the vote if this session was given the answer (the question log says who was): one vote per member."""
-        store = self.guidebot.store
-        given = store.answer(answer_id)
-        if given is None or given.platform != PLATFORM or given.user_hash != store.member_hash(PLATFORM, session):
-            return False
-        self.guidebot.record_feedback(answer_id, session, PLATFORM, value, comment)
-        return True
 
 
 def _unavailable(message: str) -> web.Response:
