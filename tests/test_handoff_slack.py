@@ -275,3 +275,23 @@ async def test_a_private_slash_command_refusal_is_answered_in_a_dm_with_the_memb
     await staff_reply(slack, "Here is your answer.")
     [relay] = await fake.wait_for(lambda: in_channel(fake, "D0MEMBER1"), what="the relay in the DM")
     assert relay.body.get("thread_ts") is None and relay.body["text"].startswith("From the program team: Ann Lee")
+
+
+async def test_two_replicas_on_one_database_post_one_hand_off_and_relay_one_reply(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack
+) -> None:
+    config = slack_settings(guide_settings, tmp_path, fake, staff_channel=f"slack:{STAFF}")
+    first, second = await start_env(config, embedder, fake), await start_env(config, embedder, fake)
+    try:
+        event, refusal = await refused_in_thread(first)
+        await asyncio.gather(click_ask(first, event, refusal), click_ask(second, event, refusal), click_ask(first, event, refusal))
+        await fake.wait_for(lambda: in_channel(fake, STAFF), what="the staff post")
+        await asyncio.gather(first.guidebot.handoffs.idle(), second.guidebot.handoffs.idle())
+        reply = await staff_reply(first, "One answer, however many replicas.", event_id="EvSTAFF0002")
+        await staff_reply(second, "One answer, however many replicas.", event_id="EvSTAFF0002", ts=reply["ts"], retry=1)
+        await fake.wait_for(lambda: in_channel(fake, "C0GENERAL")[1:], what="the relay")
+        await asyncio.gather(first.guidebot.handoffs.idle(), second.guidebot.handoffs.idle(), first.idle(), second.idle())
+        assert len(in_channel(fake, STAFF)) == 1 and len(in_channel(fake, "C0GENERAL")) == 2
+    finally:
+        await stop_env(first, close_fake=False)
+        await stop_env(second)
