@@ -290,6 +290,10 @@ class Guidebot:
         """Whether guidebot answered in this thread before (a follow-up there is for it). Blocking: the database."""
         return self.store.get_thread(thread_key) is not None
 
+    def knows_answer(self, answer_id: str) -> bool:
+        """Whether the question log holds this answer (a vote must name an answer that was given)."""
+        return self.store.answer(answer_id) is not None
+
     def link_message(self, message_key: str, answer_id: str) -> None:
         """File that the message sent under `message_key` carries `answer_id`, so a vote that points at
         that message (Teams' `replyToId`) is stored against its answer. Blocking: the database."""

@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pydantic_settings import BaseSettings
+
+from adapters.slack.settings import SlackSettings
+from adapters.teams.settings import TeamsSettings
 from bot.server import create_app
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -73,6 +77,13 @@ def test_the_deployment_probes_the_servers_own_health_endpoints_on_its_port(mani
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
 
 
+def _variables(kind: type[BaseSettings]) -> set[str]:
+    """The environment variables a settings class reads: prefix + field name, or the field's aliases."""
+    prefix = kind.model_config.get("env_prefix", "")
+    names = {f"{prefix}{name}".upper() for name in kind.model_fields}
+    return names | {alias for f in kind.model_fields.values() for alias in getattr(f.validation_alias, "choices", [])}
+
+
 def test_env_comes_from_the_configmap_and_the_secret(manifests: dict[str, dict]) -> None:
     container = manifests["Deployment/guidebot"]["spec"]["template"]["spec"]["containers"][0]
     sources = {next(iter(k for k in s if k.endswith("Ref"))): next(iter(s.values()))["name"] for s in container["envFrom"]}
@@ -80,9 +91,7 @@ def test_env_comes_from_the_configmap_and_the_secret(manifests: dict[str, dict])
     assert config["data"]["GUIDEBOT_PORT"] == str(Settings.model_fields["port"].default)
     assert SECRET_KEYS <= set(secret["stringData"])
     assert not SECRET_KEYS & set(config["data"]), "secrets belong in the Secret"
-    settings_env = {f"GUIDEBOT_{name.upper()}" for name in Settings.model_fields} | {
-        alias for f in Settings.model_fields.values() for alias in getattr(f.validation_alias, "choices", [])
-    }
+    settings_env = set().union(*(_variables(kind) for kind in (Settings, SlackSettings, TeamsSettings)))
     for key in set(config["data"]) | set(secret["stringData"]):
         assert key in settings_env, f"{key} is not a setting guidebot reads"
 

@@ -219,7 +219,6 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         """The answer a feedback invoke is about, only when it can be told for certain: the message it
         points at (`replyToId`), else the answer id our reply carried in `channelData`. Never the
         member's latest answer: the one rated may be an earlier one."""
-        store = self.guidebot.store
         if activity.reply_to_id:
             key = message_key(activity.conversation.id, activity.reply_to_id)
             # The reply's id is filed a moment after Teams took the reply: a vote that quick waits for it.
@@ -229,7 +228,7 @@ class GuidebotTeamsBot(TeamsActivityHandler):
                     return found
                 await asyncio.sleep(delay)
         answer_id = _answer_id_in(activity.channel_data)
-        if answer_id is not None and await asyncio.to_thread(store.answer, answer_id) is not None:
+        if answer_id is not None and await asyncio.to_thread(self.guidebot.knows_answer, answer_id):
             return answer_id
         return None
 
