@@ -295,3 +295,10 @@ async def test_two_replicas_on_one_database_post_one_hand_off_and_relay_one_repl
     finally:
         await stop_env(first, close_fake=False)
         await stop_env(second)
+
+
+def test_a_staff_reply_keeps_its_links_addresses_and_paragraphs() -> None:
+    from adapters.slack.handoff import reply_text
+
+    raw = "<@UBOT0001> Fill in <https://ex.org/form|the form> or see <https://ex.org/a>; mail <mailto:o@ex.org|o@ex.org> &amp; ask <@U1|ann> <!channel>\n\n\n\nSecond   para."
+    assert reply_text(raw, "UBOT0001") == "Fill in the form (https://ex.org/form) or see https://ex.org/a; mail o@ex.org & ask @ann\n\nSecond para."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -24,7 +25,7 @@ from adapters.background import Background
 from adapters.slack import handoff_blocks as blocks
 from adapters.slack.delivery import BLOCK_ERRORS, TRANSPORT_ERRORS, Delivery, _error_code, _unavailable
 from adapters.slack.render import STYLES, failure_message
-from adapters.slack.text import question_text
+from adapters.slack.text import question_text, unescape
 from adapters.slack.work import PLATFORM
 from bot.handoff import Failure, Handoff, HandoffError, Sent, StaffPost, StaffReply, relay_answer_id, staff_place
 from bot.metrics import ERRORS
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 NAME_LOOKUP_SECONDS = 1.5
 """How long a display-name look-up (or opening a DM) may take before the ack goes without it (Slack wants one in 3 s)."""
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
+_CONTROL = re.compile(r"<([^<>]*)>")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _str(value: object) -> str | None:
@@ -106,6 +109,23 @@ class SlackMessenger:
             return "refused"
         posted = await self._post("telling the staff", handoff.id, channel=channel, thread_ts=ts, reply_broadcast=True, **blocks.notice_message(text))
         return posted if isinstance(posted, str) else "delivered"
+
+
+def reply_text(raw: str, bot_user_id: str | None = None) -> str:
+    """A staff reply as plain text for the member and the guide: Slack's markup read like a question's
+    (`question_text`), except that a link keeps its address ("the form (https://…)") and paragraphs stay apart."""
+
+    def plain(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith(("http://", "https://")):
+            return target if not label or label == target else f"{label} ({target})"
+        if target.startswith(("mailto:", "tel:")):
+            return label or target.partition(":")[2]
+        return question_text(match.group(0), bot_user_id)
+
+    text = unescape(_CONTROL.sub(plain, raw or ""))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def post_key(channel: str, ts: str) -> str:
@@ -240,7 +260,7 @@ class SlackHandoffs:
             await ack()
             return
         channel, thread, ts = str(event["channel"]), str(event["thread_ts"]), str(event["ts"])
-        text = question_text(_str(event.get("text")) or "", context.bot_user_id)
+        text = reply_text(_str(event.get("text")) or "", context.bot_user_id)
         ref = _str(body.get("event_id")) or f"{channel}:{ts}"
         if not text.strip():
             await ack()

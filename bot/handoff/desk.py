@@ -19,11 +19,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Counter
+
 from bot.handoff.flows import PostFlow, Relay, RelayFlow, RemindFlow
 from bot.handoff.model import HANDOFF_PLATFORM, Handoff, HandoffError, Messenger, Sent, StaffReply, is_relay_answer, staff_place
 from bot.handoff.publish import publish_handoff
 from bot.inbox import Inbox, Outcome
-from bot.metrics import ERRORS
+from bot.metrics import ERRORS, REGISTRY
 from bot.privacy import PhiFinding, cut, find_phi, looks_like_phi
 from bot.settings import Settings
 from bot.store import AnswerRecord, StateStore, utc_now
@@ -31,6 +33,12 @@ from bot.store import AnswerRecord, StateStore, utc_now
 log = logging.getLogger(__name__)
 
 CLOSE_GRACE_SECONDS = 10.0
+HANDOFFS = Counter(
+    "guidebot_handoffs",
+    "Hand-offs to the program team: opened, posted, relayed, undelivered, reminded, published",
+    ["event"],
+    registry=REGISTRY,
+)
 CONTACT_KINDS = frozenset({"EMAIL", "PHONE"})
 """What a staff reply keeps of what the privacy guard finds: the program's own contacts."""
 
@@ -142,6 +150,8 @@ class HandoffDesk:
                 bot_said=bot_said(record),
             )
             handoff, created = await asyncio.to_thread(self.store.open_handoff, draft)
+            if created:
+                HANDOFFS.labels("opened").inc()
         if handoff.staff_post is None:
             await self._lease_post(handoff.id)
         return handoff, created
@@ -183,6 +193,7 @@ class HandoffDesk:
             raise HandoffError("not_found", f"no hand-off {handoff_id}")
         path, chosen = publish_handoff(self.settings.knowledge_dir, self.settings.documents_dir, handoff, title, day or self.clock().date())
         self.store.mark_published(handoff_id, chosen)
+        HANDOFFS.labels("published").inc()
         published = self.store.handoff(handoff_id)
         assert published is not None
         return published, path
@@ -206,6 +217,7 @@ class HandoffDesk:
             log.error("handoff: the staff place refused hand-off %s (is the bot in %s?)", handoff_id, self.settings.staff_channel)
             return Outcome.DONE
         await asyncio.to_thread(self.store.set_staff_post, handoff_id, posted)
+        HANDOFFS.labels("posted").inc()
         log.info("handoff: %s posted to the program team", handoff_id)
         return Outcome.DONE
 
@@ -224,8 +236,10 @@ class HandoffDesk:
             log.error("handoff: a reply to %s could not be delivered to the member", handoff.id)
             why = f"{handoff.member_platform} is not connected" if messenger is None else f"{handoff.member_platform} refused it"
             await self._notify(handoff, undelivered_text(handoff, reply, why))
+            HANDOFFS.labels("undelivered").inc()
             return Outcome.DONE
         log.info("handoff: reply %s to %s relayed to the member", number, handoff.id)
+        HANDOFFS.labels("relayed").inc()
         staff = self._staff()
         if staff is not None and handoff.staff_post is not None:
             await staff.show_state(handoff)
@@ -239,6 +253,7 @@ class HandoffDesk:
         if await self._notify(handoff, reminder_text(handoff, hours)) == "unavailable":
             return Outcome.LATER
         await asyncio.to_thread(self.store.mark_reminded, handoff_id)
+        HANDOFFS.labels("reminded").inc()
         return Outcome.DONE
 
     async def _notify(self, handoff: Handoff, text: str) -> Sent:
