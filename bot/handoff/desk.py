@@ -296,6 +296,8 @@ class HandoffDesk:
         hand-offs are on. Adapters call it from their start-up (a second call does nothing)."""
         if not self.enabled or self._loop is not None:
             return
+        if self._staff() is None:
+            log.warning("handoff: GUIDEBOT_STAFF_CHANNEL names %s, which is not configured here: hand-offs wait", self.settings.staff_channel)
         recovery = self.inbox.recover_forever(self.flows, self.spawn)
         self._loop = asyncio.get_running_loop().create_task(self._run(recovery))
 
