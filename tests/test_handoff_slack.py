@@ -302,3 +302,12 @@ def test_a_staff_reply_keeps_its_links_addresses_and_paragraphs() -> None:
 
     raw = "<@UBOT0001> Fill in <https://ex.org/form|the form> or see <https://ex.org/a>; mail <mailto:o@ex.org|o@ex.org> &amp; ask <@U1|ann> <!channel>\n\n\n\nSecond   para."
     assert reply_text(raw, "UBOT0001") == "Fill in the form (https://ex.org/form) or see https://ex.org/a; mail o@ex.org & ask @ann\n\nSecond para."
+
+
+def test_a_thumbs_down_after_the_hand_off_was_sent_offers_no_second_button() -> None:
+    from adapters.slack.handoff_blocks import after_vote, ask_team_blocks, with_sent_note
+
+    sent = with_sent_note([{"type": "section", "block_id": "guide_abstain"}, *ask_team_blocks("A1")])
+    assert [b["block_id"] for b in after_vote(sent, "down", "A1", True)] == ["guide_abstain", "guide_ask_team_sent"]
+    assert after_vote([], "down", "handoff:h1:1", True) == [], "a team reply is not handed off again"
+    assert after_vote([], "down", "A1", False) == [] and after_vote([], "up", "A1", True) == []

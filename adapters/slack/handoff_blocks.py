@@ -22,6 +22,7 @@ ASK_TEAM_BLOCK = "guide_ask_team"
 ASK_TEAM_LABEL = "Ask the program team"
 ASK_TEAM_NOTE = "Your question and your name go to the program team; their reply comes back here."
 SENT_NOTE = "Sent to the program team. Their reply will come here."
+SENT_BLOCK = f"{ASK_TEAM_BLOCK}_sent"
 STAFF_STATE_BLOCK = "guide_handoff_state"
 HOW_TO_REPLY = "Reply in this thread to answer: guidebot sends your reply to the member, with your name."
 PLATFORMS = {"slack": "Slack", "teams": "Microsoft Teams", "console": "the web console", "cli": "the command line"}
@@ -52,7 +53,8 @@ def with_ask_team(blocks: Sequence[Block], answer_id: str) -> list[Block]:
 
 def after_vote(shown: Sequence[Block], verdict: str, answer_id: str, ask_team: bool) -> list[Block]:
     """A voted message's blocks: after a 👎 on an answer (not on a team reply), "Ask the program team" under it."""
-    if ask_team and verdict == "down" and answer_id and not is_relay_answer(answer_id):
+    sent = any(isinstance(b, dict) and b.get("block_id") == SENT_BLOCK for b in shown)
+    if ask_team and verdict == "down" and answer_id and not is_relay_answer(answer_id) and not sent:
         return with_ask_team(shown, answer_id)
     return list(shown)
 
@@ -60,12 +62,12 @@ def after_vote(shown: Sequence[Block], verdict: str, answer_id: str, ask_team: b
 def with_sent_note(blocks: Sequence[Block]) -> list[Block]:
     """`blocks` with the button (and its note) replaced by the confirmation."""
     kept = [b for b in blocks if isinstance(b, dict) and not str(b.get("block_id", "")).startswith(ASK_TEAM_BLOCK)]
-    note = context([escape(SENT_NOTE)], f"{ASK_TEAM_BLOCK}_sent")
+    note = context([escape(SENT_NOTE)], SENT_BLOCK)
     return kept + ([note] if note else [])
 
 
 def sent_message() -> Message:
-    return {"text": escape(SENT_NOTE), "blocks": [section(escape(SENT_NOTE), f"{ASK_TEAM_BLOCK}_sent")]}
+    return {"text": escape(SENT_NOTE), "blocks": [section(escape(SENT_NOTE), SENT_BLOCK)]}
 
 
 def _when(at: datetime | None) -> str:
