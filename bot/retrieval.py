@@ -98,9 +98,11 @@ def _without_topic(question: str, acronyms: tuple[tuple[str, str], ...], topic: 
 
 
 def dense_text(question: str, acronyms: dict[str, str], topic: tuple[str, ...] | list[str]) -> str:
-    """The question as the dense model sees it: the guide's topic left out (`without_topic`), other acronyms spelled out."""
+    """The question as the dense model sees it: the guide's topic left out (`without_topic`), other acronyms
+    spelled out, and no closing punctuation (chat questions often end without "?", and the model, though
+    uncased, reads it: the same question would otherwise lead with a different sentence)."""
     neutral = without_topic(question, acronyms, topic)
-    return retrieval_text(question if neutral is None else neutral, acronyms)
+    return retrieval_text(question if neutral is None else neutral, acronyms).rstrip(" ?!.")
 
 
 def question_texts(
