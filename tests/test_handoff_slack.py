@@ -311,3 +311,17 @@ def test_a_thumbs_down_after_the_hand_off_was_sent_offers_no_second_button() -> 
     assert [b["block_id"] for b in after_vote(sent, "down", "A1", True)] == ["guide_abstain", "guide_ask_team_sent"]
     assert after_vote([], "down", "handoff:h1:1", True) == [], "a team reply is not handed off again"
     assert after_vote([], "down", "A1", False) == [] and after_vote([], "up", "A1", True) == []
+
+
+async def test_a_reply_slack_will_not_deliver_to_the_member_is_told_in_the_staff_thread(slack: SlackEnv) -> None:
+    fake = slack.fake
+    event, refusal = await refused_in_thread(slack)
+    await click_ask(slack, event, refusal)
+    await fake.wait_for(lambda: in_channel(fake, STAFF), what="the staff post")
+    await slack.guidebot.handoffs.idle()
+    fake.fail("chat.postMessage", status=200, error="channel_not_found")  # the member's conversation is gone
+    await staff_reply(slack, "Here is your answer.")
+    [_, notice] = await fake.wait_for(lambda: in_channel(fake, STAFF)[1:] and in_channel(fake, STAFF), what="the notice")
+    assert notice.body["thread_ts"] == staff_post_ts(slack)
+    assert "Ann Lee's reply could not be delivered to Dr. Rivera on Slack (Slack refused it)" in notice.body["text"]
+    assert len(in_channel(fake, "C0GENERAL")) == 1

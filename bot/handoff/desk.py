@@ -39,6 +39,7 @@ HANDOFFS = Counter(
     ["event"],
     registry=REGISTRY,
 )
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Microsoft Teams"}
 CONTACT_KINDS = frozenset({"EMAIL", "PHONE"})
 """What a staff reply keeps of what the privacy guard finds: the program's own contacts."""
 
@@ -84,9 +85,13 @@ def reminder_text(handoff: Handoff, hours: float) -> str:
     return f"Reminder: {handoff.member_name}'s question has waited over {hours:g} hours for the program team. Reply to the hand-off to answer it."
 
 
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform)
+
+
 def undelivered_text(handoff: Handoff, reply: StaffReply, why: str) -> str:
     return (
-        f"{reply.who}'s reply could not be delivered to {handoff.member_name} on {handoff.member_platform} ({why}). "
+        f"{reply.who}'s reply could not be delivered to {handoff.member_name} on {platform_name(handoff.member_platform)} ({why}). "
         "Reply again later, or reach the member another way."
     )
 
@@ -234,7 +239,8 @@ class HandoffDesk:
         if sent == "refused":
             ERRORS.labels(HANDOFF_PLATFORM).inc()
             log.error("handoff: a reply to %s could not be delivered to the member", handoff.id)
-            why = f"{handoff.member_platform} is not connected" if messenger is None else f"{handoff.member_platform} refused it"
+            platform = platform_name(handoff.member_platform)
+            why = f"{platform} is not connected here" if messenger is None else f"{platform} refused it"
             await self._notify(handoff, undelivered_text(handoff, reply, why))
             HANDOFFS.labels("undelivered").inc()
             return Outcome.DONE
