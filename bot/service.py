@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.answer import Answer, Reply, Summary, new_answer_id
 from bot.batching import AnswerBatcher
@@ -302,6 +303,15 @@ class Guidebot:
     def answer_for_message(self, message_key: str) -> str | None:
         """The answer the message sent under `message_key` carries, or None. Blocking: the database."""
         return self.store.answer_for_message(message_key)
+
+    def remember_conversation(self, platform: str, conversation_id: str, ref: dict[str, Any]) -> None:
+        """Keep where `platform` lets the bot post unprompted in `conversation_id` (a Teams channel's service
+        URL, tenant and bot id: what its adapter needs to post a hand-off there). Blocking: the database."""
+        self.store.remember_conversation(f"{platform}:{conversation_id}", ref)
+
+    def conversation_ref(self, platform: str, conversation_id: str) -> dict[str, Any] | None:
+        """What `remember_conversation` kept for that conversation, or None. Blocking: the database."""
+        return self.store.conversation_ref(f"{platform}:{conversation_id}")
 
     def summary_for(self, text: str) -> Summary | None:
         command = parse_command(text)

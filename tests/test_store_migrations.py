@@ -51,6 +51,15 @@ WRITTEN_BY_VERSION: dict[int, list[str]] = {
         "CREATE TABLE message_links (message_key TEXT PRIMARY KEY, answer_id TEXT NOT NULL, created_at TIMESTAMP NOT NULL)",
         "CREATE INDEX message_links_created_at ON message_links (created_at)",
     ],
+    6: [
+        "CREATE TABLE handoffs (handoff_id TEXT PRIMARY KEY, answer_id TEXT NOT NULL, question TEXT NOT NULL, "
+        "member_name TEXT NOT NULL, member_platform TEXT NOT NULL, reply_to TEXT NOT NULL, bot_answered BOOLEAN NOT NULL, "
+        "bot_said TEXT NOT NULL, state TEXT NOT NULL, staff_post_key TEXT, staff_post TEXT, replies TEXT NOT NULL, "
+        "reminded_at TIMESTAMP, published_title TEXT, published_at TIMESTAMP, created_at TIMESTAMP NOT NULL)",
+        "CREATE UNIQUE INDEX handoffs_answer_id ON handoffs (answer_id)",
+        "CREATE INDEX handoffs_staff_post ON handoffs (staff_post_key)",
+        "CREATE INDEX handoffs_state ON handoffs (state, created_at)",
+    ],
 }
 
 ROWS = [

@@ -51,7 +51,6 @@ from botframework.connector.auth import AuthenticateRequestResult, Authenticatio
 from prometheus_client import Counter
 
 from adapters.background import Background
-from adapters.teams.cards import FEEDBACK_ACTION
 from adapters.teams.delivery import DeliveryFailed
 from bot.inbox import Flow, Inbox, Outcome, storable_text
 from bot.metrics import ERRORS, REGISTRY
@@ -100,7 +99,8 @@ def is_question(body: Mapping[str, Any]) -> bool:
     if body.get("deliveryMode") == DeliveryModes.expect_replies:
         return False
     value = body.get("value")
-    return not (isinstance(value, Mapping) and value.get("action") == FEEDBACK_ACTION)
+    # A card's button (👍 / 👎, "Ask the program team", a staff reply's "Send"): its data names a `guidebot.` action.
+    return not (isinstance(value, Mapping) and str(value.get("action") or "").startswith("guidebot."))
 
 
 class NotAnActivity(ValueError):

@@ -46,6 +46,7 @@ from msrest.exceptions import SerializationError
 from adapters.teams.answering import Answering, NotAnActivity, ServiceUrls, is_loopback_host, is_question
 from adapters.teams.bot import GuidebotTeamsBot, to_activity, user_id_of
 from adapters.teams.delivery import DeliveryFailed, RetryPolicy, single_retry_layer, with_retries
+from adapters.teams.handoff import TeamsHandoffs
 from adapters.teams.replies import failure_activity
 from adapters.teams.settings import BotConfig, TeamsSettings
 from adapters.teams.signing_keys import guard_signing_keys
@@ -291,6 +292,7 @@ class TeamsEndpoint:
         self.adapter = RetryingCloudAdapter(self.authentication, retry or RetryPolicy())
         self.adapter.on_turn_error = self._on_turn_error
         self.bot = GuidebotTeamsBot(guidebot, settings.public_url)
+        self.handoffs = TeamsHandoffs.mount(self.bot, guidebot, self.adapter, app_id=config.APP_ID, service_urls=self.service_urls)
         self.answering = Answering(
             self.adapter,
             self.bot.on_turn,
@@ -315,7 +317,7 @@ class TeamsEndpoint:
         problem = activity_problem(body)
         if problem:
             return _bad_request(problem)
-        question = is_question(body)
+        question = is_question(body) and not self.handoffs.is_staff_reply(body)  # a staff reply is taken before the 200
         try:
             activity = _credentials_view(body) if question else Activity().deserialize(body)
         except Exception as error:  # noqa: BLE001 - msrest raises several kinds for values of the wrong shape
@@ -357,9 +359,11 @@ class TeamsEndpoint:
 
     async def on_startup(self, app: web.Application) -> None:
         await self.answering.on_startup(app)
+        await self.handoffs.start()
 
     async def on_shutdown(self, app: web.Application) -> None:
         await self.answering.on_shutdown(app)
+        await self.handoffs.close()
         await self.authentication.close()
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:

@@ -22,7 +22,7 @@ import json
 import logging
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
@@ -38,6 +38,9 @@ from adapters.teams.text import clip
 from bot.answer import Answer, Summary, new_answer_id
 from bot.commands import HELP_EXAMPLES
 from bot.service import Guidebot, Inbound
+
+if TYPE_CHECKING:
+    from adapters.teams.handoff import TeamsHandoffs
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,13 @@ class GuidebotTeamsBot(TeamsActivityHandler):
     def __init__(self, guidebot: Guidebot, public_url: str | None) -> None:
         self.guidebot = guidebot
         self.public_url = public_url
+        self.handoffs: TeamsHandoffs | None = None
+        """Hand-offs to the program team (`adapters.teams.handoff`), set by its `mount`."""
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        if self.handoffs is not None:
+            await self.handoffs.seen(turn_context.activity)  # the staff channel's reference, wherever the bot sees it
+        await super().on_turn(turn_context)
 
     # --- messages -----------------------------------------------------------------
 
@@ -117,6 +127,8 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         activity = turn_context.activity
         if isinstance(activity.value, dict) and activity.value.get("action") == FEEDBACK_ACTION:
             await self._card_feedback(turn_context, activity.value)
+            return
+        if self.handoffs is not None and await self.handoffs.on_message(turn_context):
             return
         await self._answer(turn_context)
 
@@ -155,6 +167,8 @@ class GuidebotTeamsBot(TeamsActivityHandler):
         sent: ResourceResponse | None = await turn_context.send_activity(reply)
         reply_key = message_key(activity.conversation.id, sent.id) if with_feedback and sent is not None and sent.id else None
         await asyncio.to_thread(self._remember, lease_key(activity.conversation.id, activity.id), reply_key, answer.answer_id)
+        if self.handoffs is not None:
+            await self.handoffs.offer_after_answer(turn_context, answer)
 
     def _remember(self, lease: str | None, reply_key: str | None, answer_id: str) -> None:
         # Completed first, in the same hop as the send's return: until then a kill -9 would have
@@ -213,6 +227,8 @@ class GuidebotTeamsBot(TeamsActivityHandler):
             await asyncio.to_thread(self.guidebot.record_unattributed_feedback, ref, user, PLATFORM, reaction, comment)
             return InvokeResponse(status=200, body={})
         await asyncio.to_thread(self.guidebot.record_feedback, answer_id, user, PLATFORM, reaction, comment)
+        if reaction == "down" and self.handoffs is not None:
+            await self.handoffs.offer_after_vote(activity, answer_id)
         return InvokeResponse(status=200, body={})
 
     async def _answer_for(self, activity: Activity) -> str | None:

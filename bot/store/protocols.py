@@ -8,7 +8,7 @@ the shape of `SqlStore`, for the places that own the whole store.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.handoff.model import Handoff, StaffPost, StaffReply
 
@@ -57,7 +57,8 @@ class Feedback(Protocol):
 
 class Conversations(Protocol):
     """Who is talking and what came before: a member's stored id, a thread's earlier question, and
-    which answer a message the bot sent carries (so a vote on that message finds its answer)."""
+    which answer a message the bot sent carries (so a vote on that message finds its answer), and where the bot may
+    post unprompted (a platform's conversation reference, e.g. a Teams staff channel's)."""
 
     def member_hash(self, platform: str, user_id: str) -> str: ...
 
@@ -68,6 +69,10 @@ class Conversations(Protocol):
     def link_message(self, message_key: str, answer_id: str) -> None: ...
 
     def answer_for_message(self, message_key: str) -> str | None: ...
+
+    def remember_conversation(self, key: str, ref: dict[str, Any]) -> None: ...
+
+    def conversation_ref(self, key: str) -> dict[str, Any] | None: ...
 
 
 class Handoffs(Protocol):

@@ -151,6 +151,16 @@ handoffs = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
+conversation_refs = sa.Table(
+    "conversation_refs",
+    metadata,
+    # Where the bot may post unprompted (a Teams staff channel: its service URL, tenant, bot id), as
+    # its platform last showed it: `<platform>:<conversation id>`; a JSON object only that platform reads.
+    sa.Column("conversation_key", sa.Text, primary_key=True),
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 questions_created_at = sa.Index("questions_created_at", questions.c.created_at)
 feedback_created_at = sa.Index("feedback_created_at", feedback.c.created_at)
 threads_updated_at = sa.Index("threads_updated_at", threads.c.updated_at)
@@ -233,6 +243,7 @@ MIGRATIONS: dict[int, Step] = {
     4: Step(tables=(store_secrets,), then=_make_member_key),
     MESSAGE_LINKS_VERSION: Step(tables=(message_links,), then=_move_message_links_out_of_threads),
     6: Step(tables=(handoffs,), indexes=(handoffs_answer_id, handoffs_staff_post, handoffs_state)),
+    7: Step(tables=(conversation_refs,)),
 }
 """Ordered by version; a new version is a new entry, never an edit of an old one."""
 

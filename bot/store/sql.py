@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -41,6 +42,7 @@ from bot.store.schema import (
     MEMBER_KEY,
     MESSAGE_LINKS_VERSION,
     claims,
+    conversation_refs,
     current_version,
     feedback,
     feedback_daily,
@@ -345,6 +347,27 @@ class SqlStore(SqlHandoffs):
         with self._transaction() as conn:
             found = conn.execute(self._sql.message_answer, {"key": self._key_digest(message_key)}).scalar()
         return None if found is None else str(found)
+
+    def remember_conversation(self, key: str, ref: dict[str, Any]) -> None:
+        """Keep where the bot may post unprompted in the conversation `key` (`teams:<id>`), replacing what
+        was kept; written only when it changed, so calling it for every activity seen there is cheap."""
+        value = json.dumps(ref, sort_keys=True, ensure_ascii=False)
+        with self._transaction() as conn:
+            kept = conn.execute(sa.select(conversation_refs.c.ref).where(conversation_refs.c.conversation_key == key)).scalar()
+            if kept == value:
+                return
+            row = {"conversation_key": key, "ref": value, "updated_at": self._clock()}
+            upsert = self._insert(conversation_refs).on_conflict_do_update(
+                index_elements=["conversation_key"], set_={"ref": value, "updated_at": row["updated_at"]}
+            )
+            conn.execute(upsert, row)
+
+    def conversation_ref(self, key: str) -> dict[str, Any] | None:
+        """What `remember_conversation` kept for `key`, or None."""
+        with self._transaction() as conn:
+            found = conn.execute(sa.select(conversation_refs.c.ref).where(conversation_refs.c.conversation_key == key)).scalar()
+        ref = json.loads(found) if found else None
+        return ref if isinstance(ref, dict) else None
 
     # --- the database itself ---------------------------------------------------------------
 
