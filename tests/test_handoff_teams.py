@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,11 @@ from adapters.teams import mount as mount_teams
 from adapters.teams.handoff import staff_reply_text
 from adapters.teams.handoff_cards import ASK_TEAM_ACTION, ASK_TEAM_LABEL, SENT_NOTE, STAFF_REPLY_ACTION
 from bot.handoff import relay_answer_id
+from bot.store import SqlStore
 from bot.wiring import build_guidebot
 from guidebot_testing.slack import FakeSlack, SlackEnv, slack_settings
 from guidebot_testing.teams import BOT_ID, BOT_NAME, TENANT, FakeConnector, Sent, TeamsHarness, teams_config
+from conftest_store import database_url, postgres_schema_url  # noqa: F401
 from tests.test_handoff_slack import MEMBER, REFUSED, click_ask, in_channel, refused_in_thread
 
 SLACK_STAFF = "C0STAFF01"
@@ -324,3 +327,74 @@ def test_a_staff_reply_loses_the_bot_mention_and_keeps_links_and_paragraphs() ->
                      {"type": "mention", "text": "<at>Bo</at>", "mentioned": {"id": "29:bo", "name": "Bo"}}],
     })
     assert staff_reply_text(activity) == "Fill in the form (https://ex.org/form) & ask Bo\n\nSecond para."
+
+
+async def test_a_reply_teams_will_not_take_is_told_in_the_slack_staff_thread(to_slack: Both) -> None:
+    teams, fake, connector = to_slack.teams, to_slack.slack.fake, to_slack.teams.connector
+    offer = await teams_refusal(teams)
+    await press_ask(teams, offer)
+    await fake.wait_for(lambda: in_channel(fake, SLACK_STAFF), what="the staff post")
+    await to_slack.guidebot.handoffs.idle()
+    connector.fail_next(403)  # the member's conversation is gone (the app was removed)
+    event = {"type": "message", "user": "U0STAFF01", "channel": SLACK_STAFF, "channel_type": "channel", "text": "Here is your answer.",
+             "ts": "1700000100.000300", "thread_ts": handoff_post_ts(to_slack)}
+    await to_slack.slack.send_event(event)
+    [notice] = await fake.wait_for(lambda: in_channel(fake, SLACK_STAFF)[1:], what="the notice in the staff thread")
+    assert notice.body["thread_ts"] == handoff_post_ts(to_slack)
+    assert "could not be delivered to Dr Ada Lovelace on Microsoft Teams" in notice.body["text"]
+    assert texts(connector, "**From the program team:**") == []
+
+
+async def test_a_teams_staff_post_is_reminded_of_in_its_chain_and_added_to_the_guide_from_its_card(
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack, connector: FakeConnector
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "documents").mkdir(parents=True)
+    both = await start_both(guide_settings, tmp_path, embedder, fake, connector, f"teams:{TEAMS_STAFF}", knowledge_dir=knowledge)
+    teams = both.teams
+    try:
+        await teams.post(staff_channel_activity(teams, "conversationUpdate", conversation={"id": TEAMS_STAFF, "conversationType": "channel", "isGroup": True},
+                                                membersAdded=[{"id": BOT_ID}]))
+        connector.sent.clear()
+        event, refusal = await refused_in_thread(both.slack)
+        await click_ask(both.slack, event, refusal)
+        [post] = await wait_for(lambda: [s for s in connector.messages() if s.conversation_id == TEAMS_STAFF], "the staff post")
+        desk = both.guidebot.handoffs
+        await desk.idle()
+        later = datetime.now(timezone.utc) + timedelta(hours=25)
+        desk.clock = lambda: later
+        for _ in range(2):
+            await desk.sweep_once()
+            await desk.idle()
+        [reminder] = [s for s in connector.messages() if s is not post]
+        assert reminder.conversation_id == f"{TEAMS_STAFF};messageid={post.id}" and reminder.activity_id == post.id, "in the post's chain"
+        assert "Dr. Rivera's question has waited over 24 hours" in reminder.body["text"]
+
+        def press(value: dict[str, Any]) -> dict[str, Any]:
+            return staff_channel_activity(teams, "message", conversation=staff_chain(post.id), replyToId=post.id, text="", value=value, **{"from": STAFF_MEMBER})
+
+        handoff_id = both.guidebot.store.handoffs()[0].id
+        await teams.post(press({"action": "guidebot.handoffPublish", "handoffId": handoff_id}))
+        assert "There is no reply to add yet" in connector.messages()[-1].body["text"]
+        await teams.post(press({"action": STAFF_REPLY_ACTION, "handoffId": handoff_id, "replyText": "Check weather.gov; the program has no say in it."}))
+        await fake.wait_for(lambda: in_channel(fake, "C0GENERAL")[1:], what="the relay")
+        await both.settle()
+        await teams.post(press({"action": "guidebot.handoffPublish", "handoffId": handoff_id}))
+        assert "Added to the guide" in connector.messages()[-1].body["text"]
+        document = (knowledge / "documents" / "program-team-answers.md").read_text()
+        assert f"## {REFUSED}" in document and "Check weather.gov; the program has no say in it." in document
+        await wait_for(lambda: [u for u in connector.updates() if "Added to the guide as" in json.dumps(u.card)], "the post marked published")
+    finally:
+        await stop_both(both)
+
+
+def test_a_conversation_reference_is_kept_and_replaced(database_url: str) -> None:  # noqa: F811
+    store = SqlStore(database_url)
+    try:
+        assert store.conversation_ref("teams:19:x@thread.tacv2") is None
+        store.remember_conversation("teams:19:x@thread.tacv2", {"serviceUrl": "https://smba.trafficmanager.net/amer/"})
+        store.remember_conversation("teams:19:x@thread.tacv2", {"serviceUrl": "https://smba.trafficmanager.net/emea/"})
+        store.remember_conversation("teams:19:x@thread.tacv2", {"serviceUrl": "https://smba.trafficmanager.net/emea/"})
+        assert store.conversation_ref("teams:19:x@thread.tacv2") == {"serviceUrl": "https://smba.trafficmanager.net/emea/"}
+    finally:
+        store.close()
