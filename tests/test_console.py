@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
@@ -36,7 +37,7 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 async def test_the_console_page_is_served_with_a_session_cookie_and_its_assets() -> None:
     app = web.Application()
-    mount(app, guidebot=None, settings=Settings())  # type: ignore[arg-type]
+    mount(app, guidebot=SimpleNamespace(messengers={}), settings=Settings())  # type: ignore[arg-type]
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/")
         html = await resp.text()

@@ -4,7 +4,10 @@
   command's `Summary.to_json()` (it has a `"kind"`); each passage / point also gets a `link`
   to its place in `/docs`.
 - `POST /api/feedback`: `{"answer_id": "…", "value": "up" | "down"}` from the console's session, on an
-  answer that session received.
+  answer that session received (or a program team reply to its own hand-off).
+
+With hand-offs on, an answer that may go to the program team has `"handoff": true`: a refusal offers
+"Ask the program team" at once, an answer after a 👎 (`adapters.console.handoff`).
 
 Both are rate-limited per client address and per console session (429 with
 `Retry-After`). Only ids, lengths and outcomes are logged, never what a member typed.
@@ -21,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.console.handoff import PLATFORM, RELAY_ID, offers_team, record_vote
 from adapters.console.session import known_session, session_id, set_session_cookie
 from bot.answer import Answer, Reply, Summary
 from bot.http import REQUEST_ID_KEY, BadRequest, RateLimiter, client_address, dumps, json_error, read_json_object, throttle
@@ -31,7 +35,6 @@ from index.persist import IndexMissingError
 
 log = logging.getLogger("guidebot.console")
 
-PLATFORM = "console"
 MAX_ASK_BYTES = 64 * 1024
 """Largest `/api/ask` or `/api/feedback` body; larger gets 413. A long paste fits; the core keeps its first
 `max_question_chars` characters, as `guidebot ask` does."""
@@ -111,7 +114,10 @@ class ConsoleApi:
             extra={"request_id": request[REQUEST_ID_KEY], "outcome": outcome, "question_chars": len(question),
                    "ms": round((time.perf_counter() - started) * 1000, 1), **ids},
         )
-        response = web.json_response(reply_json(reply), dumps=dumps)
+        data = reply_json(reply)
+        if self.guidebot.handoffs.enabled and offers_team(reply):
+            data["handoff"] = True
+        response = web.json_response(data, dumps=dumps)
         if new_session:
             set_session_cookie(response, session, self.settings)
         return response
@@ -122,7 +128,7 @@ class ConsoleApi:
         except BadRequest as bad:
             return bad.response()
         answer_id, value, comment = data.get("answer_id"), data.get("value"), data.get("comment")
-        if not isinstance(answer_id, str) or not _ANSWER_ID.match(answer_id):
+        if not isinstance(answer_id, str) or not (_ANSWER_ID.match(answer_id) or RELAY_ID.match(answer_id)):
             return json_error(400, "invalid_answer_id", 'The body must have the "answer_id" of an answer.')
         if value not in ("up", "down"):
             return json_error(400, "invalid_value", 'The "value" must be "up" or "down".')
@@ -132,9 +138,7 @@ class ConsoleApi:
         if new_session:
             return _not_received()
         try:
-            recorded = await asyncio.to_thread(
-                self.guidebot.record_feedback_if_given, answer_id, session, PLATFORM, value, comment or None
-            )
+            recorded = await asyncio.to_thread(record_vote, self.guidebot, answer_id, session, value, comment or None)
         except Exception as exc:  # noqa: BLE001 - the console's boundary: a 503 to the browser, the failure logged by name
             log.error("feedback failed", extra={"request_id": request[REQUEST_ID_KEY], "error": type(exc).__name__})
             return _unavailable("Your feedback couldn't be saved. Try again in a moment.")

@@ -6,6 +6,10 @@ member replies to a hand-off's post, both before acknowledging its platform (the
 database: the posting and relaying run afterwards, as inbox flows, on the desk's own tasks). It fills
 `Guidebot.messengers` with its `Messenger` in `mount`, and calls `start()` / `close()` with its server's
 start-up and shutdown (the desk runs once per process however many adapters start it).
+
+A platform whose member has no identity of its own but a session the question log hashes (the web
+console) calls `hand_off_given` instead, and fetches the team's replies with `handoff_given`: both only
+for an answer that session was given.
 """
 
 from __future__ import annotations
@@ -22,7 +26,17 @@ from typing import Any
 from prometheus_client import Counter
 
 from bot.handoff.flows import PostFlow, Relay, RelayFlow, RemindFlow
-from bot.handoff.model import HANDOFF_PLATFORM, Handoff, HandoffError, Messenger, Sent, StaffReply, is_relay_answer, staff_place
+from bot.handoff.model import (
+    HANDOFF_PLATFORM,
+    RELAY_ANSWER_PREFIX,
+    Handoff,
+    HandoffError,
+    Messenger,
+    Sent,
+    StaffReply,
+    is_relay_answer,
+    staff_place,
+)
 from bot.handoff.publish import publish_handoff
 from bot.inbox import Inbox, Outcome
 from bot.metrics import ERRORS, REGISTRY
@@ -165,6 +179,46 @@ class HandoffDesk:
         key = self.posts.key(handoff_id)
         if await self.inbox.accept(self.posts, key, handoff_id, text="", user_id=None):
             self.spawn(self.inbox.run(self.posts, key, partial(self._post, handoff_id)))
+
+    # ------------------------------------------------------------ a member known only by a session (the console)
+
+    def given_to(self, answer_id: str, platform: str, user_id: str) -> bool:
+        """Whether the question log says this member was given `answer_id`; for a relayed reply's id
+        (`relay_answer_id`), whether the hand-off has that reply and its answer was given to the member.
+        Blocking: the database."""
+        if is_relay_answer(answer_id):
+            handoff_id, _, number = answer_id.removeprefix(RELAY_ANSWER_PREFIX).rpartition(":")
+            handoff = self.store.handoff(handoff_id) if handoff_id and number.isdigit() else None
+            return handoff is not None and 1 <= int(number) <= len(handoff.replies) and self.given_to(handoff.answer_id, platform, user_id)
+        record = self.store.answer(answer_id)
+        return record is not None and record.platform == platform and record.user_hash == self.store.member_hash(platform, user_id)
+
+    async def hand_off_given(self, answer_id: str, *, user_id: str, member_name: str, member_platform: str) -> tuple[Handoff, bool]:
+        """`hand_off` for a platform whose member is known only by the id the question log hashes (the console's
+        session): only for an answer that member was given (HandoffError "not_given" otherwise, so that nobody
+        hands off another member's question by its id). `reply_to` is the member's hashed id: the reply waits in
+        the hand-off (`handoff_given`) for that member to fetch."""
+        if not self.enabled:
+            raise HandoffError("disabled", "hand-offs are off: GUIDEBOT_STAFF_CHANNEL is not set")
+
+        def member() -> str | None:
+            given = not is_relay_answer(answer_id) and self.given_to(answer_id, member_platform, user_id)
+            return self.store.member_hash(member_platform, user_id) if given else None
+
+        hashed = await asyncio.to_thread(member)
+        if hashed is None:
+            raise HandoffError("not_given", f"answer {answer_id} was not given to this member")
+        return await self.hand_off(answer_id, member_name=member_name, member_platform=member_platform, reply_to={"member": hashed})
+
+    async def handoff_given(self, answer_id: str, *, platform: str, user_id: str) -> Handoff | None:
+        """The hand-off of `answer_id`, with the program team's replies so far, when this member was given the
+        answer and handed it off; None otherwise (no hand-off, or another member's)."""
+
+        def find() -> Handoff | None:
+            handoff = self.store.handoff_for_answer(answer_id) if self.given_to(answer_id, platform, user_id) else None
+            return handoff if handoff is not None and handoff.member_platform == platform else None
+
+        return await asyncio.to_thread(find)
 
     # ------------------------------------------------------------ the staff's side
 

@@ -1,7 +1,8 @@
 // guidebot web console: ask, show the answering sentences (the lead) and the quoted passages with
-// numbered sources, run commands, send 👍/👎.
-// Every string from an answer, a document or the member is inserted with textContent (via el()),
-// never as HTML.
+// numbered sources, run commands, send 👍/👎, and (when the server offers it) hand a question to the
+// program team and show their reply when it comes.
+// Every string from an answer, a document, the program team or the member is inserted with
+// textContent (via el()), never as HTML.
 "use strict";
 
 (() => {
@@ -11,6 +12,10 @@
   const send = document.getElementById("send");
   const status = document.getElementById("status");
   const feedbackTemplate = document.getElementById("tpl-feedback");
+  const handoffTemplate = document.getElementById("tpl-handoff");
+  const POLL_OPEN_MS = 20000;
+  const POLL_ANSWERED_MS = 60000;
+  const POLL_MAX_MS = 300000;
   let busy = false;
 
   /** Build an element; strings among children become text nodes. */
@@ -81,7 +86,10 @@
         }
         body.append(el("p", { className: "muted", text: "Nearest sections of the guide:" }), list);
       }
-      if (data.reason === "out_of_scope" && data.answer_id) body.append(feedbackControls(data.answer_id));
+      if (data.reason === "out_of_scope" && data.answer_id) {
+        body.append(feedbackControls(data.answer_id));
+        if (data.handoff === true) body.append(handoffControls(data.answer_id));
+      }
       return body;
     }
     const numbers = new Map();
@@ -111,7 +119,7 @@
       list.append(el("li", null, ...sourceLinks(source.source, source.link, source.url)));
     }
     body.append(el("h3", { className: "sources-title", text: "Sources" }), list);
-    body.append(feedbackControls(data.answer_id));
+    body.append(feedbackControls(data.answer_id, data.handoff === true));
     return body;
   }
 
@@ -155,7 +163,8 @@
     return body;
   }
 
-  function feedbackControls(answerId) {
+  /** 👍/👎 for an answer; `offerTeam`: after a 👎, "Ask the program team" under them (once). */
+  function feedbackControls(answerId, offerTeam) {
     const controls = feedbackTemplate.content.firstElementChild.cloneNode(true);
     const note = controls.querySelector(".feedback-status");
     for (const button of controls.querySelectorAll("button[data-value]")) {
@@ -174,6 +183,10 @@
             other.setAttribute("aria-pressed", String(other === button));
           }
           note.textContent = value === "up" ? "Thanks, feedback received." : "Thanks, feedback received. We'll look at this answer.";
+          if (offerTeam && value === "down" && !controls.nextElementSibling) {
+            controls.after(handoffControls(answerId));
+            offerTeam = false;
+          }
         } catch (_) {
           note.textContent = "Couldn't send your feedback. Please try again.";
         }
@@ -182,10 +195,116 @@
     return controls;
   }
 
+  /** "Ask the program team", with an optional name: the question and the name go to the team. */
+  function handoffControls(answerId) {
+    const box = handoffTemplate.content.firstElementChild.cloneNode(true);
+    const note = box.querySelector(".handoff-note");
+    const row = box.querySelector(".handoff-row");
+    const name = box.querySelector("input[name=name]");
+    const label = box.querySelector("label");
+    const button = box.querySelector("button[data-handoff]");
+    const said = box.querySelector(".handoff-status");
+    const id = `handoff-${answerId}`;
+    note.id = `${id}-note`;
+    name.id = `${id}-name`;
+    label.htmlFor = name.id;
+    button.setAttribute("aria-describedby", note.id);
+    async function send() {
+      if (button.disabled) return;
+      button.disabled = true;
+      name.disabled = true;
+      said.textContent = "Sending…";
+      try {
+        const response = await fetch("/api/handoff", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          credentials: "same-origin",
+          body: JSON.stringify({ answer_id: answerId, name: name.value.trim() || undefined }),
+        });
+        const data = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(data.message || "");
+        row.hidden = true;
+        note.hidden = true;
+        said.textContent = data.message || "Sent to the program team. Their reply will come here.";
+        said.tabIndex = -1;
+        said.focus({ preventScroll: true });
+        watchHandoff(answerId);
+      } catch (error) {
+        button.disabled = false;
+        name.disabled = false;
+        said.textContent = error.message || "Couldn't send your question to the program team. Please try again.";
+      }
+    }
+    button.addEventListener("click", send);
+    name.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.isComposing) {
+        event.preventDefault();
+        send();
+      }
+    });
+    return box;
+  }
+
+  /** Poll for the program team's replies to one hand-off: every 20 s while it is open, less often once
+   * answered (a follow-up may come), backing off on errors; not while the page is hidden. */
+  const watched = new Set();
+  function watchHandoff(answerId) {
+    if (watched.has(answerId)) return;
+    watched.add(answerId);
+    let shown = 0;
+    let delay = POLL_OPEN_MS;
+    const later = (ms) => setTimeout(poll, ms);
+    async function poll() {
+      if (document.hidden) {
+        document.addEventListener("visibilitychange", poll, { once: true });
+        return;
+      }
+      try {
+        const response = await fetch(`/api/handoff/${encodeURIComponent(answerId)}`, {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+        });
+        if (response.status === 404) {
+          watched.delete(answerId);
+          return;
+        }
+        if (!response.ok) {
+          const asked = Number(response.headers.get("Retry-After")) * 1000;
+          delay = Math.min(Math.max(delay * 2, asked || 0), POLL_MAX_MS);
+          later(delay);
+          return;
+        }
+        const data = await response.json();
+        const replies = Array.isArray(data.replies) ? data.replies : [];
+        for (const reply of replies.slice(shown)) showTeamReply(reply);
+        shown = Math.max(shown, replies.length);
+        delay = data.state === "open" ? POLL_OPEN_MS : Math.min(Math.max(delay * 1.5, POLL_ANSWERED_MS), POLL_MAX_MS);
+      } catch (_) {
+        delay = Math.min(delay * 2, POLL_MAX_MS);
+      }
+      later(delay);
+    }
+    later(delay);
+  }
+
+  /** A program team reply as its own turn: who replied, what they said (as text), 👍/👎. */
+  function showTeamReply(reply) {
+    if (!reply || typeof reply.text !== "string") return;
+    const body = el("div", { className: "reply-body team-reply" });
+    const lead = Number(reply.number) > 1 ? "More from the program team:" : "From the program team:";
+    body.append(el("p", { className: "team-from" }, el("strong", { text: lead }), " ", String(reply.who || "The program team")));
+    for (const paragraph of reply.text.split(/\n{2,}/)) {
+      if (paragraph.trim()) body.append(el("p", { className: "team-text", text: paragraph }));
+    }
+    if (typeof reply.answer_id === "string") body.append(feedbackControls(reply.answer_id, false));
+    addTurn("team", body);
+  }
+
   function addTurn(who, ...content) {
-    const item = el("li", { className: `turn ${who}` });
-    if (who === "bot") item.append(el("span", { className: "avatar", "aria-hidden": "true", text: "g" }));
-    const bubble = el("div", { className: "bubble" }, el("span", { className: "visually-hidden", text: who === "bot" ? "guidebot: " : "You: " }), ...content);
+    const item = el("li", { className: who === "team" ? "turn bot team" : `turn ${who}` });
+    if (who !== "member") item.append(el("span", { className: "avatar", "aria-hidden": "true", text: who === "team" ? "t" : "g" }));
+    const spoken = { bot: "guidebot: ", team: "The program team: ", member: "You: " }[who];
+    const bubble = el("div", { className: "bubble" }, el("span", { className: "visually-hidden", text: spoken }), ...content);
     item.append(bubble);
     log.append(item);
     return bubble;
