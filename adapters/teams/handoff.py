@@ -309,7 +309,8 @@ class TeamsHandoffs:
         if action == cards.PUBLISH_ACTION and self.in_staff_channel(activity.conversation.id):
             await self._publish(turn_context, value.get("handoffId"))
             return True
-        if self.is_staff_reply(activity.serialize()):
+        root = chain_root(activity.conversation.id)
+        if self.in_staff_channel(activity.conversation.id) and root is not None and root != activity.id:
             text = staff_reply_text(activity)
             if text:
                 await self._staff_reply(turn_context, text, activity.id or "")
