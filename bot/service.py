@@ -31,6 +31,7 @@ from bot.inbox import Inbox
 from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, FEEDBACK_UNATTRIBUTED, INDEX_RELOADS, QUESTIONS
 from bot.privacy import looks_like_phi, redact
 from bot.settings import Settings
+from bot.staff import StaffDesk
 from bot.store import AnswerRecord, StateStore
 from bot.summaries import summarize
 from index.embedder import Embedder
@@ -168,6 +169,8 @@ class Guidebot:
         self.messengers: dict[str, Messenger] = {}
         """Each adapter's hand-off `Messenger`, by platform, registered in its `mount`."""
         self.handoffs = HandoffDesk(store, self.inbox, settings, self.messengers)
+        self.staff = StaffDesk(store, settings)
+        """Program staff on the web dashboard: invites, sessions, the audit log, the overview."""
         self.batcher = AnswerBatcher(engines.engine, niceness=settings.answer_worker_niceness)
         self._bookkeeping = ThreadPoolExecutor(max_workers=BOOKKEEPING_THREADS, thread_name_prefix="guidebot-bookkeeping")
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     staff_channel: str | None = Field(default=None, pattern=r"^(slack|teams):\S+$")
     # Hours a hand-off may stay unanswered before the staff channel gets one reminder about it.
     handoff_remind_hours: float = Field(default=24.0, gt=0)
+    # Hours a `guidebot staff invite` sign-in link stays good (it works once), and a staff sign-in lasts.
+    staff_invite_hours: float = Field(default=24.0, gt=0)
+    staff_session_hours: float = Field(default=12.0, gt=0)
+    # Sign-in attempts a minute from one client address on `/staff/sign-in` (past it, 429).
+    staff_sign_in_per_minute: int = Field(default=10, ge=1)
     database_url: str | None = None
     # Key for hashing member ids in the database. Unset: a random key the database makes for itself
     # (shared by its replicas); set it to keep the key out of the database and its backups.

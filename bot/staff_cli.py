@@ -1,4 +1,4 @@
-"""Staff commands on the main CLI: `guidebot report` and `guidebot purge`."""
+"""Staff commands on the main CLI: `guidebot report`, `guidebot purge`, and `guidebot staff` (the dashboard's accounts)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.report import Embed, build_report, report_to_csv, report_to_json, report_to_table
 from bot.settings import Settings
+from bot.staff import InvalidEmail, StaffDesk
 from bot.store import SqlStore, utc_now
 
 log = logging.getLogger(__name__)
@@ -104,3 +105,60 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
         finally:
             store.close()
         typer.echo(f"Deleted {deleted} questions asked before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days).")
+
+    register_accounts(app, get_settings)
+
+
+def register_accounts(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
+    """`guidebot staff invite|list|revoke`: who may sign in to the web dashboard at `/staff`."""
+    staff = typer.Typer(help="Who may sign in to the staff dashboard at /staff.", no_args_is_help=True)
+    app.add_typer(staff, name="staff")
+
+    def desk() -> tuple[SqlStore, StaffDesk]:
+        settings = get_settings()
+        store = SqlStore.for_settings(settings)
+        return store, StaffDesk(store, settings)
+
+    @staff.command("invite")
+    def invite(email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")]) -> None:
+        """Print a one-time sign-in link for EMAIL (good once, for GUIDEBOT_STAFF_INVITE_HOURS)."""
+        store, staff_desk = desk()
+        try:
+            made = staff_desk.invite(email)
+        except InvalidEmail as error:
+            raise typer.BadParameter(str(error), param_hint="EMAIL") from error
+        finally:
+            store.close()
+        typer.echo(f"Sign-in link for {made.email}, good once within {made.hours:g} hours:")
+        typer.echo(made.link)
+
+    @staff.command("list")
+    def list_() -> None:
+        """Staff members: e-mail, when invited, last sign-in, and whether revoked."""
+        store, staff_desk = desk()
+        try:
+            members = staff_desk.members()
+        finally:
+            store.close()
+        if not members:
+            typer.echo("No staff members yet: `guidebot staff invite EMAIL` makes one.")
+        for member in members:
+            last = member["last_sign_in_at"]
+            state = f"revoked {member['revoked_at']:%Y-%m-%d}" if member["revoked_at"] else "active"
+            signed = f"last signed in {last:%Y-%m-%d %H:%M} UTC" if last else "never signed in"
+            typer.echo(f"{member['email']}\t{state}\tinvited {member['created_at']:%Y-%m-%d}\t{signed}")
+
+    @staff.command("revoke")
+    def revoke(email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")]) -> None:
+        """Revoke EMAIL: signed out everywhere now, and unused links stop working."""
+        store, staff_desk = desk()
+        try:
+            revoked = staff_desk.revoke(email)
+        except InvalidEmail as error:
+            raise typer.BadParameter(str(error), param_hint="EMAIL") from error
+        finally:
+            store.close()
+        if not revoked:
+            typer.echo(f"{email.strip().lower()} is not an active staff member.", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"Revoked {email.strip().lower()}: signed out, and their links no longer work.")

@@ -60,6 +60,7 @@ WRITTEN_BY_VERSION: dict[int, list[str]] = {
         "CREATE INDEX handoffs_staff_post ON handoffs (staff_post_key)",
         "CREATE INDEX handoffs_state ON handoffs (state, created_at)",
     ],
+    7: ["CREATE TABLE conversation_refs (conversation_key TEXT PRIMARY KEY, ref TEXT NOT NULL, updated_at TIMESTAMP NOT NULL)"],
 }
 
 ROWS = [

@@ -21,12 +21,12 @@ its owner's alone (0600).
 
 The modules: `records` (the values), `protocols` (the uses), `schema` (the tables and their
 migrations), `database` (engines and SQLite's settings), `writer` (this process's turns at
-SQLite), `statements` (prebuilt SQL and leasing), `handoffs` (hand-offs to the program team),
+SQLite), `statements` (prebuilt SQL and leasing), `handoffs` (hand-offs to the program team), `staff` (the staff dashboard's accounts and counts),
 `purge`, and `sql` (`SqlStore`).
 """
 
 from bot.store.database import normalize_database_url
-from bot.store.protocols import Conversations, Feedback, Handoffs, Leases, QuestionLog, StateStore
+from bot.store.protocols import Conversations, Feedback, Handoffs, Leases, QuestionLog, Staff, StateStore
 from bot.store.records import (
     DEFAULT_MAX_TEXT_CHARS,
     FEEDBACK_VALUES,
@@ -60,6 +60,7 @@ __all__ = [
     "Leases",
     "QuestionLog",
     "SqlStore",
+    "Staff",
     "StateStore",
     "ThreadContext",
     "UnfinishedWork",

@@ -161,6 +161,43 @@ conversation_refs = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# Program staff signed in to the web dashboard (`bot.staff`): accounts by e-mail, one-time invite links and
+# sessions kept only as SHA-256 digests of their tokens, and an audit log of who did what (never question text).
+staff_accounts = sa.Table(
+    "staff_accounts",
+    metadata,
+    sa.Column("email", sa.Text, primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Column("last_sign_in_at", UtcDateTime),
+)
+staff_invites = sa.Table(
+    "staff_invites",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+staff_audit = sa.Table(
+    "staff_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+
 questions_created_at = sa.Index("questions_created_at", questions.c.created_at)
 feedback_created_at = sa.Index("feedback_created_at", feedback.c.created_at)
 threads_updated_at = sa.Index("threads_updated_at", threads.c.updated_at)
@@ -170,6 +207,10 @@ message_links_created_at = sa.Index("message_links_created_at", message_links.c.
 handoffs_answer_id = sa.Index("handoffs_answer_id", handoffs.c.answer_id, unique=True)
 handoffs_staff_post = sa.Index("handoffs_staff_post", handoffs.c.staff_post_key)
 handoffs_state = sa.Index("handoffs_state", handoffs.c.state, handoffs.c.created_at)
+handoffs_created_at = sa.Index("handoffs_created_at", handoffs.c.created_at)
+staff_invites_email = sa.Index("staff_invites_email", staff_invites.c.email)
+staff_sessions_email = sa.Index("staff_sessions_email", staff_sessions.c.email)
+staff_audit_at = sa.Index("staff_audit_at", staff_audit.c.at)
 
 MEMBER_KEY = "member_id_key"
 
@@ -244,6 +285,10 @@ MIGRATIONS: dict[int, Step] = {
     MESSAGE_LINKS_VERSION: Step(tables=(message_links,), then=_move_message_links_out_of_threads),
     6: Step(tables=(handoffs,), indexes=(handoffs_answer_id, handoffs_staff_post, handoffs_state)),
     7: Step(tables=(conversation_refs,)),
+    8: Step(
+        tables=(staff_accounts, staff_invites, staff_sessions, staff_audit),
+        indexes=(staff_invites_email, staff_sessions_email, staff_audit_at, handoffs_created_at),
+    ),
 }
 """Ordered by version; a new version is a new entry, never an edit of an old one."""
 
