@@ -169,3 +169,13 @@ def test_the_overview_counts_questions_answers_votes_and_handoffs_per_day(desk: 
     data = overview.to_json()
     assert data["totals"] == {"asked": 5, "answered": 3, "handoffs_opened": 2, "handoffs_answered": 1}
     assert desk.overview(90).asked == 6, "the 40-day-old question is in a longer period"
+
+
+def test_votes_on_purged_questions_still_count_by_section(desk: StaffDesk, store: SqlStore, clock: Clock) -> None:
+    seed(store, clock)
+    store.purge(NOW - timedelta(days=1))
+    overview = desk.overview(7)
+    assert overview.asked == 3, "the purged questions are gone"
+    votes = {v.section: (v.up, v.down) for v in overview.votes}
+    assert votes["Pathways"] == (1, 0), "kept as the daily count purge left"
+    assert votes["Roles › VPMA"] == (2, 1)

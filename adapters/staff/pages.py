@@ -3,7 +3,7 @@
 Every page loads only `/staff-assets/staff.css` (no script, no inline style), so it keeps the
 console's strict Content-Security-Policy. Charts are SVG drawn here, coloured by CSS classes (light
 and dark from `prefers-color-scheme`), each followed by a table of the same numbers for screen
-readers and for copying into a report; the SVG itself is `aria-hidden`, its title says what it shows.
+readers and for copying into a report; each SVG is an image named by its title.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def _svg(title: str, inner: str, height: int = HEIGHT, legend: Sequence[str] = (
         f'<li><span class="key {SERIES_CLASSES[i % len(SERIES_CLASSES)]}"></span>{escape(name)}</li>' for i, name in enumerate(legend)
     )
     return (
-        f'<figure class="chart"><svg viewBox="0 0 {WIDTH} {height}" role="img" aria-hidden="true" focusable="false">'
+        f'<figure class="chart"><svg viewBox="0 0 {WIDTH} {height}" role="img" focusable="false">'
         f"<title>{escape(title)}</title>{inner}</svg>"
         f'<figcaption>{escape(title)}{f"<ul class=legend>{keys}</ul>" if keys else ""}</figcaption></figure>'
     )

@@ -208,6 +208,8 @@ handoffs_answer_id = sa.Index("handoffs_answer_id", handoffs.c.answer_id, unique
 handoffs_staff_post = sa.Index("handoffs_staff_post", handoffs.c.staff_post_key)
 handoffs_state = sa.Index("handoffs_state", handoffs.c.state, handoffs.c.created_at)
 handoffs_created_at = sa.Index("handoffs_created_at", handoffs.c.created_at)
+# The overview counts a year of questions per day and platform from this index alone, never the question text.
+questions_day_platform = sa.Index("questions_day_platform", questions.c.created_at, questions.c.platform, questions.c.answered)
 staff_invites_email = sa.Index("staff_invites_email", staff_invites.c.email)
 staff_sessions_email = sa.Index("staff_sessions_email", staff_sessions.c.email)
 staff_audit_at = sa.Index("staff_audit_at", staff_audit.c.at)
@@ -287,7 +289,7 @@ MIGRATIONS: dict[int, Step] = {
     7: Step(tables=(conversation_refs,)),
     8: Step(
         tables=(staff_accounts, staff_invites, staff_sessions, staff_audit),
-        indexes=(staff_invites_email, staff_sessions_email, staff_audit_at, handoffs_created_at),
+        indexes=(staff_invites_email, staff_sessions_email, staff_audit_at, handoffs_created_at, questions_day_platform),
     ),
 }
 """Ordered by version; a new version is a new entry, never an edit of an old one."""

@@ -174,15 +174,11 @@ class SqlStaff:
         ).all()
         return [{"day": _day(d), "platform": p, "asked": int(n), "answered": int(a or 0)} for d, p, n, a in rows]
 
-    def _sections_of_answers(self) -> Any:
-        """Each logged answer's sections as rows (answer_id, section)."""
+    def _sections_of(self) -> Any:
+        """An answer's sections as a table-valued function of `questions.sections`, one row per section."""
         if self._is_postgres:
-            unnested = sa.func.json_array_elements_text(sa.cast(questions.c.sections, postgresql.JSON)).table_valued("value")
-        else:
-            unnested = sa.func.json_each(questions.c.sections).table_valued("value")
-        return sa.select(questions.c.answer_id, unnested.c.value.label("section")).select_from(questions).join(
-            unnested, sa.true()
-        )
+            return sa.func.json_array_elements_text(sa.cast(questions.c.sections, postgresql.JSON)).table_valued("value")
+        return sa.func.json_each(questions.c.sections).table_valued("value")
 
     def _votes_per_section(self, conn: Connection, since: datetime) -> list[dict[str, Any]]:
         """A vote counts for every section its answer quoted, as `guidebot report` counts it; votes whose
@@ -194,13 +190,14 @@ class SqlStaff:
                 key = (section or NO_SECTION, value)
                 votes[key] = votes.get(key, 0) + int(count)
 
-        sections = self._sections_of_answers().subquery()
+        sections = self._sections_of()
         add(
             conn.execute(
-                sa.select(sections.c.section, feedback.c.value, sa.func.count())
-                .select_from(feedback.join(sections, sections.c.answer_id == feedback.c.answer_id))
+                sa.select(sections.c.value, feedback.c.value, sa.func.count())
+                .select_from(feedback.join(questions, questions.c.answer_id == feedback.c.answer_id))
+                .join(sections, sa.true())
                 .where(feedback.c.created_at >= since)
-                .group_by(sections.c.section, feedback.c.value)
+                .group_by(sections.c.value, feedback.c.value)
             ).all()
         )
         add(
