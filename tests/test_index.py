@@ -110,7 +110,8 @@ def test_a_large_corpus_gets_an_approximate_hnsw_index(hashing_settings: Setting
 
 def test_a_rebuild_embeds_only_the_texts_an_edit_changed(hashing_settings: Settings):
     first = _build(hashing_settings)
-    assert first.embedded == first.texts > 300
+    # A fresh build embeds every distinct text once (two questions may read the same once normalised).
+    assert 300 < first.embedded <= first.texts and first.texts - first.embedded < 10
     forced = _build(hashing_settings, force=True)
     assert forced.embedded == 0
     document = next(hashing_settings.documents_dir.glob("*.md"))

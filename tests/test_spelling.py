@@ -45,9 +45,9 @@ def test_the_dictionary_knows_common_english_and_not_the_typos():
 
 
 def test_a_typo_no_longer_turns_a_covered_question_into_a_refusal(engine: AnswerEngine):
-    answer = engine.answer("any tips for a cmo interveiw")
+    answer = engine.answer("how should i prepare for a cmo interveiw")
     assert answer.answered
-    assert answer.question == "any tips for a cmo interveiw"
+    assert answer.question == "how should i prepare for a cmo interveiw"
     assert "high-level interviews" in answer.passages[0].text
     assert engine.answer("does sitting on the UR committe help?").passages[0].source.section == (
         "Gaining Deep Clinical and Operational Expertise"
