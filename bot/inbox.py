@@ -109,6 +109,23 @@ class Flow(ABC, Generic[E]):
         """Told after the inbox completed unreadable work of this flow (already logged and counted)."""
 
 
+class CallbackFlow(Flow[E]):
+    """A flow whose recovered work is handled by a callable given at construction (a listener's or the
+    hand-off desk's method), with a fixed lease: what Slack's flows and the hand-off flows have in common."""
+
+    lease: int
+
+    def __init__(self, handle: Callable[[E], Awaitable[Outcome]]) -> None:
+        self._handle = handle
+
+    @property
+    def lease_seconds(self) -> int:
+        return self.lease
+
+    async def handle(self, key: str, event: E) -> Outcome:
+        return await self._handle(event)
+
+
 def storable_text(text: object, max_chars: int) -> str:
     """The member's words as the database may keep them: cut first (the guard's time grows with the text), then
     redacted when they look like patient details. Runs the privacy guard: call it from a worker thread."""

@@ -7,12 +7,11 @@ Everything typed by a member or by staff is escaped (`escape`), so no `<!channel
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from adapters.slack.blocks import MAX_BUTTON_TEXT, MAX_SECTION_TEXT, Block, Message, Style, clean, clip, context, payload, plain, section
 from adapters.slack.controls import feedback_block
 from adapters.slack.text import escape
-from bot.handoff import Handoff, StaffReply, is_relay_answer
+from bot.handoff import Handoff, StaffReply, platform_name, staff_state, is_relay_answer
 
 ASK_TEAM_ACTION = "guide_ask_team"
 """`action_id` of "Ask the program team"; its value is the answer id."""
@@ -25,7 +24,6 @@ SENT_NOTE = "Sent to the program team. Their reply will come here."
 SENT_BLOCK = f"{ASK_TEAM_BLOCK}_sent"
 STAFF_STATE_BLOCK = "guide_handoff_state"
 HOW_TO_REPLY = "Reply in this thread to answer: guidebot sends your reply to the member, with your name."
-PLATFORMS = {"slack": "Slack", "teams": "Microsoft Teams", "console": "the web console", "cli": "the command line"}
 
 
 def ask_team_block(answer_id: str) -> Block:
@@ -70,25 +68,11 @@ def sent_message() -> Message:
     return {"text": escape(SENT_NOTE), "blocks": [section(escape(SENT_NOTE), SENT_BLOCK)]}
 
 
-def _when(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC" if at else "an unknown time"
-
-
-def staff_state(handoff: Handoff) -> str:
-    """The staff post's last line: open and how to reply, answered (who, when) or published."""
-    if handoff.state == "published":
-        return f"Added to the guide as “{handoff.published_title or handoff.question}” on {_when(handoff.published_at)}."
-    reply = handoff.last_reply
-    if reply is None:
-        return f"Open. {HOW_TO_REPLY}"
-    more = f" ({len(handoff.replies)} replies)" if len(handoff.replies) > 1 else ""
-    return f"Answered by {reply.who} at {_when(reply.at)}{more}. Reply again to send a follow-up; “Add to the guide” publishes the reply."
-
 
 def staff_post_message(handoff: Handoff) -> Message:
     """The hand-off as the program team sees it in their channel."""
     question = clip(clean(handoff.question).strip(), MAX_SECTION_TEXT - 10)
-    platform = PLATFORMS.get(handoff.member_platform, handoff.member_platform)
+    platform = platform_name(handoff.member_platform)
     blocks: list[Block] = [
         {"type": "header", "block_id": "guide_handoff_title", "text": plain("A member asks the program team", 150)},
         section("*Question*\n" + escape(question), "guide_handoff_question"),
@@ -98,7 +82,7 @@ def staff_post_message(handoff: Handoff) -> Message:
             "guide_handoff_details",
         ),
     ]
-    state = context([escape(staff_state(handoff))], STAFF_STATE_BLOCK)
+    state = context([escape(staff_state(handoff, HOW_TO_REPLY))], STAFF_STATE_BLOCK)
     if state:
         blocks.append(state)
     if handoff.state != "published":

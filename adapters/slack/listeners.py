@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
@@ -37,7 +36,7 @@ from adapters.slack.handoff_blocks import after_vote
 from adapters.slack.text import mentions_user, question_text
 from adapters.slack.work import PLATFORM, Command, Question, dump_command, dump_question, load_command, load_question
 from bot.answer import Answer, Reply
-from bot.inbox import Flow, Outcome
+from bot.inbox import CallbackFlow, Flow, Outcome
 from bot.metrics import ERRORS
 from bot.service import Guidebot, Inbound
 
@@ -376,20 +375,11 @@ def _stay_quiet(reply: Reply, text: str) -> bool:
 W = TypeVar("W")
 
 
-class _SlackFlow(Flow[W]):
+class _SlackFlow(CallbackFlow[W]):
     """Slack's durable work: answered again by `handle` (a `Listeners` method) once its lease lapsed."""
 
     platform = PLATFORM
-
-    def __init__(self, handle: Callable[[W], Awaitable[Outcome]]) -> None:
-        self._handle = handle
-
-    @property
-    def lease_seconds(self) -> int:
-        return LEASE_SECONDS
-
-    async def handle(self, key: str, event: W) -> Outcome:
-        return await self._handle(event)
+    lease = LEASE_SECONDS
 
 
 class QuestionFlow(_SlackFlow[Question]):

@@ -8,13 +8,12 @@ into `TextRun`s (never read as markdown, mention tags defused by `plain`) or, in
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from adapters.teams.cards import card, card_attachment, rich, run
 from adapters.teams.replies import feedback_channel_data
 from adapters.teams.text import clip, escape_markdown, one_line, plain
-from bot.handoff import Handoff, StaffReply
+from bot.handoff import Handoff, StaffReply, platform_name, staff_state
 
 ASK_TEAM_ACTION = "guidebot.askTeam"
 """`data.action` of "Ask the program team"; `data.answerId` names the answer."""
@@ -27,7 +26,6 @@ ASK_TEAM_LABEL = "Ask the program team"
 ASK_TEAM_NOTE = "Your question and your name go to the program team; their reply comes back here."
 SENT_NOTE = "Sent to the program team. Their reply will come here."
 HOW_TO_REPLY = "Reply to this post mentioning guidebot, or type your reply below: guidebot sends it to the member, with your name."
-PLATFORMS = {"slack": "Slack", "teams": "Microsoft Teams", "console": "the web console", "cli": "the command line"}
 QUESTION_MAX = 2_000
 REPLY_MAX = 20_000
 
@@ -46,25 +44,11 @@ def sent_activity(text: str = SENT_NOTE) -> dict[str, Any]:
     return {"type": "message", "summary": clip(plain(text), 100), "attachments": [card_attachment(content)]}
 
 
-def _when(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC" if at else "an unknown time"
-
-
-def staff_state(handoff: Handoff) -> str:
-    """The staff post's last line: open and how to reply, answered (who, when) or published."""
-    if handoff.state == "published":
-        return f"Added to the guide as “{handoff.published_title or handoff.question}” on {_when(handoff.published_at)}."
-    reply = handoff.last_reply
-    if reply is None:
-        return f"Open. {HOW_TO_REPLY}"
-    more = f" ({len(handoff.replies)} replies)" if len(handoff.replies) > 1 else ""
-    return f"Answered by {reply.who} at {_when(reply.at)}{more}. Reply again to send a follow-up; “Add to the guide” publishes the reply."
-
 
 def staff_post_activity(handoff: Handoff) -> dict[str, Any]:
     """The hand-off as the program team sees it in their channel: one card."""
     question = clip(one_line(handoff.question), QUESTION_MAX)
-    platform = PLATFORMS.get(handoff.member_platform, handoff.member_platform)
+    platform = platform_name(handoff.member_platform)
     facts = [
         {"title": "Member", "value": plain(clip(one_line(handoff.member_name), 200))},
         {"title": "Platform", "value": plain(platform)},
@@ -75,7 +59,7 @@ def staff_post_activity(handoff: Handoff) -> dict[str, Any]:
         rich(run("A member asks the program team", weight="Bolder", size="Medium")),
         rich(run(question or "…")),
         {"type": "FactSet", "facts": facts, "spacing": "Medium"},
-        rich(run(staff_state(handoff), isSubtle=True), spacing="Medium", separator=True),
+        rich(run(staff_state(handoff, HOW_TO_REPLY), isSubtle=True), spacing="Medium", separator=True),
     ]
     actions: list[dict[str, Any]] = []
     if handoff.state != "published":

@@ -9,6 +9,8 @@ Adapters fill `Guidebot.messengers` with a `Messenger` each and call the desk; n
 """
 
 from bot.handoff.model import (
+    platform_name,
+    staff_state,
     HANDOFF_PLATFORM,
     Failure,
     Handoff,
@@ -36,6 +38,8 @@ __all__ = [
     "StaffPost",
     "StaffReply",
     "is_relay_answer",
+    "platform_name",
+    "staff_state",
     "relay_answer_id",
     "staff_place",
 ]

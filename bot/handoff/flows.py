@@ -10,13 +10,12 @@ a relay the staff message's key, the replier's name and the reply as the inbox s
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
 from bot.handoff.model import HANDOFF_PLATFORM
-from bot.inbox import Flow, Outcome
+from bot.inbox import CallbackFlow
 
 LEASE_SECONDS = 120
 """Longer than one post or update can take with the platform clients' retries."""
@@ -35,18 +34,9 @@ class Relay:
     at: datetime
 
 
-class _HandoffFlow(Flow[W]):
+class _HandoffFlow(CallbackFlow[W]):
     platform = HANDOFF_PLATFORM
-
-    def __init__(self, handle: Callable[[W], Awaitable[Outcome]]) -> None:
-        self._handle = handle
-
-    @property
-    def lease_seconds(self) -> int:
-        return LEASE_SECONDS
-
-    async def handle(self, key: str, event: W) -> Outcome:
-        return await self._handle(event)
+    lease = LEASE_SECONDS
 
 
 class _ByIdFlow(_HandoffFlow[str]):

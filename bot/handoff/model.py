@@ -140,3 +140,27 @@ class Messenger(Protocol):
         """Post `text` (plain, already worded) in the staff place beside the hand-off's post (Slack: in its
         thread): a reminder, or that a reply could not be delivered."""
         ...
+
+
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Microsoft Teams", "console": "the web console", "cli": "the command line"}
+"""How a staff post names the platform a member asked on, whichever platform the staff work in."""
+
+
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform)
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC" if at else "an unknown time"
+
+
+def staff_state(handoff: Handoff, how_to_reply: str) -> str:
+    """The staff post's last line: open and how to reply (in the staff platform's words), answered
+    (who, when) or published. The same words on Slack and Teams."""
+    if handoff.state == "published":
+        return f"Added to the guide as “{handoff.published_title or handoff.question}” on {_when(handoff.published_at)}."
+    reply = handoff.last_reply
+    if reply is None:
+        return f"Open. {how_to_reply}"
+    more = f" ({len(handoff.replies)} replies)" if len(handoff.replies) > 1 else ""
+    return f"Answered by {reply.who} at {_when(reply.at)}{more}. Reply again to send a follow-up; “Add to the guide” publishes the reply."
