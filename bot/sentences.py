@@ -91,7 +91,8 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     by_sentence: dict[int, float] = {}
     by_section: dict[str, float] = {}
     answers = index.bank_in_sentences
-    for b in np.argsort(-bank_scores)[:BANK_NEIGHBOURS].tolist():
+    nearest = np.argsort(-bank_scores)
+    for b in nearest[:BANK_NEIGHBOURS].tolist():
         sim = max(0.0, float(bank_scores[b]))
         key = index.bank_in_sections[b]
         by_section[key] = max(by_section.get(key, 0.0), sim)
@@ -99,7 +100,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         if answer_row >= 0:
             by_sentence[answer_row] = max(by_sentence.get(answer_row, 0.0), sim)
     bank_sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()]) if by_sentence else np.zeros(len(rows))
-    vote_sentence, vote_section = _votes(index, bank_scores, rows)
+    vote_sentence, vote_section = _votes(index, bank_scores, nearest[:VOTE_NEIGHBOURS], rows)
 
     best_fused = max(evidence.fused.values(), default=0.0) or 1.0
     top = index.chunk_sections[evidence.order[0]]
@@ -140,12 +141,11 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     return rows, features
 
 
-def _votes(index: GuideIndex, bank_scores: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _votes(index: GuideIndex, bank_scores: np.ndarray, nearest: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate sentence's (and its section's) share of a soft vote of the nearest bank questions.
     One close neighbour is weak evidence; many neighbours answered by the same sentence are strong."""
-    if not len(bank_scores):
+    if not len(nearest):
         return np.zeros(len(rows)), np.zeros(len(rows))
-    nearest = np.argsort(-bank_scores)[:VOTE_NEIGHBOURS]
     weights = np.exp((bank_scores[nearest] - bank_scores[nearest[0]]) / VOTE_TEMPERATURE)
     weights /= weights.sum()
     answers = index.bank_in_sentences
