@@ -4,22 +4,7 @@ The run itself (the server, the misbehaving fakes, the members, the kill -9 and 
 `guidebot_testing.stress`, which `tests/test_stress.py` also drives with a smaller plan; this
 module is its command line, and writes the figures under "Reliability" in BENCHMARKS.md.
 
-N simulated members (`--concurrency`) each ask, wait for their answer, now and
-then click 👍 / 👎, and ask again, until `--questions` have been asked. The
-figures: questions sent, answers delivered, duplicates (more than one answer
-to one question), lost (no answer), errors (5xx from guidebot, unhandled
-exceptions in its log), ack times, and whether every acknowledged feedback
-click is in the database afterwards. Pass: no duplicate, nothing lost, no
-error, every ack (Slack and Teams) under 3 s, no acknowledged feedback missing,
-every hostile request answered as it should be (never a 5xx) and nothing relayed.
-
-One kind of second answer is counted apart, not failed: a reply the platform
-accepted in the instant before the SIGKILL, before guidebot could record it,
-which the platform's retry then gets again (`crash_redeliveries`; Teams only
-since Slack recoveries read the thread back first). Delivery across a kill is
-at least once; no design can make it exactly once without a read-back, and
-Teams offers a bot none. Everything runs on loopback and stops by itself
-(`--time-limit`); `--keep DIR` keeps the server log and database.
+What is sent, what is measured and what passes is written once, in `guidebot_testing.stress`.
 
     python -m bench.stress [--questions 10000] [--concurrency 50] [--postgres [URL]] [--kill-at 0.5 | --no-kill]
 """
