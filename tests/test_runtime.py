@@ -38,14 +38,16 @@ async def _until(condition, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def _runtime_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(RUNTIME_THREADS)]
+def _runtime_threads(ignore: frozenset[threading.Thread] = frozenset()) -> list[str]:
+    """Runtime threads alive now, less `ignore` (those other tests' runtimes left behind in this process)."""
+    return [t.name for t in threading.enumerate() if t.name.startswith(RUNTIME_THREADS) and t not in ignore]
 
 
 async def test_close_gives_back_the_threads_the_batcher_and_the_tuning_and_a_second_close_is_harmless(
     guidebot: Guidebot,
 ) -> None:
     switch_interval = sys.getswitchinterval()
+    before = frozenset(threading.enumerate())
     runtime = Runtime(guidebot.settings, guidebot, poll_seconds=0.05)
     await runtime.start()
     assert sys.getswitchinterval() == guidebot.settings.gil_switch_seconds
@@ -64,7 +66,7 @@ async def test_close_gives_back_the_threads_the_batcher_and_the_tuning_and_a_sec
         pool.submit(print)
     with pytest.raises(RuntimeError):
         guidebot.batcher.submit("What does a VPMA do?")
-    await _until(lambda: not _runtime_threads(), timeout=10)
+    await _until(lambda: not _runtime_threads(ignore=before), timeout=10)
     assert sys.getswitchinterval() == switch_interval
     assert await asyncio.to_thread(lambda: 42) == 42  # the loop still has an executor for whatever runs after us
     await runtime.close()

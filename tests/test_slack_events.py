@@ -348,10 +348,9 @@ async def test_socket_mode_answers_events_without_the_http_endpoint(guide_settin
 
 
 async def test_an_answer_a_stopped_replica_left_undelivered_is_delivered_by_the_next(
-    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    guide_settings: Any, guide_index: Any, embedder: Any, tmp_path: Path, fake: FakeSlack
 ) -> None:
-    monkeypatch.setattr("adapters.slack.listeners.LEASE_SECONDS", 1)
-    settings = slack_settings(guide_settings, tmp_path, fake)
+    settings = slack_settings(guide_settings, tmp_path, fake, work_lease_seconds=1)
     first = await start_env(settings, embedder, fake)
     fake.delays["chat.postMessage"] = 2.0
     event = mention(QUESTION, channel="C0GENERAL")

@@ -17,7 +17,18 @@ WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 720, 220, 44, 28, 12
 SERIES_CLASSES = ("s1", "s2", "s3", "s4", "s5", "s6")
 
 
+PAGES = (("Overview", "/staff"), ("Unanswered", "/staff/unanswered"), ("Hand-offs", "/staff/handoffs"), ("Guide", "/staff/guide"))
+"""The dashboard's pages, in the order of its navigation bar."""
+
+
+def _nav(title: str) -> str:
+    current = ' aria-current="page"'
+    links = "".join(f'<li><a href="{href}"{current if name == title else ""}>{name}</a></li>' for name, href in PAGES)
+    return f'<nav class="pages" aria-label="Dashboard"><ul>{links}</ul></nav>'
+
+
 def _page(title: str, body: str, *, who: str | None = None, csrf: str | None = None) -> str:
+    """A whole page; signed in (`who` and `csrf` given), it has the navigation bar and a sign-out button."""
     signed = ""
     if who is not None and csrf is not None:
         signed = (
@@ -25,7 +36,7 @@ def _page(title: str, body: str, *, who: str | None = None, csrf: str | None = N
             f'<span>Signed in as {escape(who)}</span>'
             f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
             f'<button type="submit">Sign out</button></form>'
-        )
+        ) + _nav(title)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
