@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     staff_session_hours: float = Field(default=12.0, gt=0)
     # Sign-in attempts a minute from one client address on `/staff/sign-in` (past it, 429).
     staff_sign_in_per_minute: int = Field(default=10, ge=1)
+    # Single sign-on to the dashboard through an OpenID Connect provider (`bot.staff.oidc`): its issuer URL
+    # (discovery at `<issuer>/.well-known/openid-configuration`) and this app's client there. Unset: invite links only.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    # Who may sign in by single sign-on besides staff already invited: e-mail domains and addresses, comma-separated.
+    oidc_allowed_domains: str = ""
+    oidc_allowed_emails: str = ""
     database_url: str | None = None
     # Key for hashing member ids in the database. Unset: a random key the database makes for itself
     # (shared by its replicas); set it to keep the key out of the database and its backups.
