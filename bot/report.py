@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -153,11 +153,23 @@ def group_questions(
     after dropping stop words, which would otherwise make "What is a CMO?"
     match "What is a VPMA?".
     """
+    return group_counted(((question, 1) for question in questions), embed, threshold=threshold, fuzzy_threshold=fuzzy_threshold)
+
+
+def group_counted(
+    counted: Iterable[tuple[str, int]],
+    embed: Embed | None = None,
+    *,
+    threshold: float = EMBEDDING_THRESHOLD,
+    fuzzy_threshold: float = FUZZY_THRESHOLD,
+) -> list[QuestionGroup]:
+    """`group_questions` for questions already counted (each text with how often it was asked), so that a
+    caller counting in SQL (the staff dashboard) groups each wording once, however often it was asked."""
     counts: Counter[str] = Counter()
     phrasing: dict[str, str] = {}
-    for question in questions:
+    for question, asked in counted:
         key = _key(question)
-        counts[key] += 1
+        counts[key] += asked
         phrasing.setdefault(key, question.strip())
     ordered = sorted(counts, key=lambda key: -counts[key])
     texts = [phrasing[key] for key in ordered]

@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.staff.handoffs import HandoffRoutes
 from adapters.staff.pages import not_found_page, overview_page, sign_in_page
+from adapters.staff.unanswered import UnansweredRoutes
 from bot.http import RateLimiter, client_address, json_error, throttle
 from bot.service import Guidebot
 from bot.settings import Settings
@@ -43,7 +45,7 @@ __all__ = ["STAFF_COOKIE", "STATIC", "StaffPages", "mount"]
 
 
 def mount(app: web.Application, guidebot: Guidebot, settings: Settings) -> None:
-    StaffPages(guidebot.staff, settings).mount(app)
+    StaffPages(guidebot, settings).mount(app)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
@@ -51,10 +53,11 @@ def _html(text: str, status: int = 200) -> web.Response:
 
 
 class StaffPages:
-    """The dashboard's routes over one `StaffDesk`."""
+    """The dashboard's routes over one core (its `StaffDesk` and, for the Unanswered and Hand-offs pages, the rest)."""
 
-    def __init__(self, desk: StaffDesk, settings: Settings) -> None:
-        self.desk = desk
+    def __init__(self, guidebot: Guidebot, settings: Settings) -> None:
+        self.guidebot = guidebot
+        self.desk: StaffDesk = guidebot.staff
         self.settings = settings
         self.secure = bool(settings.public_url and settings.public_url.startswith("https://"))
         self.sign_ins = RateLimiter(settings.staff_sign_in_per_minute)
@@ -67,6 +70,8 @@ class StaffPages:
         app.router.add_get("/staff", self.guard(self.overview))
         app.router.add_get("/staff/", self.guard(self.overview))
         app.router.add_get("/staff/api/overview", self.guard(self.overview_json))
+        UnansweredRoutes(self).mount(app)
+        HandoffRoutes(self).mount(app)
         app.router.add_route("*", "/staff/{rest:.*}", self.guard(self.not_found))
         app.router.add_static("/staff-assets/", STATIC, name="staff-assets")
 
@@ -111,6 +116,11 @@ class StaffPages:
             return await handler(request)
 
         return guarded
+
+    def member(self, request: web.Request) -> SignedIn:
+        """Who is signed in, for a handler behind `guard`."""
+        member: SignedIn = request[_MEMBER]
+        return member
 
     # ------------------------------------------------------------ signing in and out
 

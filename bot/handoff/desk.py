@@ -31,6 +31,7 @@ from bot.handoff.model import (
     RELAY_ANSWER_PREFIX,
     Handoff,
     HandoffError,
+    HandoffState,
     Messenger,
     Sent,
     StaffReply,
@@ -229,12 +230,29 @@ class HandoffDesk:
         handoff = await asyncio.to_thread(self.store.handoff_for_post, post_key)
         if handoff is None:
             return False
+        await self._take_reply(handoff, reply_key, who, text)
+        return True
+
+    async def staff_replied_to(self, handoff_id: str, *, reply_key: str, who: str, text: str) -> Handoff | None:
+        """`staff_replied` for a reply written where there is no staff post to answer under (the staff
+        dashboard): the hand-off named by its id, relayed to the member the same durable way, and its staff
+        post marked answered. The hand-off, or None when there is no such hand-off."""
+        handoff = await asyncio.to_thread(self.store.handoff, handoff_id)
+        if handoff is not None:
+            await self._take_reply(handoff, reply_key, who, text)
+        return handoff
+
+    async def _take_reply(self, handoff: Handoff, reply_key: str, who: str, text: str) -> None:
         stored = await asyncio.to_thread(staff_text, text, self.settings.max_question_chars)
         relay = Relay(handoff.id, reply_key, who.strip() or "The program team", stored, self.clock())
         key = self.relays.key(reply_key)
         if await self.inbox.accept(self.relays, key, relay, text="", user_id=None):  # the relay's text is `stored`
             self.spawn(self.inbox.run(self.relays, key, partial(self._relay, relay)))
-        return True
+
+    def queue(self, state: HandoffState, limit: int) -> tuple[list[Handoff], dict[str, int]]:
+        """The staff dashboard's queue: at most `limit` hand-offs in `state` (open ones oldest first, the others
+        newest first), and how many there are in each state. Blocking: the database."""
+        return self.store.handoff_queue(state, limit), self.store.handoff_counts()
 
     async def publish(self, handoff_id: str, title: str | None = None, *, day: date | None = None) -> tuple[Handoff, Path]:
         """Write the hand-off's replies into the guide's program-team document (see `bot.handoff.publish`), mark

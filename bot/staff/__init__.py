@@ -16,12 +16,17 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.staff.overview import PERIODS, Overview, build_overview, period_days
+from bot.staff.unanswered import Unanswered, build_unanswered
 from bot.store import StateStore, utc_now
 
-__all__ = ["PERIODS", "InvalidEmail", "Invite", "Overview", "SignedIn", "StaffDesk", "csrf_ok", "normalize_email", "period_days"]
+if TYPE_CHECKING:
+    from bot.engine import AnswerEngine
+
+__all__ = ["PERIODS", "InvalidEmail", "Invite", "Overview", "SignedIn", "StaffDesk", "Unanswered", "csrf_ok", "normalize_email", "period_days"]
 
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -135,4 +140,8 @@ class StaffDesk:
 
     def overview(self, days: int) -> Overview:
         return build_overview(self.store, days, self._clock())
+
+    def unanswered(self, days: int, engine: Callable[[], AnswerEngine] | None = None) -> Unanswered:
+        """The period's unanswered questions grouped, each group with its nearest section (from `engine`, the live one)."""
+        return build_unanswered(self.store, days, self._clock(), engine)
 

@@ -126,6 +126,20 @@ class SqlHandoffs:
         with self._transaction() as conn:
             return [_handoff(row) for row in conn.execute(query)]
 
+    def handoff_queue(self, state: str, limit: int) -> list[Handoff]:
+        """At most `limit` hand-offs in `state`: the open ones oldest first (the longest wait on top), the
+        answered and published ones newest first."""
+        order = handoffs.c.created_at if state == "open" else handoffs.c.created_at.desc()
+        query = sa.select(handoffs).where(handoffs.c.state == state).order_by(order).limit(limit)
+        with self._transaction() as conn:
+            return [_handoff(row) for row in conn.execute(query)]
+
+    def handoff_counts(self) -> dict[str, int]:
+        """How many hand-offs are in each state."""
+        with self._transaction() as conn:
+            rows = conn.execute(sa.select(handoffs.c.state, sa.func.count()).group_by(handoffs.c.state)).all()
+        return {str(state): int(n) for state, n in rows}
+
     def handoffs_to_remind(self, opened_before: datetime) -> list[Handoff]:
         """Open hand-offs, posted, opened before `opened_before` and never reminded of."""
         query = sa.select(handoffs).where(

@@ -7,6 +7,7 @@ the shape of `SqlStore`, for the places that own the whole store.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -96,6 +97,10 @@ class Handoffs(Protocol):
 
     def handoffs(self, *, open_only: bool = False) -> list[Handoff]: ...
 
+    def handoff_queue(self, state: str, limit: int) -> list[Handoff]: ...
+
+    def handoff_counts(self) -> dict[str, int]: ...
+
     def handoffs_to_remind(self, opened_before: datetime) -> list[Handoff]: ...
 
     def handoffs_unposted(self, opened_before: datetime) -> list[Handoff]: ...
@@ -122,6 +127,8 @@ class Staff(Protocol):
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]: ...
 
     def overview_counts(self, since: datetime) -> dict[str, list[dict[str, Any]]]: ...
+
+    def unanswered_wordings(self, since: datetime, skip_reasons: Collection[str], limit: int) -> tuple[int, int, list[tuple[str, int]]]: ...
 
 
 class StateStore(Leases, QuestionLog, Feedback, Conversations, Handoffs, Staff, Protocol):

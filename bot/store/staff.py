@@ -10,7 +10,7 @@ and the unnesting of an answer's sections.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any
@@ -220,6 +220,25 @@ class SqlStaff:
             by_section.setdefault(section, {"up": 0, "down": 0})[value] = count
         rows = [{"section": s, "up": v.get("up", 0), "down": v.get("down", 0)} for s, v in by_section.items()]
         return sorted(rows, key=lambda r: (-(r["up"] + r["down"]), -r["down"], r["section"]))
+
+    def unanswered_wordings(self, since: datetime, skip_reasons: Collection[str], limit: int) -> tuple[int, int, list[tuple[str, int]]]:
+        """The period's unanswered questions (but those refused for `skip_reasons`): how many, how many distinct
+        texts, and the `limit` most asked texts with their counts. One GROUP BY on the text; only its rows (one
+        per distinct text, never a question twice) come back."""
+        asked = sa.func.count().label("asked")
+        query = (
+            sa.select(questions.c.question, asked)
+            .where(
+                questions.c.created_at >= since,
+                sa.not_(questions.c.answered),
+                sa.or_(questions.c.reason.is_(None), questions.c.reason.not_in(list(skip_reasons))),
+            )
+            .group_by(questions.c.question)
+            .order_by(asked.desc(), questions.c.question)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(query).all()
+        return sum(int(n) for _, n in rows), len(rows), [(str(text), int(n)) for text, n in rows[:limit]]
 
     def _handoffs_per_day(self, conn: Connection, since: datetime) -> list[dict[str, Any]]:
         day = self._day_of(handoffs.c.created_at).label("day")
