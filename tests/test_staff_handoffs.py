@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,12 @@ from adapters.console import mount as mount_console
 from adapters.slack import mount as mount_slack
 from adapters.slack.app import SLACK_ADAPTER
 from adapters.staff import mount as mount_staff
+from bot.handoff import Handoff, StaffReply
 from bot.http import plumbed_app
+from bot.store import SqlStore
 from bot.wiring import build_guidebot
 from guidebot_testing.slack import FakeSlack, SlackConfig, SlackEnv, slack_settings
+from conftest_store import Clock, database_url, postgres_schema_url  # noqa: F401 - fixtures
 from tests.test_handoff_console import ALICE, REFUSED, Console, staff_posts, wait_replies
 from tests.test_handoff_slack import MEMBER, click_ask, in_channel, refused_in_thread
 from tests.test_staff_dashboard import Dashboard
@@ -192,3 +196,24 @@ async def test_without_the_csrf_token_from_another_site_or_signed_out_nothing_is
         response = await server.dashboard.get(path)
         assert response.status == 303 and response.headers["Location"] == "/staff/sign-in"
     assert (await server.dashboard.get("/staff/api/handoffs")).status == 401
+
+
+def test_the_queue_lists_open_hand_offs_oldest_first_and_the_others_newest_first(database_url: str) -> None:  # noqa: F811 - the fixture
+    clock = Clock(datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc))
+    store = SqlStore(database_url, clock)
+    try:
+        made = []
+        for n in range(5):
+            clock.advance(hours=1)
+            handoff, _ = store.open_handoff(Handoff("", f"A{n}", f"question {n}", "Member", "console", {"member": "m"}, False, "refused"))
+            made.append(handoff.id)
+        for n in (1, 3, 4):
+            store.add_handoff_reply(made[n], StaffReply(f"k{n}", "Ann", "Here is how.", clock.now))
+        store.mark_published(made[4], "Question four?")
+        assert [h.id for h in store.handoff_queue("open", 10)] == [made[0], made[2]]
+        assert [h.id for h in store.handoff_queue("answered", 10)] == [made[3], made[1]]
+        assert [h.id for h in store.handoff_queue("published", 10)] == [made[4]]
+        assert [h.id for h in store.handoff_queue("open", 1)] == [made[0]]
+        assert store.handoff_counts() == {"open": 2, "answered": 2, "published": 1}
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -16,6 +17,8 @@ import pytest
 import bot.staff.unanswered as unanswered
 from bot.report import group_questions
 from bot.settings import Settings
+from bot.store import AnswerRecord, SqlStore
+from conftest_store import Clock, database_url, postgres_schema_url  # noqa: F401 - fixtures
 from tests.test_staff_dashboard import Dashboard, dashboard_settings, start
 
 WEATHER = (
@@ -104,3 +107,25 @@ async def test_an_empty_period_and_signed_out_requests(dashboard: Dashboard) -> 
     response = await dashboard.get("/staff/unanswered?days=7")
     assert response.status == 303 and response.headers["Location"] == "/staff/sign-in"
     assert (await dashboard.get("/staff/api/unanswered")).status == 401
+
+
+def test_the_store_counts_the_wordings_by_group_by_on_sqlite_and_postgresql(database_url: str) -> None:  # noqa: F811 - the fixture
+    now = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
+    store = SqlStore(database_url, Clock(now))
+    try:
+        asked = [("Weather?", False, "out_of_scope", 0)] * 3 + [
+            ("Pay?", False, "out_of_scope", 1),
+            ("Pay?", False, None, 2),
+            ("Parking?", False, "error", 3),
+            ("[NAME]'s chart?", False, "phi", 0),
+            ("What does a VPMA do?", True, None, 0),
+            ("Old?", False, "out_of_scope", 40),
+        ]
+        for n, (text, answered, reason, days_ago) in enumerate(asked):
+            store.save_answer(AnswerRecord(f"A{n}", "slack", text, answered, reason, (), 0.5, None, None, created_at=now - timedelta(days=days_ago)))
+        since = now - timedelta(days=7)
+        assert store.unanswered_wordings(since, {"phi", "empty"}, 10) == (6, 3, [("Weather?", 3), ("Pay?", 2), ("Parking?", 1)])
+        assert store.unanswered_wordings(since, {"phi", "empty"}, 1) == (6, 3, [("Weather?", 3)]), "counted whole, listed to the cap"
+        assert store.unanswered_wordings(now - timedelta(days=90), {"phi", "empty"}, 10)[:2] == (7, 4)
+    finally:
+        store.close()
