@@ -43,11 +43,17 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _embedder():
+    """The model, loaded once per command that answers or indexes; numpy's BLAS is held to `blas_threads` from
+    here on (the process ends with the command)."""
+    from threadpoolctl import threadpool_limits
+
     from bot.embedding import load_embedder
     from index.embedder import EmbedderError
 
+    settings = get_settings()
+    threadpool_limits(limits=settings.blas_threads or None, user_api="blas")
     try:
-        return load_embedder(get_settings())
+        return load_embedder(settings)
     except EmbedderError as exc:
         raise _fail(str(exc)) from exc
 

@@ -9,6 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
 from bot.retrieval import question_texts, question_vectors, search
@@ -34,6 +35,7 @@ from index.guide_index import (
     in_context,
 )
 from index.persist import (
+    MANIFEST,
     Manifest,
     corpus_hash,
     live_target,
@@ -103,13 +105,31 @@ def build_index(
     progress: Progress | None = None,
 ) -> BuildResult:
     started = time.perf_counter()
-    step = progress or (lambda _msg: None)
     reason = "forced" if force else needs_build(settings, embedder.name)
     if reason is None:
         manifest = read_manifest(live_target(settings.index_dir))
         assert manifest is not None
         return BuildResult(False, manifest, live_target(settings.index_dir), 0.0, "up to date")
+    staged = stage_index(settings, embedder, progress=progress)
+    final = publish(staged.path, settings.index_dir, staged.manifest)
+    return BuildResult(True, staged.manifest, final, time.perf_counter() - started, reason, staged.texts, staged.embedded)
 
+
+@dataclass(frozen=True)
+class StagedIndex:
+    """A complete build not yet published: its directory (`index-….tmp` in the data dir, manifest written)."""
+
+    path: Path
+    manifest: Manifest
+    texts: int
+    embedded: int
+
+
+def stage_index(settings: Settings, embedder: Embedder, *, progress: Progress | None = None) -> StagedIndex:
+    """Build every file of an index from `settings.knowledge_dir` into a new build directory, and stop
+    short of publishing it: the staff dashboard's preview answers questions from such a candidate
+    before anything goes live, and publishes that very build when staff approve it."""
+    step = progress or (lambda _msg: None)
     prepare_fit()  # scikit-learn loads on the side while the model embeds
     step("Reading documents")
     docs = load_documents(settings.documents_dir)
@@ -200,16 +220,17 @@ def build_index(
         bank_in_sentences=np.asarray(in_sentences, dtype=np.int64),
         term_counts=term_counts,
     )
-    step("Fitting the sentence ranker on the question bank's answers")
-    staged.ranker = fit_sentence_ranker(staged, in_bank, in_vectors)
-    staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
-    write_json(build_dir / RANKER, staged.ranker)
-    step("Calibrating abstention on the question banks")
-    write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
+    with threadpool_limits(limits=settings.blas_threads or None, user_api="blas"):
+        step("Fitting the sentence ranker on the question bank's answers")
+        staged.ranker = fit_sentence_ranker(staged, in_bank, in_vectors)
+        staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
+        write_json(build_dir / RANKER, staged.ranker)
+        step("Calibrating abstention on the question banks")
+        write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
     step("Deriving roles and credentials")
     write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
-    final = publish(build_dir, settings.index_dir, manifest)
-    return BuildResult(True, manifest, final, time.perf_counter() - started, reason, cache.stats.texts, cache.stats.embedded)
+    write_json(build_dir / MANIFEST, manifest.to_json())
+    return StagedIndex(build_dir, manifest, cache.stats.texts, cache.stats.embedded)
 
 
 def count_terms(in_scope: list[str], out_of_scope: list[str]) -> dict:

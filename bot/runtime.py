@@ -18,6 +18,8 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from threadpoolctl import threadpool_limits
+
 from bot.service import Guidebot
 from bot.settings import Settings
 from index.persist import IndexMissingError
@@ -47,6 +49,7 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sighup = False
         self._switch_interval: float | None = None
+        self._blas: threadpool_limits | None = None
         self._frozen = False
         self._closed = False
 
@@ -61,6 +64,7 @@ class Runtime:
         loop.set_default_executor(self.pool)
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(self.settings.gil_switch_seconds)
+        self._blas = threadpool_limits(limits=self.settings.blas_threads or None, user_api="blas")
         self._warmup = asyncio.create_task(self._load())
         self._watcher = asyncio.create_task(self._watch())
         try:
@@ -86,6 +90,8 @@ class Runtime:
             self._loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
+        if self._blas is not None:
+            self._blas.restore_original_limits()
         if self._frozen:
             gc.unfreeze()
 

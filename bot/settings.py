@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     # CPU priority (nice) of the answer workers: their model calls keep a small machine's cores busy under
     # load, and a platform's ack (a few ms of work) waited for the scheduler behind them. 0: no change.
     answer_worker_niceness: int = Field(default=10, ge=0, le=19)
+    # Threads numpy's BLAS may use while answering and while `guidebot index` calibrates (0: the library's
+    # own choice, one per core). Retrieval multiplies one question by a few thousand bank vectors, far too
+    # little work to share: with every core busy, OpenBLAS's threads waited on each other for milliseconds
+    # per question, and one index build's calibration took 3x as long (19 s against 7 s on 2 cores).
+    blas_threads: int = Field(default=1, ge=0)
 
     # Slack's and Teams' credentials and options are their adapters' own (`adapters/slack/settings.py`,
     # `adapters/teams/settings.py`), read when each is mounted.

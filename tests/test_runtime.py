@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_info
 
 from bot.answer import Answer
 from bot.metrics import INDEX_RELOADS
@@ -38,6 +39,10 @@ async def _until(condition, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def _blas_threads() -> set[int]:
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
+
 def _runtime_threads(ignore: frozenset[threading.Thread] = frozenset()) -> list[str]:
     """Runtime threads alive now, less `ignore` (those other tests' runtimes left behind in this process)."""
     return [t.name for t in threading.enumerate() if t.name.startswith(RUNTIME_THREADS) and t not in ignore]
@@ -49,8 +54,10 @@ async def test_close_gives_back_the_threads_the_batcher_and_the_tuning_and_a_sec
     switch_interval = sys.getswitchinterval()
     before = frozenset(threading.enumerate())
     runtime = Runtime(guidebot.settings, guidebot, poll_seconds=0.05)
+    blas_before = _blas_threads()
     await runtime.start()
     assert sys.getswitchinterval() == guidebot.settings.gil_switch_seconds
+    assert _blas_threads() == {guidebot.settings.blas_threads}
     await _until(lambda: not runtime.loading)
     reply = await guidebot.respond_async(Inbound("What does a VPMA do?", platform="web", user_id="u1"))
     assert isinstance(reply, Answer) and reply.answered
@@ -68,6 +75,7 @@ async def test_close_gives_back_the_threads_the_batcher_and_the_tuning_and_a_sec
         guidebot.batcher.submit("What does a VPMA do?")
     await _until(lambda: not _runtime_threads(ignore=before), timeout=10)
     assert sys.getswitchinterval() == switch_interval
+    assert _blas_threads() == blas_before
     assert await asyncio.to_thread(lambda: 42) == 42  # the loop still has an executor for whatever runs after us
     await runtime.close()
 
