@@ -1,15 +1,14 @@
 """The web console: served by its adapter, safe by construction, and working in a real browser.
 
 The browser test drives Debian's chromium (`apt-get install -y chromium`) headless
-through playwright, against `guidebot serve` running as a subprocess. Without a
+through playwright (`guidebot_testing.browser`), against `guidebot serve` running as a
+subprocess, and saves screenshots under `test-artifacts/screenshots/<test name>/`. Without a
 chromium binary it is skipped with the reason; no browser is ever downloaded.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,21 +17,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.console import SESSION_COOKIE, STATIC, mount
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
+from guidebot_testing.browser import Screenshots, chromium_or_skip, launch_chromium
 from guidebot_testing.servers import serve
-
-CHROMIUM = os.environ.get("GUIDEBOT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
 async def test_the_console_page_is_served_with_a_session_cookie_and_its_assets() -> None:
@@ -66,20 +53,13 @@ def test_the_console_never_inserts_html_from_strings() -> None:
         assert sink not in script, sink
 
 
-def _chromium_or_skip() -> str:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (Debian/Ubuntu) to run the browser test")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-    return CHROMIUM
-
-
-def test_a_member_asks_gives_feedback_and_runs_a_command_in_a_real_browser(indexed_data_dir: Path) -> None:
-    executable = _chromium_or_skip()
+def test_a_member_asks_gives_feedback_and_runs_a_command_in_a_real_browser(indexed_data_dir: Path, request: pytest.FixtureRequest) -> None:
+    executable = chromium_or_skip()
     from playwright.sync_api import expect, sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    shots = Screenshots.for_test(request.node.name)
     with serve(data_dir=indexed_data_dir) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 1400})
             failed: list[str] = []
@@ -119,17 +99,17 @@ def test_a_member_asks_gives_feedback_and_runs_a_command_in_a_real_browser(index
 
             # A viewport as tall as the page, so the sticky ask box sits where it would after scrolling down.
             page.set_viewport_size({"width": 1100, "height": page.evaluate("document.documentElement.scrollHeight")})
-            page.screenshot(path=str(ARTIFACTS / "console.png"))
+            shots.take(page, "console", full_page=False)
             page.set_viewport_size({"width": 390, "height": 844})  # a phone
             page.locator(".turn.member").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "console-mobile.png"))
+            shots.take(page, "console-mobile", full_page=False)
             page.set_viewport_size({"width": 1100, "height": 900})
 
             with page.expect_navigation():
                 source.click()
             expect(page.locator("section.passage.highlighted mark").first).to_contain_text("Vice President of Medical Affairs")
             assert page.url.endswith("#vice-president-of-medical-affairs")
-            page.screenshot(path=str(ARTIFACTS / "document.png"))
+            shots.take(page, "document", full_page=False)
             assert failed == []
         finally:
             browser.close()

@@ -41,7 +41,7 @@ def _page(title: str, body: str, *, who: str | None = None, csrf: str | None = N
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · guidebot staff</title>"
-        '<link rel="stylesheet" href="/staff-assets/staff.css"></head><body>'
+        '<link rel="icon" href="data:,"><link rel="stylesheet" href="/staff-assets/staff.css"></head><body>'
         '<a class="skip-link" href="#main">Skip to content</a>'
         f'<header><p class="brand">guidebot · program staff</p>{signed}</header>'
         f'<main id="main">{body}</main></body></html>\n'

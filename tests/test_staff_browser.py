@@ -1,0 +1,379 @@
+"""The staff dashboard in a real browser: Debian's chromium, headless, driven by playwright.
+
+One server for the module (the console, Slack and the dashboard mounted on one core with the real
+guide's index, on a real 127.0.0.1 port) and one browser. Members' questions arrive through the
+console's `/api/ask` and through Slack (the local fake), with 👍 / 👎 and hand-offs to a Slack staff
+channel, so the overview has two platforms and every chart has something to draw. A staff member
+signs in from a link `guidebot staff invite` printed, reads the overview, switches the period with
+the mouse and the keyboard, and signs out, in light and in dark mode; each step is a screenshot
+under `test-artifacts/screenshots/<test name>/`. Any console error fails a test: that is how a
+browser reports a Content-Security-Policy violation. Without chromium the tests skip, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from typer.testing import CliRunner
+
+from adapters.console import SESSION_COOKIE
+from adapters.console import mount as mount_console
+from adapters.slack import mount as mount_slack
+from adapters.slack.app import SLACK_ADAPTER
+from adapters.staff import mount as mount_staff
+from bot import cli
+from bot.http import plumbed_app
+from bot.service import Guidebot
+from bot.settings import Settings
+from bot.wiring import build_guidebot
+from guidebot_testing.browser import PageWatch, Screenshots, ServedApp, chromium_or_skip, launch_chromium
+from guidebot_testing.servers import free_port
+from guidebot_testing.slack import FakeSlack, SlackConfig, event_callback, message, sign, slack_settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+STAFF = "C0STAFF01"
+MEMBER = "console-session-member-0001"
+CONSOLE_ANSWERED = ("What does a VPMA do?", "What is a chief medical officer?", "How should I prepare for a CMO interview?")
+CONSOLE_REFUSED = ("What will the weather be like in Boston tomorrow?", "What is a good recipe for banana bread?")
+SLACK_ANSWERED = ("What does a VPMA do?",)
+SLACK_REFUSED = ("Who won the world series last year?",)
+CHARTS = (
+    "Questions per day by platform",
+    "Share of questions answered, per day",
+    "Helpful and not helpful votes by guide section",
+    "Hand-offs opened per day, and how many of them are answered",
+)
+
+
+@dataclass
+class Seeded:
+    """What members did before any staff member looked: the numbers the overview must show."""
+
+    asked: dict[str, int]
+    answered: int
+    votes: dict[str, tuple[int, int]]
+    handoffs_opened: int
+    handoffs_answered: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.asked.values())
+
+
+@dataclass
+class Site:
+    served: ServedApp
+    config: SlackConfig
+    guidebot: Guidebot
+    fake: FakeSlack
+    seeded: Seeded | None = None
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+    def invite(self, email: str) -> str:
+        """A sign-in link, made the way staff make one: `guidebot staff invite`, against this server's database."""
+        env = {
+            "GUIDEBOT_DATA_DIR": str(self.config.settings.data_dir),
+            "GUIDEBOT_DATABASE_URL": str(self.config.settings.database_url),
+            "GUIDEBOT_PUBLIC_URL": self.url,
+        }
+        cli.get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(cli.app, ["staff", "invite", email], env=env)
+        finally:
+            cli.get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        link = re.search(re.escape(self.url) + r"/staff/sign-in\?token=\S+", result.output)
+        assert link is not None, result.output
+        return link.group(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding, as members would: the console's JSON API and Slack events
+
+
+async def _post(session: aiohttp.ClientSession, url: str, body: Any) -> dict[str, Any]:
+    async with session.post(url, json=body, headers={"Cookie": f"{SESSION_COOKIE}={MEMBER}"}) as response:
+        assert response.status == 200, await response.text()
+        data: dict[str, Any] = await response.json()
+        return data
+
+
+async def _slack_event(session: aiohttp.ClientSession, url: str, event: dict[str, Any]) -> None:
+    body = json.dumps(event_callback(event))
+    headers = {"Content-Type": "application/json", **sign(body)}
+    async with session.post(url + "/slack/events", data=body, headers=headers) as response:
+        assert response.status == 200, await response.text()
+
+
+async def seed(site: Site, app: web.Application) -> Seeded:
+    url, store = site.url, site.guidebot.store
+    async with aiohttp.ClientSession() as session:
+        answers = [await _post(session, url + "/api/ask", {"question": q}) for q in CONSOLE_ANSWERED]
+        refusals = [await _post(session, url + "/api/ask", {"question": q}) for q in CONSOLE_REFUSED]
+        assert all(a["answered"] for a in answers) and not any(r["answered"] for r in refusals)
+        votes: dict[str, list[int]] = {}
+        for answer, value in zip((*answers, refusals[0]), ("up", "up", "down", "down"), strict=True):
+            await _post(session, url + "/api/feedback", {"answer_id": answer["answer_id"], "value": value})
+            record = store.answer(answer["answer_id"])
+            assert record is not None
+            section = record.sections[0] if record.sections else "(no section)"
+            votes.setdefault(section, [0, 0])[0 if value == "up" else 1] += 1
+
+        for refusal in refusals:
+            await _post(session, url + "/api/handoff", {"answer_id": refusal["answer_id"], "name": "Dr. Okafor"})
+        await site.guidebot.handoffs.idle()
+        await site.fake.wait_for(
+            lambda: len([c for c in site.fake.sent("chat.postMessage") if c.body.get("channel") == STAFF and not c.body.get("thread_ts")]) == 2,
+            what="two staff posts",
+        )
+        [first] = [h for h in store.handoffs() if h.answer_id == refusals[0]["answer_id"]]
+        assert first.staff_post is not None
+        reply = message("Write to office@example.org, they know.", user="U0STAFF01", channel=STAFF, channel_type="channel",
+                        thread_ts=str(first.staff_post.ref["ts"]))
+        await _slack_event(session, url, reply)
+
+        for question in (*SLACK_ANSWERED, SLACK_REFUSED[0]):
+            await _slack_event(session, url, message(question, user="U0MEMBER9"))
+        assert await app[SLACK_ADAPTER].background.idle(30), "the Slack adapter is still busy"
+        await site.guidebot.handoffs.idle()
+        await site.fake.wait_for(lambda: [h for h in store.handoffs() if h.state == "answered"], what="the hand-off answered")
+    return Seeded(
+        asked={"console": len(answers) + len(refusals), "slack": len(SLACK_ANSWERED) + len(SLACK_REFUSED)},
+        answered=len(answers) + len(SLACK_ANSWERED),
+        votes={section: (up, down) for section, (up, down) in votes.items()},
+        handoffs_opened=len(refusals),
+        handoffs_answered=1,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures: one server, one browser
+
+
+@pytest.fixture(scope="module")
+def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    chromium_or_skip()
+    served = ServedApp()
+    fake = served.run(FakeSlack(names={"U0STAFF01": "Ann Lee"}).start())
+    port = free_port()
+    config = slack_settings(
+        guide_settings,
+        tmp_path_factory.mktemp("staff-browser"),
+        fake,
+        staff_channel=f"slack:{STAFF}",
+        public_url=f"http://127.0.0.1:{port}",
+        rate_limit_per_address=0,
+        rate_limit_per_session=0,
+    )
+    guidebot = build_guidebot(config.settings, embedder)
+    apps: list[web.Application] = []
+
+    def make_app() -> web.Application:
+        app = plumbed_app(config.settings)
+        mount_console(app, guidebot, config.settings)
+        mount_slack(app, guidebot, config.settings, config.slack)
+        mount_staff(app, guidebot, config.settings)
+        apps.append(app)
+        return app
+
+    started = Site(served, config, guidebot, fake)
+    try:
+        served.serve(make_app, port)
+        started.seeded = served.run(seed(started, apps[0]))
+        yield started
+    finally:
+        served.run(fake.close())
+        served.close()
+        guidebot.close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = launch_chromium(playwright, chromium_or_skip())
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def new_page(browser: Browser, scheme: str = "light") -> tuple[Page, PageWatch]:
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1100, "height": 900})  # type: ignore[arg-type]
+    page = context.new_page()
+    return page, PageWatch.on(page)
+
+
+def luminance(css_colour: str) -> float:
+    r, g, b = (int(c) / 255 for c in re.findall(r"\d+", css_colour)[:3])
+    channel = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in (r, g, b)]
+    return 0.2126 * channel[0] + 0.7152 * channel[1] + 0.0722 * channel[2]
+
+
+def table(page: Page, caption: str) -> tuple[list[str], list[list[str]]]:
+    """A chart's table, opened as a reader would (its summary), as (header, rows)."""
+    details = page.locator("details.numbers", has=page.locator("caption", has_text=caption))
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    head = details.locator("thead th").all_inner_texts()
+    rows = [row.locator("th, td").all_inner_texts() for row in details.locator("tbody tr").all()]
+    return head, rows
+
+
+def column_sums(head: list[str], rows: list[list[str]]) -> dict[str, int]:
+    return {name: sum(int(row[i]) for row in rows) for i, name in enumerate(head) if i > 0 and all(row[i].isdigit() for row in rows)}
+
+
+def focused(page: Page) -> str:
+    return str(page.evaluate("document.activeElement.textContent.trim()"))
+
+
+def focus_is_visible(page: Page) -> bool:
+    return bool(page.evaluate("getComputedStyle(document.activeElement).outlineStyle !== 'none'"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+
+def test_a_browser_that_is_not_signed_in_is_sent_to_the_sign_in_page(site: Site, browser: Browser, request: pytest.FixtureRequest) -> None:
+    from playwright.sync_api import expect
+
+    shots = Screenshots.for_test(request.node.name)
+    page, watch = new_page(browser)
+    try:
+        for path in ("/staff", "/staff?days=90", "/staff/unanswered"):
+            page.goto(site.url + path)
+            assert page.url == site.url + "/staff/sign-in", path
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("guidebot staff invite")
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        shots.take(page, "sign-in-without-a-link")
+        assert watch.problems() == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_staff_sign_in_from_an_invite_read_the_overview_and_sign_out(site: Site, browser: Browser, scheme: str, request: pytest.FixtureRequest) -> None:
+    from playwright.sync_api import expect
+
+    seeded = site.seeded
+    assert seeded is not None
+    shots = Screenshots.for_test(request.node.name)
+    link = site.invite(f"{scheme}@example.org")
+    page, watch = new_page(browser, scheme)
+    try:
+        page.goto(link)
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        background = luminance(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+        assert background < 0.1 if scheme == "dark" else background > 0.8, f"{scheme} mode background {background:.2f}"
+        shots.take(page, "1-invite-link")
+        page.get_by_role("button", name="Sign in to the staff dashboard").click()
+        page.wait_for_url(site.url + "/staff")
+        expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+        expect(page.locator("header")).to_contain_text(f"Signed in as {scheme}@example.org")
+        expect(page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
+        expect(page.get_by_role("link", name="30 days")).to_have_attribute("aria-current", "page")
+        shots.take(page, "2-overview-30-days")
+
+        totals = dict(zip(page.locator(".totals dt").all_inner_texts(), page.locator(".totals dd").all_inner_texts(), strict=True))
+        rate = f"{seeded.answered / seeded.total:.0%}"
+        assert totals == {
+            "Questions": str(seeded.total),
+            "Answered": f"{seeded.answered} ({rate})",
+            "Hand-offs opened": str(seeded.handoffs_opened),
+            "Hand-offs answered": str(seeded.handoffs_answered),
+        }
+        for title in CHARTS:
+            chart = page.get_by_role("img", name=title)
+            expect(chart).to_be_visible()
+            assert chart.evaluate("svg => svg.getBBox().width") > 0 and chart.locator("rect, polyline, circle").count() > 0, title
+
+        # Every question was asked today: one stacked bar per chart, as tall as the axis says, split as seeded.
+        questions = page.get_by_role("img", name=CHARTS[0])
+        assert str(seeded.total) in questions.locator("text").all_text_contents()
+        heights = [float(h or 0) for h in (r.get_attribute("height") for r in questions.locator("rect").all())]
+        assert sorted(h / sum(heights) for h in heights) == pytest.approx(sorted(n / seeded.total for n in seeded.asked.values()), rel=0.02)
+        head, rows = table(page, "Questions per day by platform")
+        assert head == ["Day", *sorted(seeded.asked), "Total"] and len(rows) == 30
+        assert column_sums(head, rows) == {**seeded.asked, "Total": seeded.total}
+
+        assert page.get_by_role("img", name=CHARTS[1]).locator("circle").count() == 1, "one day with questions, one point"
+        head, rows = table(page, "Answer rate per day")
+        assert column_sums(head, rows) == {"Asked": seeded.total, "Answered": seeded.answered}
+        assert [row[3] for row in rows if row[1] != "0"] == [rate], "one day with questions: today's rate"
+
+        votes = page.get_by_role("img", name=CHARTS[2])
+        labels = votes.locator('text[text-anchor="end"]').all_text_contents()
+        assert sorted(labels) == sorted(s if len(s) <= 40 else s[:39] + "…" for s in seeded.votes)
+        counts = votes.locator("text:not([text-anchor])").all_text_contents()
+        assert sorted(int(c) for c in counts) == sorted(n for pair in seeded.votes.values() for n in pair)
+        head, rows = table(page, "Votes by guide section")
+        assert {row[0]: (int(row[1]), int(row[2])) for row in rows} == seeded.votes
+
+        handoffs = page.get_by_role("img", name=CHARTS[3])
+        assert str(seeded.handoffs_opened) in handoffs.locator("text").all_text_contents()
+        assert handoffs.locator("rect").count() == 2, "today's bar: answered, and still open"
+        head, rows = table(page, "Hand-offs per day")
+        assert column_sums(head, rows) == {"Opened": seeded.handoffs_opened, "Answered": seeded.handoffs_answered}
+        shots.take(page, "3-overview-tables-open")
+
+        page.get_by_role("link", name="7 days").click()
+        page.wait_for_url(site.url + "/staff?days=7")
+        expect(page.get_by_role("link", name="7 days")).to_have_attribute("aria-current", "page")
+        head, rows = table(page, "Questions per day by platform")
+        assert len(rows) == 7 and column_sums(head, rows)["Total"] == seeded.total
+        shots.take(page, "4-overview-7-days")
+
+        # The keyboard, from a fresh load: the first Tab shows the skip link, then the sign-out button and the navigation.
+        page.reload()
+        page.keyboard.press("Tab")
+        assert focused(page) == "Skip to content" and focus_is_visible(page)
+        expect(page.get_by_role("link", name="Skip to content")).to_be_in_viewport()
+        shots.take(page, "5-skip-link-focused", full_page=False)
+        for name in ("Sign out", "Overview", "Unanswered", "Hand-offs", "Guide"):
+            page.keyboard.press("Tab")
+            assert focused(page) == name and focus_is_visible(page), name
+        page.keyboard.press("Shift+Tab")
+        assert focused(page) == "Hand-offs"
+        page.reload()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        assert page.url.endswith("#main")
+        page.keyboard.press("Tab")
+        assert focused(page) == "7 days", "after the skip link, the next stop is in the page's content"
+        while focused(page) != "90 days":
+            page.keyboard.press("Tab")
+        shots.take(page, "6-period-by-keyboard", full_page=False)
+        page.keyboard.press("Enter")
+        page.wait_for_url(site.url + "/staff?days=90")
+        head, rows = table(page, "Questions per day by platform")
+        assert len(rows) == 90 and column_sums(head, rows)["Total"] == seeded.total
+
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(site.url + "/staff/sign-in")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        shots.take(page, "7-signed-out")
+        page.goto(site.url + "/staff")
+        assert page.url == site.url + "/staff/sign-in", "the session ended"
+        page.goto(link)
+        page.get_by_role("button", name="Sign in to the staff dashboard").click()
+        expect(page.get_by_role("alert")).to_contain_text("has been used")
+        shots.take(page, "8-link-used-twice")
+        assert watch.problems(allow_status=lambda line: line.startswith("403 ") and line.endswith("/staff/sign-in")) == []
+    finally:
+        page.context.close()
