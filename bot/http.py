@@ -264,13 +264,20 @@ async def read_body(request: web.Request, handler: Handler) -> web.StreamRespons
 
     A client sending a byte every few seconds would otherwise hold its
     connection and handler for as long as it liked. The body is kept by
-    aiohttp, so handlers' `request.read()` returns it at once.
+    aiohttp, so handlers' `request.read()` returns it at once; a multipart form
+    (a file upload) is parsed here instead, since aiohttp reads one from the
+    stream, which can be read only once, and keeps the parsed `request.post()`.
     """
     if request.method not in _BODY_METHODS or not request.body_exists:
         return await handler(request)
     try:
         async with asyncio.timeout(request.app[SETTINGS_KEY].body_timeout_seconds):
-            await request.read()
+            if request.content_type == "multipart/form-data":
+                await request.post()
+            else:
+                await request.read()
+    except ValueError:
+        return json_error(400, "bad_body", "The multipart form could not be read.")
     except TimeoutError:
         log.info("request body too slow", extra={"request_id": request.get(REQUEST_ID_KEY), "route": route_name(request)})
         response = json_error(408, "body_timeout", "The request body took too long to arrive.")

@@ -32,6 +32,7 @@ from bot.metrics import ANSWER_SECONDS, ERRORS, FEEDBACK, FEEDBACK_UNATTRIBUTED,
 from bot.privacy import looks_like_phi, redact
 from bot.settings import Settings
 from bot.staff import StaffDesk
+from bot.staff.guide import GuideDesk
 from bot.store import AnswerRecord, StateStore
 from bot.summaries import summarize
 from index.embedder import Embedder
@@ -171,6 +172,8 @@ class Guidebot:
         self.handoffs = HandoffDesk(store, self.inbox, settings, self.messengers)
         self.staff = StaffDesk(store, settings)
         """Program staff on the web dashboard: invites, sessions, the audit log, the overview."""
+        self.guide = GuideDesk(settings, engines, store, self.staff.record)
+        """The dashboard's Guide page: the documents, and previewing, publishing and rolling back a change."""
         self.batcher = AnswerBatcher(engines.engine, niceness=settings.answer_worker_niceness)
         self._bookkeeping = ThreadPoolExecutor(max_workers=BOOKKEEPING_THREADS, thread_name_prefix="guidebot-bookkeeping")
 

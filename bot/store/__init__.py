@@ -21,7 +21,8 @@ its owner's alone (0600).
 
 The modules: `records` (the values), `protocols` (the uses), `schema` (the tables and their
 migrations), `database` (engines and SQLite's settings), `writer` (this process's turns at
-SQLite), `statements` (prebuilt SQL and leasing), `handoffs` (hand-offs to the program team), `staff` (the staff dashboard's accounts and counts),
+SQLite), `statements` (prebuilt SQL and leasing), `handoffs` (hand-offs to the program team), `staff` (the staff dashboard's accounts and counts), `guide` (the
+Guide page's section counts and recent questions),
 `purge`, and `sql` (`SqlStore`).
 """
 

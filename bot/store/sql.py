@@ -26,6 +26,7 @@ from bot.store.purge import purge_older_than
 from bot.store.database import checkpoint_write_ahead_log, create_engine
 from bot.store.handoffs import SqlHandoffs
 from bot.store.staff import SqlStaff
+from bot.store.guide import SqlGuide
 from bot.store.records import (
     DEFAULT_MAX_TEXT_CHARS,
     FEEDBACK_VALUES,
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 _SWEEP_EVERY_N_CLAIMS = 256
 
 
-class SqlStore(SqlHandoffs, SqlStaff):
+class SqlStore(SqlHandoffs, SqlStaff, SqlGuide):
     """`StateStore` on SQLite or PostgreSQL (its hand-offs from `SqlHandoffs`, its staff from `SqlStaff`).
 
     Opening a store creates or upgrades its tables. `clock` exists so tests can
