@@ -3,6 +3,8 @@
 - `GET /staff/sign-in?token=…`: a page with one button that spends the link (so a mail scanner's or a
   chat preview's GET never does); `POST /staff/sign-in` spends it, sets the session cookie and goes to
   `/staff`. Rate-limited per client address (429 past `staff_sign_in_per_minute`).
+- `POST /staff/sign-in/oidc`, `GET /staff/sign-in/oidc/callback`: single sign-on through an OpenID Connect
+  provider, when one is set up (`adapters.staff.oidc_routes`); the callback is rate-limited as the sign-in is.
 - `POST /staff/sign-out`: ends the session.
 - `GET /staff?days=7|30|90|365`: the overview page; `GET /staff/api/overview?days=N`: its numbers as JSON.
 
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from adapters.staff.handoffs import HandoffRoutes
+from adapters.staff.oidc_routes import CALLBACK_PATH, OidcRoutes
 from adapters.staff.pages import not_found_page, overview_page, sign_in_page
 from adapters.staff.unanswered import UnansweredRoutes
 from bot.http import RateLimiter, client_address, json_error, throttle
@@ -61,11 +64,14 @@ class StaffPages:
         self.settings = settings
         self.secure = bool(settings.public_url and settings.public_url.startswith("https://"))
         self.sign_ins = RateLimiter(settings.staff_sign_in_per_minute)
+        self.oidc = OidcRoutes(self)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/staff/sign-in", self.sign_in_form)
         app.router.add_post("/staff/sign-in", self.sign_in)
         throttle(app, "POST", "/staff/sign-in", self.wait)
+        self.oidc.mount(app)
+        throttle(app, "GET", CALLBACK_PATH, self.wait)
         app.router.add_post("/staff/sign-out", self.guard(self.sign_out))
         app.router.add_get("/staff", self.guard(self.overview))
         app.router.add_get("/staff/", self.guard(self.overview))
@@ -104,7 +110,7 @@ class StaffPages:
                     return json_error(401, "sign_in_required", "Sign in to the staff dashboard first.")
                 if request.method in _SAFE_METHODS:
                     raise web.HTTPSeeOther("/staff/sign-in")
-                return _html(sign_in_page(None, problem="Your session has ended: sign in again."), status=401)
+                return _html(sign_in_page(None, problem="Your session has ended: sign in again.", sso=self.oidc.enabled), status=401)
             if request.method not in _SAFE_METHODS:
                 offered = request.headers.get("X-CSRF-Token")
                 if offered is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -127,7 +133,7 @@ class StaffPages:
     async def sign_in_form(self, request: web.Request) -> web.StreamResponse:
         if await asyncio.to_thread(self.desk.signed_in, request.cookies.get(STAFF_COOKIE)) is not None:
             raise web.HTTPSeeOther("/staff")
-        return _html(sign_in_page(request.query.get("token")))
+        return _html(sign_in_page(request.query.get("token"), sso=self.oidc.enabled))
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
         if self.cross_site(request):
@@ -136,9 +142,13 @@ class StaffPages:
         made = await asyncio.to_thread(self.desk.sign_in, token)
         if made is None:
             problem = "This sign-in link has been used, has expired or was revoked. Ask a colleague for a new one."
-            return _html(sign_in_page(None, problem=problem), status=403)
+            return _html(sign_in_page(None, problem=problem, sso=self.oidc.enabled), status=403)
         session, _member = made
-        response = web.HTTPSeeOther("/staff")
+        return self.session_response(session)
+
+    def session_response(self, session: str) -> web.Response:
+        """To the overview, signed in: the session cookie, whichever way the staff member signed in."""
+        response = web.Response(status=303, headers={"Location": "/staff", "Cache-Control": "no-store"})
         response.set_cookie(
             STAFF_COOKIE,
             session,
@@ -148,7 +158,7 @@ class StaffPages:
             samesite="Lax",
             secure=self.secure,
         )
-        raise response
+        return response
 
     async def sign_out(self, request: web.Request) -> web.StreamResponse:
         member: SignedIn = request[_MEMBER]

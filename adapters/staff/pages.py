@@ -48,8 +48,9 @@ def _page(title: str, body: str, *, who: str | None = None, csrf: str | None = N
     )
 
 
-def sign_in_page(token: str | None, *, problem: str | None = None) -> str:
-    """With an invite token: one button that spends it (a link preview's GET never does). Without: how to get one."""
+def sign_in_page(token: str | None, *, problem: str | None = None, sso: bool = False) -> str:
+    """With an invite token: one button that spends it (a link preview's GET never does). Without: how to get one,
+    and, with single sign-on set up (`sso`), its button."""
     parts = ["<h1>Sign in</h1>"]
     if problem:
         parts.append(f'<p class="problem" role="alert">{escape(problem)}</p>')
@@ -64,6 +65,12 @@ def sign_in_page(token: str | None, *, problem: str | None = None) -> str:
             "<p>Sign in with the one-time link a colleague made for you with "
             "<code>guidebot staff invite YOUR-EMAIL</code>. Each link works once, for a limited time.</p>"
         )
+        if sso:
+            parts.append(
+                '<form method="post" action="/staff/sign-in/oidc">'
+                '<button type="submit">Sign in with single sign-on</button></form>'
+                "<p>Single sign-on uses your organisation's account; you come back here signed in.</p>"
+            )
     return _page("Sign in", "".join(parts))
 
 

@@ -122,6 +122,19 @@ class StaffDesk:
         self.store.audit(email, "sign-in")
         return session_token, SignedIn(email, session_token)
 
+    def sign_in_verified(self, email: str, *, add: bool, how: str) -> tuple[str, SignedIn] | str:
+        """Sign in `email`, whom a provider vouched for (`how`: "oidc"), adding them as staff if `add`: (the new
+        session's token, who), or why not: "revoked", or "unknown" (not staff, and `add` false)."""
+        session_token = secrets.token_urlsafe(32)
+        expires = self._clock() + timedelta(hours=self.settings.staff_session_hours)
+        opened = self.store.open_staff_session(email, token_digest(session_token), expires, add=add)
+        if opened in ("revoked", "unknown"):
+            return opened
+        if opened == "added":
+            self.store.audit(email, f"added ({how})", email)
+        self.store.audit(email, f"sign-in ({how})")
+        return session_token, SignedIn(email, session_token)
+
     def signed_in(self, session_token: str | None) -> SignedIn | None:
         if not session_token or not _TOKEN.match(session_token):
             return None

@@ -95,6 +95,22 @@ class SqlStaff:
             conn.execute(sa.update(staff_accounts).where(staff_accounts.c.email == email).values(last_sign_in_at=now))
         return str(email)
 
+    def open_staff_session(self, email: str, session_hash: str, expires_at: datetime, *, add: bool) -> str:
+        """Open a session for `email`, whom a provider vouched for (single sign-on): "existing" for a staff
+        member, "added" when `add` made them one; "revoked" or "unknown" (not staff, `add` false) open none."""
+        now = self._clock()
+        with self._transaction(urgent=True) as conn:
+            account = conn.execute(sa.select(staff_accounts.c.revoked_at).where(staff_accounts.c.email == email)).first()
+            if account is not None and account.revoked_at is not None:
+                return "revoked"
+            if account is None and not add:
+                return "unknown"
+            if account is None:
+                conn.execute(self._insert(staff_accounts).values(email=email, created_at=now).on_conflict_do_nothing(index_elements=["email"]))
+            conn.execute(sa.insert(staff_sessions).values(token_hash=session_hash, email=email, expires_at=expires_at, created_at=now))
+            conn.execute(sa.update(staff_accounts).where(staff_accounts.c.email == email).values(last_sign_in_at=now))
+        return "existing" if account is not None else "added"
+
     def staff_for_session(self, session_hash: str) -> str | None:
         """The e-mail of the staff member whose live session this is, or None."""
         now = self._clock()
