@@ -15,28 +15,22 @@ CSRF token). A change answers with a redirect to the page, which shows the job's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from adapters.staff.guide_pages import guide_json, guide_page
 from bot.http import json_error
-from bot.staff.guide import GuideBusy, GuideChangeError, GuideDesk, GuideDocument, KeptVersion, SectionUse
+from bot.staff.guide import GuideBusy, GuideChangeError, GuideDesk
 from bot.staff.guide_files import MAX_UPLOAD_BYTES
 
 if TYPE_CHECKING:
     from adapters.staff import StaffPages
 
-Listing = list[tuple[GuideDocument, Sequence[SectionUse], Sequence[KeptVersion]]]
 
 
 def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", status=status, headers={"Cache-Control": "no-store"})
-
-
-def _listing(desk: GuideDesk) -> Listing:
-    return [(doc, desk.sections_used(doc), desk.kept(doc.id)) for doc in desk.documents()]
 
 
 class GuideRoutes:
@@ -60,7 +54,7 @@ class GuideRoutes:
     async def _page(self, request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
         member = self.pages.member(request)
         edit = request.query.get("edit")
-        listing = await asyncio.to_thread(_listing, self.desk)
+        listing = await asyncio.to_thread(self.desk.listing)
         texts: dict[str, str] = {}
         if edit:
             doc = next((d for d, _u, _k in listing if d.id == edit and d.editable), None)
@@ -85,7 +79,7 @@ class GuideRoutes:
         return await self._page(request)
 
     async def json(self, request: web.Request) -> web.StreamResponse:
-        listing = await asyncio.to_thread(_listing, self.desk)
+        listing = await asyncio.to_thread(self.desk.listing)
         return web.json_response(guide_json(listing, self.desk.job(), self.desk.preview()), headers={"Cache-Control": "no-store"})
 
     async def preview_json(self, request: web.Request) -> web.StreamResponse:

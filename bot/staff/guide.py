@@ -130,13 +130,13 @@ class GuideDesk:
                 return doc
         raise GuideChangeError(f"There is no document {document_id!r} in the guide.")
 
-    def sections_used(self, doc: GuideDocument) -> list[SectionUse]:
-        """Each section with the answers that quoted it and the votes on them, counted in SQL."""
+    def listing(self) -> list[tuple[GuideDocument, list[SectionUse], list[KeptVersion]]]:
+        """Each document, its sections with the answers that quoted each and the votes on them (one query), and its kept versions."""
         activity = self.store.section_activity()
         empty = {"quoted": 0, "up": 0, "down": 0}
         return [
-            SectionUse(s.slug, s.heading, s.level, s.label, **activity.get(s.label, empty))
-            for s in doc.sections
+            (doc, [SectionUse(s.slug, s.heading, s.level, s.label, **activity.get(s.label, empty)) for s in doc.sections], self.kept(doc.id))
+            for doc in self.documents()
         ]
 
     def section_source(self, document_id: str, slug: str) -> str:
