@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.staff.guide_routes import GuideRoutes
 from adapters.staff.handoffs import HandoffRoutes
 from adapters.staff.oidc_routes import CALLBACK_PATH, OidcRoutes
 from adapters.staff.pages import not_found_page, overview_page, sign_in_page
@@ -78,6 +79,7 @@ class StaffPages:
         app.router.add_get("/staff/api/overview", self.guard(self.overview_json))
         UnansweredRoutes(self).mount(app)
         HandoffRoutes(self).mount(app)
+        GuideRoutes(self).mount(app)
         app.router.add_route("*", "/staff/{rest:.*}", self.guard(self.not_found))
         app.router.add_static("/staff-assets/", STATIC, name="staff-assets")
 

@@ -133,7 +133,15 @@ class Staff(Protocol):
     def unanswered_wordings(self, since: datetime, skip_reasons: Collection[str], limit: int) -> tuple[int, int, list[tuple[str, int]]]: ...
 
 
-class StateStore(Leases, QuestionLog, Feedback, Conversations, Handoffs, Staff, Protocol):
+class GuideUse(Protocol):
+    """How the guide's sections are used, and the recent questions a preview of a change answers (`bot.staff.guide`)."""
+
+    def section_activity(self) -> dict[str, dict[str, int]]: ...
+
+    def recent_questions(self, limit: int) -> list[str]: ...
+
+
+class StateStore(Leases, QuestionLog, Feedback, Conversations, Handoffs, Staff, GuideUse, Protocol):
     """The whole store: every use above, plus readiness and shutdown."""
 
     def ping(self) -> bool: ...
