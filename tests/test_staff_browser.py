@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from adapters.staff import mount as mount_staff
 from bot import cli
 from bot.http import plumbed_app
 from bot.service import Guidebot
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_guidebot
 from guidebot_testing.browser import PageWatch, Screenshots, ServedApp, chromium_or_skip, launch_chromium
 from guidebot_testing.servers import free_port
@@ -168,10 +169,14 @@ def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_fac
     served = ServedApp()
     fake = served.run(FakeSlack(names={"U0STAFF01": "Ann Lee"}).start())
     port = free_port()
+    tmp = tmp_path_factory.mktemp("staff-browser")
+    knowledge = tmp / "knowledge"  # a copy: "Add to the guide" and the Guide page write documents
+    shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     config = slack_settings(
         guide_settings,
-        tmp_path_factory.mktemp("staff-browser"),
+        tmp,
         fake,
+        knowledge_dir=knowledge,
         staff_channel=f"slack:{STAFF}",
         public_url=f"http://127.0.0.1:{port}",
         rate_limit_per_address=0,
@@ -215,6 +220,13 @@ def new_page(browser: Browser, scheme: str = "light") -> tuple[Page, PageWatch]:
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1100, "height": 900})  # type: ignore[arg-type]
     page = context.new_page()
     return page, PageWatch.on(page)
+
+
+def sign_in(page: Page, site: Site, email: str) -> None:
+    """As staff do: open the link `guidebot staff invite` printed and press its button."""
+    page.goto(site.invite(email))
+    page.get_by_role("button", name="Sign in to the staff dashboard").click()
+    page.wait_for_url(site.url + "/staff")
 
 
 def luminance(css_colour: str) -> float:
@@ -377,3 +389,74 @@ def test_staff_sign_in_from_an_invite_read_the_overview_and_sign_out(site: Site,
         assert watch.problems(allow_status=lambda line: line.startswith("403 ") and line.endswith("/staff/sign-in")) == []
     finally:
         page.context.close()
+
+
+def test_a_reply_from_the_hand_offs_page_reaches_the_member_in_their_browser(site: Site, browser: Browser, request: pytest.FixtureRequest) -> None:
+    """A console member hands a refusal off; a staff member replies from the Hand-offs page; the member's page shows it.
+
+    The member's page polls every 20 s: its clock is playwright's, fast-forwarded instead of waited for.
+    """
+    from playwright.sync_api import expect
+
+    shots = Screenshots.for_test(request.node.name)
+    question, reply = "Who won the world series last year?", "Not ours to say, but the office lends out the season's schedule."
+    member, member_watch = new_page(browser, "dark")
+    staff, staff_watch = new_page(browser)
+    try:
+        member.clock.install()
+        member.goto(site.url + "/")
+        member.get_by_label("Your question").fill(question)
+        member.get_by_label("Your question").press("Enter")
+        turn = member.locator(".turn.bot").last
+        expect(turn.locator(".notice")).to_contain_text("doesn't cover")
+        turn.get_by_label("Your name").fill("Dr. Rivera")
+        turn.get_by_role("button", name="Ask the program team").click()
+        expect(turn.locator(".handoff-status")).to_have_text("Sent to the program team. Their reply will come here.")
+        expect(turn.get_by_label("Your name")).to_be_hidden()
+        expect(turn.get_by_role("button", name="Ask the program team")).to_be_hidden()
+        shots.take(member, "1-member-handed-off")
+
+        sign_in(staff, site, "hana@example.org")
+        staff.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Hand-offs").click()
+        staff.wait_for_url(site.url + "/staff/handoffs")
+        expect(staff.get_by_role("link", name=re.compile(r"^Open \(\d+\)$"))).to_have_attribute("aria-current", "page")
+        handoff = staff.locator("section", has=staff.get_by_role("heading", name=question, exact=True))
+        expect(handoff).to_contain_text("Dr. Rivera, on the web console")
+        expect(handoff).to_contain_text("No reply yet.")
+        expect(handoff.get_by_role("button", name="Add to the guide")).to_have_count(0)
+        handoff.get_by_label("Reply to Dr. Rivera").fill(reply)
+        shots.take(staff, "2-staff-writes-the-reply")
+        handoff.get_by_role("button", name="Send the reply").click()
+        staff.wait_for_url(re.compile(r"/staff/handoffs\?state=answered&done=replied"))
+        expect(staff.get_by_role("status")).to_contain_text("Your reply is on its way to the member")
+        handoff = staff.locator("section", has=staff.get_by_role("heading", name=question, exact=True))
+        expect(handoff.locator(".replies")).to_contain_text("hana@example.org")
+        expect(handoff.locator(".replies")).to_contain_text(reply)
+        shots.take(staff, "3-staff-reply-sent")
+        staff.emulate_media(color_scheme="dark")
+        shots.take(staff, "3-staff-reply-sent-dark")
+
+        member.clock.fast_forward(21_000)  # the page's next poll
+        team = member.locator(".turn.team").last
+        expect(team).to_contain_text("From the program team: hana@example.org")
+        expect(team).to_contain_text(reply)
+        shots.take(member, "4-member-reads-the-reply")
+        slack = site.fake
+        site.served.run(slack.wait_for(
+            lambda: [c for c in slack.sent("chat.update") if c.body.get("channel") == STAFF and "Answered by hana@example.org" in json.dumps(c.body)],
+            what="the Slack staff post marked answered from the web",
+        ))
+
+        title = "Who won the world series?"
+        handoff.get_by_label(re.compile("^Title in the guide")).fill(title)
+        handoff.get_by_role("button", name="Add to the guide").click()
+        staff.wait_for_url(re.compile(r"/staff/handoffs\?state=published&done=published"))
+        expect(staff.get_by_role("status")).to_contain_text("Added to the guide")
+        expect(staff.locator("section", has=staff.get_by_role("heading", name=question, exact=True))).to_contain_text(f"as “{title}”")
+        document = site.config.settings.knowledge_dir / "documents" / "program-team-answers.md"
+        assert f"## {title}" in document.read_text() and reply in document.read_text()
+        shots.take(staff, "5-added-to-the-guide-dark")
+        assert member_watch.problems() == [] and staff_watch.problems() == []
+    finally:
+        member.context.close()
+        staff.context.close()
