@@ -10,6 +10,7 @@ knowledge/ is never written. Members' questions and votes arrive through `/api/a
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -22,12 +23,13 @@ from aiohttp import DummyCookieJar, FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.staff import STAFF_COOKIE
-from bot.indexing import build_index
+from bot.indexing import build_index, source_hash
 from bot.server import create_app
 from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_guidebot
 from guidebot_testing.servers import seed_index
 from index.embedder import Embedder
+from index.guide_index import BANK
 from tests.test_staff_dashboard import Dashboard
 
 DOCUMENT = "cmo-career-path"
@@ -152,6 +154,7 @@ async def test_a_previewed_section_edit_changes_nothing_live_then_publishes_and_
     assert (await guide.post("/staff/guide/publish", {"csrf": csrf}, session)).status == 303
     data = await until_finished(guide, session)
     assert data["job"]["kind"] == "publish" and data["job"]["error"] is None and data["preview"] is None
+    assert guide.guidebot.engines.engine().index.manifest.corpus_hash == preview["candidate_corpus_hash"], "the candidate build itself"
     answer = await guide.ask(REFUSED_TODAY)
     assert answer["answered"] and answer["lead"][0]["text"] == NEW_SENTENCE, "the new sentence leads the answer"
     published = document_file(guide).read_text(encoding="utf-8")
@@ -175,7 +178,7 @@ async def test_a_previewed_section_edit_changes_nothing_live_then_publishes_and_
     assert all(REFUSED_TODAY not in str(row) and NEW_SENTENCE not in str(row) for row in audit)
 
 
-async def test_an_uploaded_markdown_file_is_previewed_and_discarded_and_anything_else_refused(guide: Dashboard) -> None:
+async def test_an_uploaded_markdown_file_is_previewed_discarded_and_published_over_newer_knowledge_and_anything_else_refused(guide: Dashboard) -> None:
     session, csrf = await guide.sign_in()
     original = document_file(guide).read_text(encoding="utf-8")
 
@@ -207,6 +210,22 @@ async def test_an_uploaded_markdown_file_is_previewed_and_discarded_and_anything
     data = await until_finished(guide, session)
     assert data["preview"] is None and document_file(guide).read_text(encoding="utf-8") == original
     assert [row["action"] for row in guide.guidebot.store.audit_log()[:2]] == ["guide preview discarded", "guide preview"]
+
+    assert (await upload(changed.encode())).status == 303
+    candidate = (await until_finished(guide, session))["preview"]["candidate_corpus_hash"]
+    document_file(guide).write_text(original.replace("necessary step", "needed step", 1), encoding="utf-8")
+    assert (await guide.post("/staff/guide/publish", {"csrf": csrf}, session)).status == 303
+    data = await until_finished(guide, session)
+    assert "changed since this preview" in data["job"]["error"] and data["preview"] is not None, "another edit is never overwritten"
+    document_file(guide).write_text(original, encoding="utf-8")
+    bank = guide.guidebot.settings.knowledge_dir / "questions" / "out-of-scope.yaml"
+    bank.write_text(bank.read_text(encoding="utf-8") + "  added:\n    - What does a CMO's office look like?\n", encoding="utf-8")
+    assert (await guide.post("/staff/guide/publish", {"csrf": csrf}, session)).status == 303
+    data = await until_finished(guide, session)
+    assert data["job"]["error"] is None and document_file(guide).read_text(encoding="utf-8") == changed
+    served = guide.guidebot.engines.engine().index
+    assert served.manifest.corpus_hash == source_hash(guide.guidebot.settings) != candidate, "rebuilt with the bank as it is now"
+    assert "What does a CMO's office look like?" in json.loads((served.path / BANK).read_text(encoding="utf-8"))["out_texts"]
 
 
 async def test_changes_need_a_session_this_site_and_the_csrf_token(guide: Dashboard) -> None:

@@ -31,8 +31,10 @@ def _hidden(**fields: str) -> str:
     return "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items())
 
 
-def _button_form(action: str, label: str, csrf: str, **fields: str) -> str:
-    return f'<form class="inline" method="post" action="{action}">{_hidden(csrf=csrf, **fields)}<button type="submit">{escape(label)}</button></form>'
+def _button_form(action: str, label: str, csrf: str, *, more: str = "", **fields: str) -> str:
+    """A one-button form; `more` is read by screen readers only, telling apart buttons of the same name."""
+    hidden = f'<span class="visually-hidden"> {escape(more)}</span>' if more else ""
+    return f'<form class="inline" method="post" action="{action}">{_hidden(csrf=csrf, **fields)}<button type="submit">{escape(label)}{hidden}</button></form>'
 
 
 def _job_section(job: Job | None) -> str:
@@ -43,7 +45,7 @@ def _job_section(job: Job | None) -> str:
         return (
             '<section aria-labelledby="guide-job" class="job" role="status"><h2 id="guide-job">'
             f"{escape(job.kind.capitalize())} running</h2><p>{escape(job.document_id)}: {escape(job.what)}.</p>"
-            f"<p>{escape(job.stage)}{counted}. <progress max=\"{max(job.total, 1)}\" value=\"{job.done}\"></progress></p>"
+            f"<p>{escape(job.stage)}{counted}. <progress aria-label=\"Questions answered\" max=\"{max(job.total, 1)}\" value=\"{job.done}\"></progress></p>"
             f"<p>Started by {escape(job.who)}. This page refreshes itself every {REFRESH_SECONDS} seconds.</p></section>"
         )
     if job.error:
@@ -113,7 +115,7 @@ def _sections_table(doc: GuideDocument, uses: Sequence[SectionUse]) -> str:
     rows = "".join(
         f'<tr><th scope="row">{"&nbsp;" * 2 * max(0, u.level - 2)}{escape(u.heading or "Introduction")}</th>'
         f"<td>{u.quoted}</td><td>{u.up}</td><td>{u.down}</td>"
-        + (f'<td><a href="/staff/guide?edit={quote(doc.id, safe="")}#{quote(u.slug, safe="")}">Edit</a></td>' if doc.editable else "<td></td>")
+        + (f'<td><a href="/staff/guide?edit={quote(doc.id, safe="")}#{quote(u.slug, safe="")}">Edit<span class="visually-hidden"> {escape(u.heading or "Introduction")}</span></a></td>' if doc.editable else "<td></td>")
         + "</tr>"
         for u in uses
     )
@@ -151,7 +153,7 @@ def _kept(doc: GuideDocument, kept: Sequence[KeptVersion], csrf: str, busy: bool
         return "<p>No earlier versions are kept yet: publishing a change keeps the version it replaces.</p>"
     rows = "".join(
         f'<tr><th scope="row">{escape(k.saved_at)}</th><td><code>{escape(k.hash)}</code></td>'
-        f"<td>{'' if busy else _button_form('/staff/guide/rollback', 'Roll back to this version', csrf, document=doc.id, version=k.name)}</td></tr>"
+        f"<td>{'' if busy else _button_form('/staff/guide/rollback', 'Roll back to this version', csrf, more=f'replaced at {k.saved_at}', document=doc.id, version=k.name)}</td></tr>"
         for k in kept
     )
     return (
