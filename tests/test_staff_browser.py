@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from adapters.console import SESSION_COOKIE
@@ -34,7 +35,8 @@ from bot.http import plumbed_app
 from bot.service import Guidebot
 from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_guidebot
-from guidebot_testing.browser import PageWatch, Screenshots, ServedApp, chromium_or_skip, launch_chromium
+from guidebot_testing.browser import PageWatch, Screenshots, ServedApp, any_of, chromium_or_skip, launch_chromium
+from guidebot_testing.oidc import FakeUser, LocalProvider
 from guidebot_testing.servers import free_port
 from guidebot_testing.slack import FakeSlack, SlackConfig, event_callback, message, sign, slack_settings
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 STAFF = "C0STAFF01"
+CLIENT_ID, CLIENT_SECRET = "guidebot-staff", "client-secret-for-tests"
 MEMBER = "console-session-member-0001"
 CONSOLE_ANSWERED = ("What does a VPMA do?", "What is a chief medical officer?", "How should I prepare for a CMO interview?")
 CONSOLE_REFUSED = ("What will the weather be like in Boston tomorrow?", "What is a good recipe for banana bread?")
@@ -76,6 +79,7 @@ class Site:
     config: SlackConfig
     guidebot: Guidebot
     fake: FakeSlack
+    idp: LocalProvider
     seeded: Seeded | None = None
 
     @property
@@ -169,6 +173,7 @@ def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_fac
     served = ServedApp()
     fake = served.run(FakeSlack(names={"U0STAFF01": "Ann Lee"}).start())
     port = free_port()
+    idp = served.run(LocalProvider(CLIENT_ID, CLIENT_SECRET, [f"http://127.0.0.1:{port}/staff/sign-in/oidc/callback"]).__aenter__())
     tmp = tmp_path_factory.mktemp("staff-browser")
     knowledge = tmp / "knowledge"  # a copy: "Add to the guide" and the Guide page write documents
     shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
@@ -181,6 +186,10 @@ def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_fac
         public_url=f"http://127.0.0.1:{port}",
         rate_limit_per_address=0,
         rate_limit_per_session=0,
+        oidc_issuer=idp.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=SecretStr(CLIENT_SECRET),  # model_copy does not validate
+        oidc_allowed_domains="sso.example.org",
     )
     guidebot = build_guidebot(config.settings, embedder)
     apps: list[web.Application] = []
@@ -193,13 +202,14 @@ def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_fac
         apps.append(app)
         return app
 
-    started = Site(served, config, guidebot, fake)
+    started = Site(served, config, guidebot, fake, idp)
     try:
         served.serve(make_app, port)
         started.seeded = served.run(seed(started, apps[0]))
         yield started
     finally:
         served.run(fake.close())
+        served.run(idp.__aexit__(None, None, None))
         served.close()
         guidebot.close()
 
@@ -460,3 +470,36 @@ def test_a_reply_from_the_hand_offs_page_reaches_the_member_in_their_browser(sit
     finally:
         member.context.close()
         staff.context.close()
+
+
+def test_single_sign_on_through_the_organisation_s_provider(site: Site, browser: Browser, request: pytest.FixtureRequest) -> None:
+    """The sign-in page's single sign-on button goes to the (local) OpenID Connect provider and back, signed in;
+    someone the provider vouches for but who is not allowed gets the sign-in page saying so."""
+    from playwright.sync_api import expect
+
+    shots = Screenshots.for_test(request.node.name)
+    page, watch = new_page(browser, "dark")
+    try:
+        site.idp.user = FakeUser("ines@sso.example.org")
+        page.goto(site.url + "/staff")
+        assert page.url == site.url + "/staff/sign-in"
+        shots.take(page, "1-sign-in-page")
+        page.get_by_role("button", name="Sign in with single sign-on").click()
+        page.wait_for_url(site.url + "/staff")
+        expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+        expect(page.locator("header")).to_contain_text("Signed in as ines@sso.example.org")
+        shots.take(page, "2-signed-in-by-single-sign-on")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(site.url + "/staff/sign-in")
+
+        site.idp.user = FakeUser("eve@elsewhere.example")
+        page.get_by_role("button", name="Sign in with single sign-on").click()
+        expect(page.get_by_role("alert")).to_contain_text("eve@elsewhere.example may not sign in to the staff dashboard")
+        assert "/staff/sign-in/oidc/callback" in page.url
+        shots.take(page, "3-refused")
+        page.goto(site.url + "/staff")
+        assert page.url == site.url + "/staff/sign-in", "not signed in"
+        refused = any_of(r"^403 .*/staff/sign-in/oidc/callback\?")
+        assert watch.problems(allow_status=refused) == []
+    finally:
+        page.context.close()
