@@ -24,8 +24,11 @@ index: install
 run: index
 	$(BIN)/guidebot serve
 
+# Two workers, each test file whole on one: the suite waits on servers and subprocesses as much as it computes.
+TEST_WORKERS ?= 2
+
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: index
 	$(BIN)/python -m bench.run

@@ -38,7 +38,7 @@ def get_settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True)  # a path in it stays one piece to copy
     return typer.Exit(code)
 
 

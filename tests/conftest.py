@@ -30,8 +30,12 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 @pytest.fixture(scope="session")
 def guide_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The repo's own knowledge/, indexed into a private data dir."""
-    return Settings(knowledge_dir=PROJECT_ROOT / "knowledge", data_dir=tmp_path_factory.mktemp("guide-data"))
+    """The repo's own knowledge/, indexed into a data dir of this run's. Under pytest-xdist (`make test` runs
+    two workers) the workers share one: the first builds the index, the other waits for it and loads it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    return Settings(knowledge_dir=PROJECT_ROOT / "knowledge", data_dir=shared / "guide-data")
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +45,11 @@ def embedder(guide_settings: Settings) -> Embedder:
 
 @pytest.fixture(scope="session")
 def guide_index(guide_settings: Settings, embedder: Embedder) -> GuideIndex:
-    build_index(guide_settings, embedder)
+    from filelock import FileLock
+
+    guide_settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(guide_settings.data_dir) + ".lock"):
+        build_index(guide_settings, embedder)  # the second worker finds the corpus unchanged and builds nothing
     return load_index(guide_settings.index_dir)
 
 
