@@ -9,6 +9,7 @@ and in bounded loops. Writes BENCHMARKS.md and docs/bench.png.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -31,7 +32,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench import scale  # noqa: E402
+from bench import dashboard, scale  # noqa: E402
 from bench.platforms import PROBE_SECONDS, PlatformResult, run_platforms  # noqa: E402
 from bench.stats import Row, Sample, ms, ratio  # noqa: E402
 from bot.batching import AnswerBatcher  # noqa: E402
@@ -764,7 +765,12 @@ def plot(latency: dict, throughput: dict, scale_results: list[scale.ScaleResult]
     fig.savefig(PLOT, dpi=110)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("dashboard",), help="run one section alone and write only its part of BENCHMARKS.md")
+    if parser.parse_args(argv).only == "dashboard":
+        console.print(table(dashboard.run(Settings())))
+        return 0
     started = time.perf_counter()
     load_at_start = os.getloadavg()[0]
     settings = Settings()
@@ -801,6 +807,8 @@ def main() -> int:
     console.print(table(rows))
     REPORT.write_text(markdown(rows, meta, kept_sections(REPORT)), encoding="utf-8")
     plot(latency, throughput, scale_results, startup, platforms)
+    console.print("7. staff dashboard on a year of questions")
+    console.print(table(dashboard.run(settings)))
     console.print(f"wrote {REPORT.relative_to(PROJECT_ROOT)} and {PLOT.relative_to(PROJECT_ROOT)} in {meta['bench wall time']}")
     return 0
 

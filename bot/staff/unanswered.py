@@ -5,7 +5,8 @@ The counting is the store's (GROUP BY on the question text, `Staff.unanswered_wo
 questions is never read row by row. Only the `GROUPED_WORDINGS` most asked distinct wordings are embedded
 and grouped (`bot.report.group_counted`, the report's own grouping), and only the `SHOWN_GROUPS` largest
 groups are looked up in the guide: both bound the work of one request however much was asked. The
-page says when the cap left wordings out.
+page says when the cap left wordings out. The wordings' vectors and the groups' sections are kept in
+memory per text (`bot.staff.memo`), so a page opened again embeds only wordings it has not met.
 
 A refusal quotes no passage, so the question log holds no section for it: the nearest section is the
 one retrieval ranks first for the group's most asked wording (what the bot would have quoted, had it
@@ -26,6 +27,7 @@ from urllib.parse import quote
 from bot.answer import Source
 from bot.links import doc_path
 from bot.report import NOT_GUIDE_GAPS, Grouping, group_counted
+from bot.staff.memo import memo_embed, memo_for
 from bot.store import Staff
 from index.persist import IndexMissingError
 
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 
 GROUPED_WORDINGS = 300
 """The most distinct wordings (the most asked first) embedded and grouped per request: about a second of
-the embedding model on two cores. Wordings asked less often than the 500th are counted, not grouped."""
+the embedding model on two cores the first time (then kept, `bot.staff.memo`). Wordings asked less often
+than the 300th are counted, not grouped."""
 SHOWN_GROUPS = 40
 """The largest groups shown, each looked up in the guide; the rest are counted."""
 
@@ -127,9 +130,15 @@ def build_unanswered(store: Staff, days: int, now: datetime, engine: Callable[[]
     since = datetime(first.year, first.month, first.day, tzinfo=now.tzinfo)
     total, distinct, counted = store.unanswered_wordings(since, NOT_GUIDE_GAPS, GROUPED_WORDINGS)
     live = _live(engine)
-    groups = group_counted(counted, live.embedder.encode if live is not None else None)
-    shown = groups[:SHOWN_GROUPS]
-    sections = nearest_sections(live, [g.representative for g in shown]) if live is not None else [None] * len(shown)
+    if live is None:
+        groups = group_counted(counted)
+        shown = groups[:SHOWN_GROUPS]
+        sections: list[Source | None] = [None] * len(shown)
+    else:
+        memo = memo_for(live)
+        groups = group_counted(counted, memo_embed(memo, live.embedder.encode))
+        shown = groups[:SHOWN_GROUPS]
+        sections = memo.sections.get_many([g.representative for g in shown], lambda missing: nearest_sections(live, missing))
     return Unanswered(
         days=days,
         first_day=first.isoformat(),

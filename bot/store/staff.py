@@ -240,12 +240,13 @@ class SqlStaff:
     def unanswered_wordings(self, since: datetime, skip_reasons: Collection[str], limit: int) -> tuple[int, int, list[tuple[str, int]]]:
         """The period's unanswered questions (but those refused for `skip_reasons`): how many, how many distinct
         texts, and the `limit` most asked texts with their counts. One GROUP BY on the text; only its rows (one
-        per distinct text, never a question twice) come back."""
+        per distinct text, never a question twice) come back. A period reaching back past the oldest question
+        (a year, with the log purged sooner) reads the log whole: SQLite would otherwise go through the
+        `created_at` index and look up every row of it, 3–4× slower than one pass over the table."""
         asked = sa.func.count().label("asked")
         query = (
             sa.select(questions.c.question, asked)
             .where(
-                questions.c.created_at >= since,
                 sa.not_(questions.c.answered),
                 sa.or_(questions.c.reason.is_(None), questions.c.reason.not_in(list(skip_reasons))),
             )
@@ -253,6 +254,9 @@ class SqlStaff:
             .order_by(asked.desc(), questions.c.question)
         )
         with self._transaction() as conn:
+            oldest = conn.execute(sa.select(sa.func.min(questions.c.created_at))).scalar()
+            if oldest is not None and oldest < since:
+                query = query.where(questions.c.created_at >= since)
             rows = conn.execute(query).all()
         return sum(int(n) for _, n in rows), len(rows), [(str(text), int(n)) for text, n in rows[:limit]]
 
