@@ -1,13 +1,20 @@
 """The staff dashboard in a real browser: Debian's chromium, headless, driven by playwright.
 
-One server for the module (the console, Slack and the dashboard mounted on one core with the real
-guide's index, on a real 127.0.0.1 port) and one browser. Members' questions arrive through the
-console's `/api/ask` and through Slack (the local fake), with 👍 / 👎 and hand-offs to a Slack staff
-channel, so the overview has two platforms and every chart has something to draw. A staff member
-signs in from a link `guidebot staff invite` printed, reads the overview, switches the period with
-the mouse and the keyboard, and signs out, in light and in dark mode; each step is a screenshot
-under `test-artifacts/screenshots/<test name>/`. Any console error fails a test: that is how a
-browser reports a Content-Security-Policy violation. Without chromium the tests skip, saying why.
+One browser for the module. One server (the console, Slack and the dashboard mounted on one core with
+the real guide's index, on a real 127.0.0.1 port, single sign-on pointed at the local OpenID Connect
+provider) for the sign-in, Overview, Hand-offs and single sign-on tests: members' questions arrive through
+the console's `/api/ask` and through Slack (the local fake), with 👍 / 👎 and hand-offs to a Slack staff
+channel, so the overview has two platforms and every chart has something to draw. A staff member signs
+in from a link `guidebot staff invite` printed, reads the overview, switches the period with the mouse
+and the keyboard, and signs out, in light and in dark mode; replies to a console member's hand-off from
+the Hand-offs page, which the member's page then shows; signs in through the provider. The Guide page
+test has a server of its own (`create_app`, over the Guide tests' small guide, so a preview takes
+seconds): a section edit is previewed, published, seen by a member, and rolled back.
+
+Each step is a screenshot under `test-artifacts/screenshots/<test name>/` (or `$GUIDEBOT_TEST_ARTIFACTS`).
+Any console error fails a test: that is how a browser reports a Content-Security-Policy violation.
+The Overview test counts on the seeded numbers, so it runs before the tests that add questions.
+Without chromium the tests skip, saying why.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +40,16 @@ from adapters.slack.app import SLACK_ADAPTER
 from adapters.staff import mount as mount_staff
 from bot import cli
 from bot.http import plumbed_app
+from bot.server import create_app
 from bot.service import Guidebot
 from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_guidebot
 from guidebot_testing.browser import PageWatch, Screenshots, ServedApp, any_of, chromium_or_skip, launch_chromium
 from guidebot_testing.oidc import FakeUser, LocalProvider
-from guidebot_testing.servers import free_port
+from guidebot_testing.servers import free_port, seed_index
 from guidebot_testing.slack import FakeSlack, SlackConfig, event_callback, message, sign, slack_settings
+from tests import test_staff_guide
+from tests.test_staff_guide import DOCUMENT, NEW_SENTENCE, REFUSED_TODAY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -503,3 +514,114 @@ def test_single_sign_on_through_the_organisation_s_provider(site: Site, browser:
         assert watch.problems(allow_status=refused) == []
     finally:
         page.context.close()
+
+
+small_guide = test_staff_guide.small_guide
+"""The Guide page tests' own guide: the documents with every 12th bank question, indexed once for this module."""
+
+
+@dataclass
+class GuideSite:
+    served: ServedApp
+    guidebot: Guidebot
+
+
+@pytest.fixture(scope="module")
+def guide_site(small_guide: Path, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuideSite]:
+    """The whole server (`create_app`, its runtime's hot reload included) over `tests.test_staff_guide`'s small guide,
+    whose thinned question banks make a preview take seconds."""
+    chromium_or_skip()
+    tmp = tmp_path_factory.mktemp("guide-browser")
+    shutil.copytree(small_guide / "knowledge", tmp / "knowledge")
+    seed_index(small_guide / "data", tmp / "data")
+    shutil.copytree(small_guide / "data" / "embeddings", tmp / "data" / "embeddings")
+    served = ServedApp()
+    port = free_port()
+    settings = Settings(
+        knowledge_dir=tmp / "knowledge",
+        data_dir=tmp / "data",
+        database_url=f"sqlite:///{tmp}/state.sqlite3",
+        public_url=f"http://127.0.0.1:{port}",
+        freeze_heap=False,
+    )
+    guidebot = build_guidebot(settings, embedder)
+    try:
+        served.serve(lambda: create_app(settings, guidebot, index_poll_seconds=0.2), port)
+        yield GuideSite(served, guidebot)
+    finally:
+        guidebot.guide.wait(120)
+        served.close()
+
+
+def ask_in_console(page: Page, question: str) -> Any:
+    """Ask on the console page as a member does; the bot's new turn."""
+    from playwright.sync_api import expect
+
+    turns = page.locator(".turn.bot")
+    before = turns.count()
+    page.get_by_label("Your question").fill(question)
+    page.get_by_label("Your question").press("Enter")
+    expect(turns).to_have_count(before + 1)
+    turn = turns.nth(before)
+    expect(turn.locator("p.lead, .notice").first).to_be_visible()
+    return turn
+
+
+def test_a_guide_change_is_previewed_then_published_and_members_get_the_new_answer(
+    guide_site: GuideSite, browser: Browser, request: pytest.FixtureRequest
+) -> None:
+    """Staff edit a section on the Guide page, see which questions it would answer, publish, and roll back;
+    a member's console shows the old answer until the publish, the new one after, and the old one again."""
+    from playwright.sync_api import expect
+
+    shots = Screenshots.for_test(request.node.name)
+    url = guide_site.served.url
+    member, member_watch = new_page(browser)
+    staff, staff_watch = new_page(browser)
+    try:
+        member.goto(url + "/")
+        expect(ask_in_console(member, REFUSED_TODAY).locator(".notice")).to_contain_text("doesn't cover")
+
+        staff.goto(guide_site.guidebot.staff.invite("gus@example.org").link)
+        staff.get_by_role("button", name="Sign in to the staff dashboard").click()
+        staff.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Guide").click()
+        staff.wait_for_url(url + "/staff/guide")
+        expect(staff.get_by_role("heading", name="Guide", level=1)).to_be_visible()
+        expect(staff.get_by_role("heading", name="How to Become a Chief Medical Officer: A Career Path")).to_be_visible()
+        shots.take(staff, "1-guide-page")
+        staff.get_by_role("link", name="Edit Developing Executive Competencies").click()
+        staff.wait_for_url(f"{url}/staff/guide?edit={DOCUMENT}#developing-executive-competencies")
+        editor = staff.get_by_label("Developing Executive Competencies", exact=True)
+        expect(editor).to_be_in_viewport()
+        editor.fill(editor.input_value() + "\n\n" + NEW_SENTENCE)
+        shots.take(staff, "2-section-edited", full_page=False)
+        staff.locator("form.editor", has=editor).get_by_role("button", name="Preview this change").click()
+
+        preview = staff.get_by_role("region", name="Preview of a change")
+        expect(preview).to_be_visible(timeout=90_000)  # the page refreshes itself while the preview runs
+        logged = preview.get_by_role("row", name=re.compile("^logged questions"))
+        assert logged.locator("td").all_inner_texts()[:2] == ["1", "1"], "the member's one question: newly answered"
+        expect(preview.get_by_role("heading", name=re.compile(r"^Newly answered: \d+"))).to_be_visible()
+        row = preview.locator("table", has=staff.locator("caption", has_text="Newly answered")).locator("tr", has_text=REFUSED_TODAY)
+        expect(row.locator("td").nth(1)).to_contain_text("refused")
+        expect(row.locator("td").nth(2)).to_contain_text(NEW_SENTENCE)
+        shots.take(staff, "3-preview")
+        staff.emulate_media(color_scheme="dark")
+        shots.take(staff, "3-preview-dark")
+        staff.emulate_media(color_scheme="light")
+        expect(ask_in_console(member, REFUSED_TODAY).locator(".notice")).to_contain_text("doesn't cover")
+
+        preview.get_by_role("button", name="Publish this change").click()
+        expect(staff.get_by_role("status").filter(has_text="Published:")).to_contain_text("Members get the new answers now", timeout=90_000)
+        shots.take(staff, "4-published")
+        expect(ask_in_console(member, REFUSED_TODAY).locator("p.lead")).to_contain_text(NEW_SENTENCE)
+        shots.take(member, "5-member-gets-the-new-answer", full_page=False)
+
+        staff.get_by_role("button", name=re.compile("^Roll back to this version")).click()
+        expect(staff.get_by_role("status").filter(has_text="Rolled back:")).to_be_visible(timeout=90_000)
+        shots.take(staff, "6-rolled-back")
+        expect(ask_in_console(member, REFUSED_TODAY).locator(".notice")).to_contain_text("doesn't cover")
+        assert member_watch.problems() == [] and staff_watch.problems() == []
+    finally:
+        member.context.close()
+        staff.context.close()
