@@ -6,8 +6,9 @@ provider) for the sign-in, Overview, Hand-offs and single sign-on tests: members
 the console's `/api/ask` and through Slack (the local fake), with 👍 / 👎 and hand-offs to a Slack staff
 channel, so the overview has two platforms and every chart has something to draw. A staff member signs
 in from a link `guidebot staff invite` printed, reads the overview, switches the period with the mouse
-and the keyboard, and signs out, in light and in dark mode; replies to a console member's hand-off from
-the Hand-offs page, which the member's page then shows; signs in through the provider. The Guide page
+and the keyboard, and signs out, in light and in dark mode; follows an unanswered question from the
+Unanswered page to its section's editor; replies to a console member's hand-off from the Hand-offs
+page, which the member's page then shows; signs in through the provider. The Guide page
 test has a server of its own (`create_app`, over the Guide tests' small guide, so a preview takes
 seconds): a section edit is previewed, published, seen by a member, and rolled back.
 
@@ -288,7 +289,7 @@ def test_a_browser_that_is_not_signed_in_is_sent_to_the_sign_in_page(site: Site,
     shots = Screenshots.for_test(request.node.name)
     page, watch = new_page(browser)
     try:
-        for path in ("/staff", "/staff?days=90", "/staff/unanswered"):
+        for path in ("/staff", "/staff?days=90", "/staff/unanswered", "/staff/handoffs", "/staff/guide?edit=cmo-career-path"):
             page.goto(site.url + path)
             assert page.url == site.url + "/staff/sign-in", path
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -408,6 +409,38 @@ def test_staff_sign_in_from_an_invite_read_the_overview_and_sign_out(site: Site,
         expect(page.get_by_role("alert")).to_contain_text("has been used")
         shots.take(page, "8-link-used-twice")
         assert watch.problems(allow_status=lambda line: line.startswith("403 ") and line.endswith("/staff/sign-in")) == []
+    finally:
+        page.context.close()
+
+
+def test_the_unanswered_page_lists_what_the_guide_refused_and_leads_to_the_section_s_editor(
+    site: Site, browser: Browser, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect
+
+    shots = Screenshots.for_test(request.node.name)
+    refused = {*CONSOLE_REFUSED, *SLACK_REFUSED}
+    page, watch = new_page(browser)
+    try:
+        sign_in(page, site, "una@example.org")
+        page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Unanswered").click()
+        page.wait_for_url(site.url + "/staff/unanswered")
+        expect(page.get_by_role("heading", name="Unanswered questions", level=1)).to_be_visible()
+        expect(page.locator("main")).to_contain_text(f"{len(refused)} unanswered questions")
+        assert set(page.locator("ul.wordings li").all_inner_texts()) == refused
+        shots.take(page, "1-unanswered")
+        page.emulate_media(color_scheme="dark")
+        shots.take(page, "1-unanswered-dark")
+        page.emulate_media(color_scheme="light")
+
+        group = page.locator("section", has=page.locator("ul.wordings li", has_text=CONSOLE_REFUSED[0]))
+        section = group.locator("p", has_text="Nearest guide section:").get_by_role("link").inner_text()
+        group.get_by_role("link", name="Write the answer into the guide").click()
+        page.wait_for_url(re.compile(r"/staff/guide\?edit=[\w-]+#[\w-]+$"))
+        editor = page.get_by_label(section.split(" › ")[-1], exact=True)
+        expect(editor).to_be_in_viewport()
+        shots.take(page, "2-the-section-s-editor", full_page=False)
+        assert watch.problems() == []
     finally:
         page.context.close()
 
