@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from adapters.staff import STAFF_COOKIE
 from bench.stats import Row, Sample, ms, ratio
 from bot.settings import PROJECT_ROOT, Settings
 from bot.staff import StaffDesk
@@ -46,7 +47,6 @@ PAGES = (
     ("Unanswered", f"/staff/unanswered?days={DAYS}"),
     ("Hand-offs (open)", "/staff/handoffs"),
 )
-STAFF_COOKIE = "guidebot_staff"
 
 
 def postgres_url() -> tuple[str | None, str]:
@@ -101,7 +101,7 @@ def timed(server: RunningServer, path: str, session: str | None) -> float:
     return seconds
 
 
-def measure(settings: Settings, url: str, tmp: Path, log: Path) -> tuple[dict[str, tuple[Sample, Sample]], Sample, dict[str, object]]:
+def measure(settings: Settings, url: str, log: Path) -> tuple[dict[str, tuple[Sample, Sample]], Sample, dict[str, object]]:
     """The pages' cold and warm times, the baseline's, and what the server's JSON says of the year."""
     env = server_env(settings.data_dir, {"GUIDEBOT_DATABASE_URL": url, "GUIDEBOT_LOG_LEVEL": "WARNING"})
     store = SqlStore(url)
@@ -193,7 +193,7 @@ def part_dashboard(settings: Settings) -> tuple[list[Row], list[str]]:
     skipped: list[str] = []
     tmp = Path(tempfile.mkdtemp(prefix="guidebot-bench-dashboard-"))
     try:
-        backends: list[tuple[str, str | None]] = [("SQLite", f"sqlite:///{tmp / 'dashboard.sqlite3'}")]
+        backends: list[tuple[str, str]] = [("SQLite", f"sqlite:///{tmp / 'dashboard.sqlite3'}")]
         pg, why = postgres_url()
         if pg is None:
             skipped.append(f"PostgreSQL skipped: {why}")
@@ -201,21 +201,15 @@ def part_dashboard(settings: Settings) -> tuple[list[Row], list[str]]:
         else:
             backends.append(("PostgreSQL", pg))
         for backend, url in backends:
-            assert url is not None
             with postgres_schema(url) if backend == "PostgreSQL" else nullcontext(url) as used:
                 print(f"7. dashboard on {backend}: seeding {QUESTIONS:,} questions")
                 year = seed_year(used, QUESTIONS, datetime.now(timezone.utc), days=DAYS)
                 print(f"   seeded in {year.seconds:.1f} s; timing the pages")
-                pages, baseline, seen = measure(settings, used, tmp, tmp / f"server-{backend}.log")
+                pages, baseline, seen = measure(settings, used, tmp / f"server-{backend}.log")
                 rows += rows_for(backend, year, pages, baseline, seen)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return rows, skipped
-
-
-def headline(rows: list[Row]) -> str:
-    """The figures the README quotes: each page's warm and cold p50 per store."""
-    return "; ".join(f"{r.measure.split(' (`')[0]}: {r.value}" for r in rows if "cold (n=" in r.measure)
 
 
 def markdown_section(rows: list[Row], skipped: list[str], meta: str) -> str:
