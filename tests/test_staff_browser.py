@@ -179,9 +179,15 @@ async def seed(site: Site, app: web.Application) -> Seeded:
 # Fixtures: one server, one browser
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The browser, asked for first by every fixture here (and session-scoped, as pytest sets up wider scopes first),
+    so a machine without one skips before the guide's index is built."""
+    return chromium_or_skip()
+
+
 @pytest.fixture(scope="module")
-def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    chromium_or_skip()
+def site(chromium: str, guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     served = ServedApp()
     fake = served.run(FakeSlack(names={"U0STAFF01": "Ann Lee"}).start())
     port = free_port()
@@ -227,11 +233,11 @@ def site(guide_settings: Settings, guide_index: Any, embedder: Any, tmp_path_fac
 
 
 @pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Browser]:
+def browser(chromium: str) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = launch_chromium(playwright, chromium_or_skip())
+        launched = launch_chromium(playwright, chromium)
         try:
             yield launched
         finally:
@@ -560,10 +566,9 @@ class GuideSite:
 
 
 @pytest.fixture(scope="module")
-def guide_site(small_guide: Path, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuideSite]:
+def guide_site(chromium: str, small_guide: Path, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuideSite]:
     """The whole server (`create_app`, its runtime's hot reload included) over `tests.test_staff_guide`'s small guide,
     whose thinned question banks make a preview take seconds."""
-    chromium_or_skip()
     tmp = tmp_path_factory.mktemp("guide-browser")
     shutil.copytree(small_guide / "knowledge", tmp / "knowledge")
     seed_index(small_guide / "data", tmp / "data")
