@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from adapters.staff import STAFF_COOKIE
+from bench.markdown import replace_section
 from bench.stats import Row, Sample, ms, ratio
 from bot.settings import PROJECT_ROOT, Settings
 from bot.staff import StaffDesk
@@ -238,13 +239,7 @@ def markdown_section(rows: list[Row], skipped: list[str], meta: str) -> str:
 
 def write_section(section: str, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None:
     """Put `section` under its heading in `path`, replacing an earlier one and keeping the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(REPORT_HEADING)}[ \t]*\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(path, REPORT_HEADING, section)
 
 
 def run(settings: Settings) -> list[Row]:

@@ -16,10 +16,10 @@ import asyncio
 import json
 import os
 import platform
-import re
 import time
 from pathlib import Path
 
+from bench.markdown import replace_section
 from bot.settings import PROJECT_ROOT
 from guidebot_testing.stress import Figures, StressPlan, rows, run_stress
 
@@ -65,13 +65,7 @@ def markdown_section(figures: Figures, plan: StressPlan, when: str | None = None
 
 def write_benchmarks(section: str, path: Path) -> None:
     """Put `section` under "## Reliability" in `path`, replacing an earlier one and keeping the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(REPORT_HEADING)}[ \t]*\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(path, REPORT_HEADING, section)
 
 
 # --------------------------------------------------------------------------------------------- command line

@@ -10,15 +10,14 @@ to the document's question bank (`knowledge/questions/program-team-answers.yaml`
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import yaml
 
 from bot.handoff.model import Handoff, HandoffError
+from knowledge.document import write_atomically
 from knowledge.loaders import slugify
 
 DOCUMENT_ID = "program-team-answers"
@@ -64,25 +63,12 @@ def _header(day: date) -> str:
     return f'---\nid: {DOCUMENT_ID}\ntitle: "{DOCUMENT_TITLE}"\nversion: 1\ndate: {day.isoformat()}\n---\n\n# {DOCUMENT_TITLE}\n\n{INTRO}\n\n'
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside the file and rename over it, so `guidebot index` never reads half a document."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_document(documents_dir: Path, handoff: Handoff, title: str, day: date) -> Path:
     """Add (or replace) `handoff`'s section in the document; return the document's path."""
     path = document_path(documents_dir)
     sections = {m.group("id"): m.group(0) for m in _SECTION.finditer(path.read_text(encoding="utf-8"))} if path.exists() else {}
     sections[handoff.id] = section_markdown(handoff, title, day)
-    _write_atomically(path, _header(day) + "".join(sections.values()).rstrip("\n") + "\n")
+    write_atomically(path, (_header(day) + "".join(sections.values()).rstrip("\n") + "\n").encode("utf-8"))
     return path
 
 
@@ -96,7 +82,7 @@ def write_bank(knowledge_dir: Path, handoff: Handoff, title: str) -> Path:
     questions[slug] = [title, *asked]
     header = "# Questions the program team's published answers settle, by section slug (written by `guidebot handoffs publish`).\n"
     body = yaml.safe_dump({"document": DOCUMENT_ID, "questions": questions}, allow_unicode=True, sort_keys=False, width=200)
-    _write_atomically(path, header + body)
+    write_atomically(path, (header + body).encode("utf-8"))
     return path
 
 

@@ -39,11 +39,11 @@ from bot.staff.guide_files import (
     kept_versions,
     replace_section,
     section_text,
-    write_atomically,
 )
 from bot.staff.preview import LOGGED_QUESTIONS, Change, Engines, LiveAnswers, Preview, run_preview
 from bot.store import utc_now
 from index.persist import new_build_dir, publish
+from knowledge.document import write_atomically
 from knowledge.loaders import document_paths
 
 log = logging.getLogger("guidebot.staff")

@@ -12,7 +12,6 @@ other sections and their formatting stay byte for byte), and bumps the front mat
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from knowledge.document import Document
+from knowledge.document import Document, write_atomically
 from knowledge.loaders import DocumentError, load_document, slugify
 
 MAX_UPLOAD_BYTES = 512 * 1024
@@ -177,19 +176,6 @@ class KeptVersion:
     name: str
     saved_at: str
     hash: str
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a file beside `path`, then rename over it: `guidebot index` never reads half a document."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def keep_version(data_dir: Path, document_id: str, path: Path, now: datetime) -> KeptVersion:
