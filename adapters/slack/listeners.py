@@ -34,7 +34,7 @@ from adapters.slack import render
 from adapters.slack.delivery import STATUS_SEARCHING, Delivery
 from adapters.slack.handoff_blocks import after_vote
 from adapters.slack.text import mentions_user, question_text
-from adapters.slack.work import PLATFORM, Command, Question, dump_command, dump_question, load_command, load_question
+from adapters.slack.work import PLATFORM, Command, Question, dump_command, dump_question, load_command, load_question, recovered_again
 from bot.answer import Answer, Reply
 from bot.inbox import CallbackFlow, Flow, Outcome
 from bot.metrics import ERRORS
@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 CLAIM_TTL_SECONDS = 86400
 LEASE_SECONDS = 180
 """Longer than answering can take, Slack's rate-limit waits and retries included."""
+RECOVERY_ATTEMPTS = 3
+"""Times recovery answers a question whose answer Slack would not take for now (throttled or down after the
+client's own retries) before the answer is given up: a member in a DM cannot be told otherwise (the lease
+keeps their hash, not their Slack id), so one unlucky spell of 5xx must not be the end of it."""
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
 """Message subtypes a person wrote; edits, joins, bots, files … are ignored."""
 
@@ -155,7 +159,7 @@ class Listeners:
         """Answer a message whose lease this replica holds: DONE when it is done with, told or delivered.
 
         LATER when Slack was unavailable (throttling or down, after the client's retries) and
-        `retry_later`: the lease is left to lapse, so recovery tries once more, after reading the
+        `retry_later`: the lease is left to lapse, so recovery tries again, after reading the
         thread back, instead of telling the member it failed.
         """
         try:
@@ -186,12 +190,13 @@ class Listeners:
 
     async def _answer_recovered(self, q: Question) -> Outcome:
         """A lapsed lease: answer, unless an answer reached Slack before (its replica died, or Slack only
-        seemed unavailable); this is the last try, so a failure now is told to the member."""
+        seemed unavailable). Slack unavailable again leaves the lease to lapse once more, up to
+        `RECOVERY_ATTEMPTS` recoveries; the last one's failure is told to the member where Slack allows it."""
         log.warning("slack: answering event %s, left unanswered by a stopped replica", q.event_id, extra={"event_id": q.event_id})
         if await self.delivery.answered(lease=q.key, channel=q.channel, thread_ts=q.reply_thread_ts, after_ts=q.ts, ref=q.event_id):
             log.info("slack: event %s was answered before its replica stopped", q.event_id, extra={"event_id": q.event_id})
             return Outcome.DONE
-        return await self._answer_leased(q, retry_later=False)
+        return await self._answer_leased(q, retry_later=q.recoveries + 1 < RECOVERY_ATTEMPTS)
 
     async def assistant_thread_started(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
@@ -390,6 +395,9 @@ class QuestionFlow(_SlackFlow[Question]):
 
     def loads(self, key: str, work: str) -> Question:
         return load_question(work)
+
+    def next_attempt(self, work: str) -> str:
+        return recovered_again(work)
 
 
 class CommandFlow(_SlackFlow[Command]):

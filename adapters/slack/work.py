@@ -34,6 +34,8 @@ class Question:
     """An unmentioned message in a channel thread: answer only in threads guidebot answered in."""
     user_is_hash: bool = False
     """`user` is the member's hash (a question read back from its lease), not a Slack id to write to."""
+    recoveries: int = 0
+    """How many times recovery took this question up before (after a stopped replica or an undeliverable answer)."""
 
     @property
     def inbound_member(self) -> dict[str, str | None]:
@@ -73,6 +75,18 @@ class Command:
 def dump_question(q: Question, *, text: str, member: str | None) -> str:
     stored = replace(q, user=member or "", user_is_hash=True, text=text)
     return json.dumps({"kind": "message", "question": asdict(stored)}, ensure_ascii=False)
+
+
+def recovered_again(work: str) -> str:
+    """The stored question with one more recovery counted (work that is not a stored question, unchanged:
+    `load_question` says what is wrong with it once the inbox holds it)."""
+    try:
+        data = json.loads(work)
+        question = data["question"]
+        question["recoveries"] = int(question.get("recoveries", 0)) + 1
+    except (ValueError, KeyError, TypeError):
+        return work
+    return json.dumps(data, ensure_ascii=False)
 
 
 def load_question(work: str) -> Question:
