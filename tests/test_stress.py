@@ -16,7 +16,8 @@ from typing import Any
 from bot.settings import Settings
 from guidebot_testing.stress import StressPlan, rows, run_stress
 
-PLAN = StressPlan(questions=800, concurrency=50, kill_at=0.5, work_lease_seconds=8, answer_timeout=90, time_limit=150)
+PLAN = StressPlan(questions=800, concurrency=50, kill_at=0.5, work_lease_seconds=8, answer_timeout=90, time_limit=300)
+"""A run takes about a minute alone and 140 s beside the other test worker on 2 cores: the limit is headroom, not a target."""
 
 
 async def test_800_questions_with_faults_and_a_kill_9_lose_nothing_and_answer_once(
