@@ -63,8 +63,12 @@ def overview() -> Overview:
 
 def test_the_overview_has_each_chart_with_its_table_and_escapes_section_names() -> None:
     page = overview_page(overview(), "ann@example.org", "c" * 64)
-    assert page.count("<svg") == 4 and page.count("<table") == 4 and page.count("<title>") == 5
+    assert page.count("<svg") == 4 and page.count("<table") == 4 and page.count("<title>") == 5 + 2, "the page's, each chart's, and each vote bar's label"
     assert "Roles › &lt;VPMA&gt; &amp; &quot;CMO&quot;" in page and "<VPMA>" not in page
+    assert '<title>Roles › &lt;VPMA&gt; &amp; &quot;CMO&quot;</title>&lt;VPMA&gt; &amp; &quot;CMO&quot;</text>' in page, (
+        "the chart labels a bar by its section, the whole path on hover"
+    )
+    assert 'text-anchor="end">03-10</text>' in page, "the last day's label ends at the chart's edge, not past it"
     assert '<a href="/staff?days=7" aria-current="page">7 days</a>' in page
     assert "<script" not in page and "style=" not in page and "<style" not in page
     assert '<th scope="row">2026-03-10</th><td>1</td><td>1</td><td>2</td>' in page, "day, slack, teams, total"

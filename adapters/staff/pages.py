@@ -152,7 +152,7 @@ def _votes_section(overview: Overview) -> str:
         "Helpful and not helpful votes by guide section", [v.section for v in votes], [(v.up, v.down) for v in votes]
     )
     rows = [[v.section, v.up, v.down] for v in votes]
-    return _section("👍 / 👎 by guide section", "votes", chart, _table("Votes by guide section", ["Section", "👍 Helpful", "👎 Not helpful"], rows))
+    return _section("Helpful and not helpful votes by guide section", "votes", chart, _table("Votes by guide section", ["Section", "👍 Helpful", "👎 Not helpful"], rows))
 
 
 def _handoffs_section(overview: Overview) -> str:
@@ -197,8 +197,12 @@ def _day_labels(days: Sequence[str]) -> str:
         return ""
     step = (WIDTH - PAD_LEFT) / len(days)
     picks = {0, len(days) - 1, len(days) // 2}
+    last = len(days) - 1
+    anchor = {0: "start", last: "end"} if last else {}
+    x = {0: PAD_LEFT + 0.0, last: float(WIDTH)} if last else {}
     return "".join(
-        f'<text class="tick" x="{PAD_LEFT + (i + 0.5) * step:.1f}" y="{HEIGHT - 8}" text-anchor="middle">{escape(days[i][5:])}</text>'
+        f'<text class="tick" x="{x.get(i, PAD_LEFT + (i + 0.5) * step):.1f}" y="{HEIGHT - 8}" '
+        f'text-anchor="{anchor.get(i, "middle")}">{escape(days[i][5:])}</text>'
         for i in sorted(picks)
     )
 
@@ -244,8 +248,11 @@ def paired_bars(title: str, labels: Sequence[str], pairs: Sequence[tuple[int, in
     parts = []
     for i, (label, (up, down)) in enumerate(shown):
         y = PAD_TOP + i * row_h
-        short = label if len(label) <= 40 else label[:39] + "…"
-        parts.append(f'<text class="tick" x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(short)}</text>')
+        section = label.rsplit("›", 1)[-1].strip()  # the document's title, first in every label, tells nothing apart
+        short = section if len(section) <= 40 else section[:39] + "…"
+        parts.append(
+            f'<text class="tick" x="{label_w - 8}" y="{y + 15}" text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>'
+        )
         for k, (value, cls) in enumerate(((up, "s1"), (down, "s2"))):
             w = width * value / top
             parts.append(f'<rect class="{cls}" x="{label_w}" y="{y + 3 + k * 10}" width="{w:.1f}" height="9"/>')
