@@ -358,8 +358,14 @@ def test_staff_sign_in_from_an_invite_read_the_overview_and_sign_out(site: Site,
         assert [row[3] for row in rows if row[1] != "0"] == [rate], "one day with questions: today's rate"
 
         votes = page.get_by_role("img", name=CHARTS[2])
-        labels = votes.locator('text[text-anchor="end"]').all_text_contents()
-        assert sorted(labels) == sorted(s if len(s) <= 40 else s[:39] + "…" for s in seeded.votes)
+        labels = votes.locator('text[text-anchor="end"]').evaluate_all(
+            "ts => ts.map(t => [t.querySelector('title')?.textContent, [...t.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('')])"
+        )
+        assert sorted(title for title, _shown in labels) == sorted(seeded.votes), "each bar's whole section on hover"
+        shown = [text for _title, text in labels]
+        last = [s.rsplit("›", 1)[-1].strip() for s in seeded.votes]
+        assert sorted(shown) == sorted(s if len(s) <= 40 else s[:39] + "…" for s in last), "a bar is named by its own section"
+        assert len(set(shown)) == len(shown), "every bar's label tells its section apart"
         counts = votes.locator("text:not([text-anchor])").all_text_contents()
         assert sorted(int(c) for c in counts) == sorted(n for pair in seeded.votes.values() for n in pair)
         head, rows = table(page, "Votes by guide section")
