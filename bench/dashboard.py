@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from adapters.staff import STAFF_COOKIE
-from bench.markdown import replace_section
+from bench.markdown import replace_section, rows_table
 from bench.stats import Row, Sample, ms, ratio
 from bot.settings import PROJECT_ROOT, Settings
 from bot.staff import StaffDesk
@@ -227,12 +227,8 @@ def markdown_section(rows: list[Row], skipped: list[str], meta: str) -> str:
         "inserts into the store's tables (`guidebot_testing/staff_year.py`). The bench checks the pages showed the "
         "whole year (the last row of each store).",
         "",
-        "| part | measure | value | vs baseline | target | |",
-        "| --- | --- | ---: | ---: | --- | --- |",
+        *rows_table(rows),
     ]
-    for r in rows:
-        verdict = {True: "**met**", False: "**NOT met**", None: ""}[r.met]
-        lines.append(f"| {r.part} | {r.measure} | {r.value} | {r.ratio} | {r.target} | {verdict} |")
     lines += [""] + [f"{line}." for line in skipped]
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -33,6 +33,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench import dashboard, scale  # noqa: E402
+from bench.markdown import rows_table  # noqa: E402
 from bench.platforms import PROBE_SECONDS, PlatformResult, run_platforms  # noqa: E402
 from bench.stats import Row, Sample, ms, ratio  # noqa: E402
 from bot.batching import AnswerBatcher  # noqa: E402
@@ -588,13 +589,8 @@ def markdown(rows: list[Row], meta: dict[str, str], kept: str = "") -> str:
         "ratio to a baseline measured in the same run (the bare baseline: the same model's `encode` of the",
         "question and one FAISS search, nothing else), which is the figure to compare across runs.",
         "",
-        "| part | measure | value | vs baseline | target | |",
-        "| --- | --- | ---: | ---: | --- | --- |",
+        *rows_table(rows),
     ]
-    for r in rows:
-        verdict = {True: "**met**", False: "**NOT met**", None: ""}[r.met]
-        measure = r.measure + (f" ({r.note})" if r.note else "")
-        lines.append(f"| {r.part} | {measure} | {r.value} | {r.ratio} | {r.target} | {verdict} |")
     lines += ["", "Run: " + ", ".join(f"{k}: {v}" for k, v in meta.items()), "", "![benchmarks](docs/bench.png)", ""]
     lines += [NOTES]
     return "\n".join(lines) + ("\n" + kept.rstrip("\n") + "\n" if kept else "")
