@@ -130,8 +130,31 @@ ABBREVIATIONS = {
     "docs": "doctors",
     "vp": "vice president",
     "vps": "vice presidents",
+    "regs": "regulations",
+    "reqs": "requirements",
+    "cert": "certification",
+    "certs": "certifications",
+    "creds": "credentials",
+    "cred": "credibility",
+    "yr": "year",
+    "yrs": "years",
+    "org": "organization",
+    "orgs": "organizations",
+    "dept": "department",
+    "depts": "departments",
+    "hosp": "hospital",
+    "mgr": "manager",
+    "mgrs": "managers",
+    "ops": "operations",
+    "biz": "business",
+    "pt": "patient",
+    "pts": "patients",
+    "comms": "communication",
+    "rca": "root cause analysis",
+    "rcas": "root cause analyses",
 }
-"""Clipped words members type in chat ("chief med officer", "admin roles"): plain English, not the guide's."""
+"""Clipped words members type in chat ("chief med officer", "admin roles", "regs", "yrs"): plain English,
+not the guide's, so that the model and BM25 (which know neither clipping) read the word it stands for."""
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
 
 

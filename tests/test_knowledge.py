@@ -153,6 +153,11 @@ def test_every_spelling_of_a_defined_name_reads_as_its_acronym():
     assert canonical_names("the Vice President of Medical Affairs", acronyms) == "the VPMA"
     assert canonical_names("a medical officer, and a chief officer", acronyms) == "a medical officer, and a chief officer"
     assert canonical_names("documents and admins", acronyms) == "documents and admins"
+    chat = "which regs and certs matter after 10 yrs as a dept mgr? my org's ops are a mess lol"
+    assert canonical_names(chat, acronyms) == (
+        "which regulations and certifications matter after 10 years as a department manager? my organization's operations are a mess lol"
+    )
+    assert canonical_names("Registrations, certainly, in the pterodactyl department", acronyms) == "Registrations, certainly, in the pterodactyl department"
 
 
 def test_the_knowledge_base_yaml_reads_the_same_with_libyaml_and_refuses_python_objects(tmp_path) -> None:
