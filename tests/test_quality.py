@@ -48,6 +48,7 @@ FLOORS = {
     "fresh_b": Floor(DATA / "fresh_b.jsonl", DATA / "fresh_b_oos.jsonl", 0.95, 0.98, 0.96, 0.93, 0.92),
     "fresh_c": Floor(DATA / "fresh_c.jsonl", DATA / "fresh_c_oos.jsonl", 0.95, 0.98, 0.88, 0.93, 0.95),
     "fresh_d": Floor(DATA / "fresh_d.jsonl", DATA / "fresh_d_oos.jsonl", 0.93, 0.96, 0.91, 0.96, 0.92),
+    "fresh_e": Floor(DATA / "fresh_e.jsonl", DATA / "fresh_e_oos.jsonl", 0.90, 0.96, 0.91, 0.95, 0.95),
 }
 
 
