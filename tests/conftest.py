@@ -58,13 +58,27 @@ def engine(guide_index: GuideIndex, embedder: Embedder) -> AnswerEngine:
     return AnswerEngine(guide_index, embedder)
 
 
+HASHING_BANK_PER_GROUP = 24
+
+
 @pytest.fixture()
 def hashing_settings(tmp_path: Path) -> Settings:
-    """A throwaway copy of the knowledge base with the instant hashing embedder."""
+    """A throwaway copy of the knowledge base with the instant hashing embedder.
+
+    The hashing embedder's similarities mean nothing, so these tests exercise how an index is built, swapped
+    and served, never what it answers: the copy keeps the first `HASHING_BANK_PER_GROUP` questions of each
+    section and category of the banks, since fitting the ranker and the abstention model on all of them
+    (some 3,500) is most of a build's time and these tests build dozens."""
     import shutil
+
+    import yaml
 
     knowledge = tmp_path / "knowledge"
     shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    for bank in (knowledge / "questions").glob("*.yaml"):
+        data = yaml.safe_load(bank.read_text(encoding="utf-8"))
+        data["questions"] = {group: entries[:HASHING_BANK_PER_GROUP] for group, entries in data["questions"].items()}
+        bank.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return Settings(knowledge_dir=knowledge, data_dir=tmp_path / "data", model="hashing-256")
 
 
