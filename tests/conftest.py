@@ -73,10 +73,12 @@ def hashing_settings(tmp_path: Path) -> Settings:
 
     import yaml
 
+    from knowledge.yamlfile import read_yaml
+
     knowledge = tmp_path / "knowledge"
     shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     for bank in (knowledge / "questions").glob("*.yaml"):
-        data = yaml.safe_load(bank.read_text(encoding="utf-8"))
+        data = read_yaml(bank)
         data["questions"] = {group: entries[:HASHING_BANK_PER_GROUP] for group, entries in data["questions"].items()}
         bank.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return Settings(knowledge_dir=knowledge, data_dir=tmp_path / "data", model="hashing-256")
