@@ -1,7 +1,10 @@
 """Answer quality on question sets: Hit@1, Hit@3, MRR@5, lead hit, answered and refused shares, answer length.
 
 A passage is a hit when it contains one of the question's gold phrases verbatim,
-and the lead is a hit when one of its sentences does.
+and the lead is a hit when one of its sentences does. Gold phrases are copied by
+hand, so the comparison ignores case, spacing and the typography of quotes and
+dashes. A question with a gold section and no phrase is a hit where the passage
+(or the lead's passage) is from that section.
 Hits are counted over the passages retrieved whether or not the bot then
 abstains, so retrieval and abstention are measured separately.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +63,35 @@ MessageSize = Callable[[Answer], int]
 """How many characters a platform's answer message shows (all of its visible text)."""
 
 
+_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "‑": "-"})
+
+
+def plain(text: str) -> str:
+    """Text as gold phrases are compared with it: NFKC, straight quotes and hyphens, single spaces, no case."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY).casefold().split())
+
+
+@dataclass(frozen=True)
+class Gold:
+    phrases: tuple[str, ...]
+    section: str | None
+
+    @classmethod
+    def of(cls, row: dict) -> Gold:
+        gold = row.get("gold") or ()
+        phrases = (gold,) if isinstance(gold, str) else gold
+        section = row.get("section")
+        return cls(tuple(plain(p) for p in phrases if p.strip()), plain(section) if isinstance(section, str) else None)
+
+    def in_text(self, text: str) -> bool:
+        return any(p in plain(text) for p in self.phrases)
+
+    def in_passage(self, text: str, section: str) -> bool:
+        if self.phrases:
+            return self.in_text(text)
+        return self.section is not None and plain(section) == self.section
+
+
 def read_jsonl(path: Path) -> list[dict]:
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -70,6 +103,9 @@ def read_jsonl(path: Path) -> list[dict]:
             raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from exc
         if not isinstance(row, dict) or not isinstance(row.get("q"), str):
             raise ValueError(f'{path}:{n}: each line must be an object with a "q" string')
+        gold = row.get("gold")
+        if gold is not None and not isinstance(gold, str) and not (isinstance(gold, list) and all(isinstance(g, str) for g in gold)):
+            raise ValueError(f'{path}:{n}: "gold" must be a phrase or a list of phrases')
         rows.append(row)
     return rows
 
@@ -83,9 +119,13 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
         evidence = engine.evidence(query, vector)
         confidence, in_scope = engine.confidence(evidence)
         composed = engine.compose(evidence, depth=depth)
-        gold = row.get("gold") or []
-        rank = next((n for n, p in enumerate(composed.ranked, start=1) if any(g in p.text for g in gold)), None)
+        gold = Gold.of(row)
+        rank = next((n for n, p in enumerate(composed.ranked, start=1) if gold.in_passage(p.text, p.source.section)), None)
         lead = tuple(s.text for s in composed.lead)
+        if gold.phrases:
+            lead_hit = any(gold.in_text(s) for s in lead)
+        else:
+            lead_hit = any(gold.in_passage("", composed.passages[s.passage].source.section) for s in composed.lead)
         answer = Answer(question=row["q"], passages=composed.passages, lead=composed.lead, confidence=confidence, answer_id="0" * 16)
         results.append(
             QuestionResult(
@@ -95,7 +135,7 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
                 sections=tuple(p.source.section for p in composed.ranked[:3]),
                 confidence=confidence,
                 lead=lead,
-                lead_hit=any(g in s for g in gold for s in lead),
+                lead_hit=lead_hit,
                 passages_shown=len(composed.passages),
                 message_chars={name: size(answer) for name, size in sizes.items()} if in_scope else {},
             )

@@ -112,6 +112,32 @@ def test_eval_json_reports_the_metrics(run, tmp_path: Path):
     assert report["median_message_chars"]["slack"] > 0
 
 
+def test_eval_reads_gold_as_typed_by_hand_and_falls_back_to_the_gold_section(run, tmp_path: Path):
+    """Gold phrases copied by hand differ from the guide in quotes, case and spacing; some sets name only a section."""
+    on = tmp_path / "on.jsonl"
+    rows = [
+        {"q": "What does a VPMA do?", "gold": "the ORGANIZATION'S  business"},
+        {"q": "What does a VPMA do?", "section": "Vice President of Medical Affairs"},
+        {"q": "What does a VPMA do?", "section": "Essential Educational Credentials"},
+    ]
+    on.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = run("eval", "--questions", str(on), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["hit_at_1"] == pytest.approx(2 / 3)
+    assert report["lead_hit"] == pytest.approx(2 / 3)
+    assert [m["question"] for m in report["misses"]] == ["What does a VPMA do?"]
+    assert "Vice President of Medical Affairs" in report["misses"][0]["sections"][0]
+
+
+def test_eval_refuses_a_gold_that_is_not_phrases(run, tmp_path: Path):
+    on = tmp_path / "on.jsonl"
+    on.write_text('{"q": "What does a VPMA do?", "gold": ["clinical governance"]}\n{"q": "What is a CPE?", "gold": 3}\n')
+    result = run("eval", "--questions", str(on))
+    assert result.exit_code == 1
+    assert "on.jsonl:2" in result.output and "gold" in result.output and "Traceback" not in result.output
+
+
 def test_index_says_when_it_is_up_to_date(run):
     result = run("index")
     assert result.exit_code == 0, result.output
