@@ -16,6 +16,7 @@ from bot.sentences import RankedSentence
 from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
+from knowledge.acronyms import ABBREVIATIONS
 from knowledge.chunking import Chunk, leans_back
 
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
@@ -44,7 +45,9 @@ class AnswerEngine:
         self.embedder = embedder
         self.top_k = top_k
         self.max_chars = max_chars
-        self.speller = Speller.from_texts([c.text for c in index.chunks] + [c.section for c in index.chunks] + list(index.bank_texts))
+        self.speller = Speller.from_texts(
+            [c.text for c in index.chunks] + [c.section for c in index.chunks], index.bank_texts, keep=ABBREVIATIONS
+        )
 
     def answer(self, question: str) -> Answer:
         return self.answer_many([question])[0]

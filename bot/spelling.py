@@ -26,6 +26,10 @@ MIN_LENGTH = 4
 LONG_WORD = 7
 """From this length a word may be two edits from its mend; shorter ones, one."""
 
+TYPO_MAX_COUNT = 2
+TYPO_RATIO = 10
+TYPO_MIN_TARGET = 20
+
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
@@ -48,8 +52,40 @@ class Speller:
     english: frozenset[str]
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Speller:
-        return cls(Counter(w for text in texts for w in words_of(text)), english_words())
+    def from_texts(cls, texts: Iterable[str], bank: Iterable[str] = (), keep: Iterable[str] = ()) -> Speller:
+        """The guide's words, the words in `keep` (clippings expanded later), and the question banks' words
+        that are not themselves typos.
+
+        The banks teach words members use that the guide does not ("salary", "CMIO",
+        "hospitalist"), so that they are never mended into a guide word; but they also
+        hold typos written on purpose ("chief medical oficer"), which as known words
+        would stop the same typo being mended in a member's question. A bank word is
+        taken for such a typo when it is no English word, never written as an acronym,
+        rare (`TYPO_MAX_COUNT`), and a keystroke or two from a word with its first
+        letter that the guide and banks use far more (`TYPO_RATIO`, `TYPO_MIN_TARGET`).
+        """
+        english = english_words()
+        vocabulary = Counter(w for text in texts for w in words_of(text))
+        vocabulary.update(w.lower() for w in keep)
+        bank_words: Counter[str] = Counter()
+        acronyms: set[str] = set()
+        for text in bank:
+            for word in _WORD.findall(text):
+                bank_words[word.lower()] += 1
+                if sum(ch.isupper() for ch in word) > 1:
+                    acronyms.add(word.lower())
+        suspects = {
+            w for w, n in bank_words.items() if n <= TYPO_MAX_COUNT and w not in vocabulary and w not in english and w not in acronyms
+        }
+        known = vocabulary + Counter({w: n for w, n in bank_words.items() if w not in suspects})
+        probe = cls(known, english)
+        typos = set()
+        for word in suspects:
+            target = probe.mend(word)
+            if target and target[0] == word[0] and known[target] >= max(TYPO_MIN_TARGET, TYPO_RATIO * bank_words[word]):
+                typos.add(word)
+        known.update({w: bank_words[w] for w in suspects - typos})
+        return cls(known, english)
 
     def mend(self, word: str) -> str | None:
         """The guide's word `word` was meant to be, or None when it needs no mending or none is close."""

@@ -56,3 +56,28 @@ def test_a_typo_no_longer_turns_a_covered_question_into_a_refusal(engine: Answer
 
 def test_a_misspelt_off_topic_question_is_still_refused(engine: AnswerEngine):
     assert engine.answer("whats the averge salery for a cmo").abstained
+
+
+def test_a_typo_written_into_the_question_banks_is_still_mended_and_their_real_words_are_kept():
+    """The banks hold typos on purpose ("chief medical oficer") beside words the guide lacks ("hospitalist", "CMIO")."""
+    bank = ["whta does the carrer path to chief medical oficer look like", "What does a CMIO do?", "is a cmio a cmo"]
+    bank += ["I'm a hospitalist, is pharma better?"] * 3 + ["the chief medical officer role"] * 20 + ["what is the career path"] * 20
+    mended = Speller.from_texts(GUIDE_WORDS, bank, keep=["dept"])
+    assert mended.correct("what does a chief medical oficer do") == "what does a chief medical officer do"
+    assert mended.correct("the carrer path") == "the career path"
+    assert mended.correct("a hospitalist in pharma, what does a cmio do in my dept") == "a hospitalist in pharma, what does a cmio do in my dept"
+
+
+def test_a_misspelt_chief_medical_officer_is_answered_like_the_spelt_one(engine: AnswerEngine):
+    typed = engine.answer("what does a cheif medical oficer do")
+    spelt = engine.answer("what does a chief medical officer do")
+    assert typed.answered and spelt.answered
+    assert typed.lead[0].text == spelt.lead[0].text
+    assert typed.question == "what does a cheif medical oficer do"
+
+
+def test_an_initialism_typed_with_stops_is_answered_like_the_plain_one(engine: AnswerEngine):
+    dotted = engine.answer("What's a C.M.O.?")
+    plain = engine.answer("What's a CMO?")
+    assert dotted.answered and plain.answered
+    assert dotted.lead[0].text == plain.lead[0].text
