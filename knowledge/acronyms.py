@@ -150,22 +150,26 @@ ABBREVIATIONS = {
     "pt": "patient",
     "pts": "patients",
     "comms": "communication",
+    "intro": "introduction",
     "rca": "root cause analysis",
     "rcas": "root cause analyses",
 }
 """Clipped words members type in chat ("chief med officer", "admin roles", "regs", "yrs"): plain English,
 not the guide's, so that the model and BM25 (which know neither clipping) read the word it stands for."""
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
+_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
+"""Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 
 
 def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     """Every name the documents define, spelled as its acronym: "Chief Medical Officers" → "CMOs".
 
     A question reads the same to retrieval and abstention whichever way the
-    member spells the name ("CMO", "chief medical officer", "chief med officer");
+    member spells the name ("CMO", "C.M.O.", "chief medical officer", "chief med officer");
     `expand_acronyms` then adds the long form back once.
     """
-    text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], question)
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
+    text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     pattern, by_long_form = _long_forms(tuple(acronyms.items()))
     if pattern is None:
         return text

@@ -147,12 +147,13 @@ def test_names_of_three_capitalised_words_get_their_initials_but_a_sentence_star
 
 def test_every_spelling_of_a_defined_name_reads_as_its_acronym():
     acronyms = collect_acronyms([load_document(GUIDE_MD).text])
-    for typed in ("Chief Medical Officer", "chief medical officer", "chief med officer", "Chief  Medical\nOfficer", "Chief Medical Officer (CMO)"):
+    for typed in ("Chief Medical Officer", "chief medical officer", "chief med officer", "Chief  Medical\nOfficer", "Chief Medical Officer (CMO)", "C.M.O.", "C.M.O"):
         assert canonical_names(f"What does a {typed} do?", acronyms) == "What does a CMO do?", typed
     assert canonical_names("Chief Medical Officers and VPs", acronyms) == "CMOs and vice presidents"
     assert canonical_names("the Vice President of Medical Affairs", acronyms) == "the VPMA"
     assert canonical_names("a medical officer, and a chief officer", acronyms) == "a medical officer, and a chief officer"
     assert canonical_names("documents and admins", acronyms) == "documents and admins"
+    assert canonical_names("Do I need an M.B.A., e.g. for the U.S.?", acronyms) == "Do I need an MBA, e.g. for the US?"
     chat = "which regs and certs matter after 10 yrs as a dept mgr? my org's ops are a mess lol"
     assert canonical_names(chat, acronyms) == (
         "which regulations and certifications matter after 10 years as a department manager? my organization's operations are a mess lol"

@@ -41,7 +41,7 @@ FLOORS = {
     "dev_real": Floor(EVAL / "dev_real.jsonl", EVAL / "dev_real_oos.jsonl", 0.87, 0.90, 0.78, 0.87, 0.85),
     "heldout": Floor(DATA / "heldout.jsonl", DATA / "heldout_oos.jsonl", 0.90, 0.97, 0.82, 0.88, 0.97),
     "heldout2": Floor(DATA / "heldout2.jsonl", DATA / "heldout2_oos.jsonl", 0.86, 0.93, 0.83, 0.93, 0.97),
-    "typos": Floor(DATA / "typos.jsonl", DATA / "typos_oos.jsonl", 0.95, 0.99, 0.90, 0.95, 0.99),
+    "typos": Floor(DATA / "typos.jsonl", DATA / "typos_oos.jsonl", 0.99, 0.99, 0.90, 0.95, 0.99),
     "heldout_real": Floor(DATA / "heldout_real.jsonl", DATA / "heldout_real_oos.jsonl", 0.90, 0.97, 0.85, 0.93, 0.95),
     "heldout_para": Floor(DATA / "heldout_para.jsonl", DATA / "heldout_para_oos.jsonl", 0.92, 0.97, 0.90, 0.95, 0.93),
     "fresh_a": Floor(DATA / "fresh_a.jsonl", DATA / "fresh_a_oos.jsonl", 0.95, 0.98, 0.95, 0.98, 0.97),
