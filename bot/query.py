@@ -8,6 +8,24 @@ import unicodedata
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_PUNCT = r"[\s,!.:;~—–-]*"
+_GREETING = re.compile(
+    r"^\s*(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|morning|good\s+(?:morning|afternoon|evening|day))\b"
+    r"(?:\s+(?:there|all|everyone|everybody|folks|team|guys|y'all|guidebot|bot))?" + _PUNCT + r")+",
+    re.IGNORECASE,
+)
+_PREFACE = re.compile(
+    r"^\s*(?:(?:thanks|thank\s+you)\s+in\s+advance|quick\s+(?:question|q)|question|q)\s*[:,!.—–-]" + _PUNCT, re.IGNORECASE
+)
+_THANKS = re.compile(
+    r"(?:" + _PUNCT + r"\b(?:thanks|thank\s+you|thx|ty|tia|cheers|much\s+appreciated|appreciate\s+it|pls|please)\b"
+    r"(?:\s+(?:so\s+much|a\s+lot|very\s+much|in\s+advance|all|everyone|guys|team))*" + _PUNCT + r")+$",
+    re.IGNORECASE,
+)
+PLEASANTRY_CHARS = 60
+"""Greetings and thanks are looked for this far into each end only: they are short, and a long paste stays linear."""
+_EMOJI = frozenset({"So", "Sk"})
+_EMOJI_JOINERS = frozenset({"\u200d", "\ufe0f", "\ufe0e"})
 
 
 def clean_question(text: str, max_chars: int) -> str:
@@ -26,6 +44,25 @@ def clean_question(text: str, max_chars: int) -> str:
         cut = text[:max_chars]
         text = cut.rsplit(" ", 1)[0] if " " in cut else cut
     return text
+
+
+def without_pleasantries(text: str) -> str:
+    """The question without the greeting, thanks and emoji around it, for retrieval only.
+
+    "hey! what does a cmo do? thanks 🙏" asks what "what does a cmo do?" asks, but
+    "hey" and "thanks" read as the question's own content words: the guide's topic
+    would then be left out of the dense query (`bot.retrieval.without_topic`), and
+    what remained ("hey … thanks") matches nothing. The member's own wording is
+    what the answer shows and the log keeps.
+    """
+    kept = "".join(" " if unicodedata.category(ch) in _EMOJI or ch in _EMOJI_JOINERS else ch for ch in text)
+    head, kept = kept[:PLEASANTRY_CHARS], kept[PLEASANTRY_CHARS:]
+    for pattern in (_GREETING, _PREFACE, _GREETING):
+        head = pattern.sub("", head, count=1)
+    kept = head + kept
+    body, tail = kept[:-PLEASANTRY_CHARS], kept[-PLEASANTRY_CHARS:]
+    kept = _WS.sub(" ", body + _THANKS.sub("", tail)).strip()
+    return kept if len(kept.split()) >= 2 else text
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:

@@ -59,6 +59,29 @@ def test_the_topic_reads_the_same_however_it_is_spelt(engine: AnswerEngine):
     assert answers[0].confidence == pytest.approx(answers[1].confidence)
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "hey! what does a cmo do? thanks 🙏",
+        "Hi guidebot, what does a CMO do?",
+        "Hello! Quick question: what does a CMO do? Thanks so much!",
+        "good morning all - what does a cmo do? thx",
+    ],
+)
+def test_greetings_thanks_and_emoji_around_a_question_change_nothing(engine: AnswerEngine, typed: str):
+    """Small talk once counted as what was asked ("hey", "thanks"), and a basic question was refused at 0.11."""
+    plain = engine.answer("what does a cmo do?")
+    answer = engine.answer(typed)
+    assert answer.answered, answer.confidence
+    assert [s.text for s in answer.lead] == [s.text for s in plain.lead]
+    assert answer.question == typed
+
+
+def test_greetings_and_thanks_do_not_make_an_uncovered_question_covered(engine: AnswerEngine):
+    assert engine.answer("hi! who does the CMO report to? thx").abstained
+    assert engine.answer("Hey, what's the salary of a CMO? thanks 🙏").abstained
+
+
 def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEngine):
     answer = engine.answer("Which credential is from the AAPL?")
     assert answer.answered

@@ -1,0 +1,39 @@
+"""What retrieval reads of a member's message: the question, not the small talk around it."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.query import without_pleasantries
+
+
+def test_greetings_prefaces_thanks_and_emoji_are_left_out():
+    assert without_pleasantries("hey! what does a cmo do? thanks 🙏") == "what does a cmo do?"
+    assert without_pleasantries("Hello! Quick question: what does a VPMA do?") == "what does a VPMA do?"
+    assert without_pleasantries("Thanks in advance - which credential is from the AAPL?") == "which credential is from the AAPL?"
+    assert without_pleasantries("Hi there, do I need an MBA? Thanks so much!") == "do I need an MBA?"
+    assert without_pleasantries("hey team 👋 how important is networking?") == "how important is networking?"
+
+
+def test_words_that_only_look_like_small_talk_stay():
+    for text in (
+        "how do you say thank you to a mentor?",
+        "Heyward Smith asked about CMOs",
+        "Thank you for the answer about the MBA",
+        "Does the MBA help? Thanks, this is really helpful",
+        "please explain the VPMA role",
+    ):
+        assert without_pleasantries(text) == text
+
+
+def test_a_message_that_is_only_small_talk_is_kept_as_it_is():
+    for text in ("thanks", "hey", "thanks! 🙏", "hi there"):
+        assert without_pleasantries(text) == text
+
+
+@given(st.text(max_size=400))
+def test_anything_comes_back_as_a_part_of_itself_or_whole(text: str):
+    kept = without_pleasantries(text)
+    assert kept == text or len(kept.split()) >= 2
+    assert all(word in text for word in kept.split())
