@@ -10,7 +10,7 @@ import numpy as np
 
 from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
-from bot.query import clean_question, without_pleasantries
+from bot.query import clean_question, for_retrieval
 from bot.retrieval import MERGE_MAX_CHARS, Evidence, encode_questions, search
 from bot.sentences import RankedSentence
 from bot.spelling import Speller
@@ -56,7 +56,7 @@ class AnswerEngine:
         """Answer a batch with one encode call: the model is the expensive part."""
         cleaned = [clean_question(q, self.max_chars) for q in questions]
         todo = [i for i, q in enumerate(cleaned) if q]
-        queries = {i: self.speller.correct(without_pleasantries(cleaned[i])) for i in todo}
+        queries = {i: self.speller.correct(for_retrieval(cleaned[i])) for i in todo}
         vectors = self.encode([queries[i] for i in todo]) if todo else None
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
@@ -68,8 +68,8 @@ class AnswerEngine:
         return answers
 
     def query(self, question: str) -> str:
-        """What retrieval reads for `question`: markup, greetings and thanks stripped, typos mended."""
-        return self.speller.correct(without_pleasantries(clean_question(question, self.max_chars)))
+        """What retrieval reads for `question`: markup, small talk and shouting gone, typos mended."""
+        return self.speller.correct(for_retrieval(clean_question(question, self.max_chars)))
 
     def encode(self, questions: list[str]) -> np.ndarray:
         return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)

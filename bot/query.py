@@ -10,7 +10,7 @@ _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _PUNCT = r"[\s,!.:;~—–-]*"
 _GREETING = re.compile(
-    r"^\s*(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|morning|good\s+(?:morning|afternoon|evening|day))\b"
+    r"^\s*(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|morning|good\s+(?:morning|afternoon|evening|day)|@?guide\s?bot|@bot)\b"
     r"(?:\s+(?:there|all|everyone|everybody|folks|team|guys|y'all|guidebot|bot))?" + _PUNCT + r")+",
     re.IGNORECASE,
 )
@@ -63,6 +63,26 @@ def without_pleasantries(text: str) -> str:
     body, tail = kept[:-PLEASANTRY_CHARS], kept[-PLEASANTRY_CHARS:]
     kept = _WS.sub(" ", body + _THANKS.sub("", tail)).strip()
     return kept if len(kept.split()) >= 2 else text
+
+
+SHOUTED_SHARE = 0.8
+
+
+def unshouted(text: str) -> str:
+    """A question typed in capitals, in lower case: "WHAT DOES A CMO DO" would read as a row of acronyms.
+    Lower case is safe, as retrieval reads the documents' acronyms in any case ("cmo", "vpma")."""
+    letters = [ch for ch in text if ch.isalpha()]
+    shouted = len(text.split()) >= 3 and letters and sum(ch.isupper() for ch in letters) >= SHOUTED_SHARE * len(letters)
+    return text.lower() if shouted else text
+
+
+_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "ʼ": "'", "“": '"', "”": '"'})
+
+
+def for_retrieval(text: str) -> str:
+    """What retrieval reads of a cleaned question: straight quotes (phones type "what’s"), no small talk
+    around it, no shouting."""
+    return unshouted(without_pleasantries(text.translate(_TYPOGRAPHY)))
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:

@@ -66,9 +66,12 @@ def test_the_topic_reads_the_same_however_it_is_spelt(engine: AnswerEngine):
         "Hi guidebot, what does a CMO do?",
         "Hello! Quick question: what does a CMO do? Thanks so much!",
         "good morning all - what does a cmo do? thx",
+        "guidebot, what does a cmo do?",
+        "@guidebot what does a cmo do",
+        "WHAT DOES A CMO DO?",
     ],
 )
-def test_greetings_thanks_and_emoji_around_a_question_change_nothing(engine: AnswerEngine, typed: str):
+def test_greetings_thanks_emoji_and_shouting_around_a_question_change_nothing(engine: AnswerEngine, typed: str):
     """Small talk once counted as what was asked ("hey", "thanks"), and a basic question was refused at 0.11."""
     plain = engine.answer("what does a cmo do?")
     answer = engine.answer(typed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.query import without_pleasantries
+from bot.query import for_retrieval, unshouted, without_pleasantries
 
 
 def test_greetings_prefaces_thanks_and_emoji_are_left_out():
@@ -37,3 +37,19 @@ def test_anything_comes_back_as_a_part_of_itself_or_whole(text: str):
     kept = without_pleasantries(text)
     assert kept == text or len(kept.split()) >= 2
     assert all(word in text for word in kept.split())
+
+
+def test_the_bots_own_name_is_small_talk_too():
+    assert without_pleasantries("guidebot, what does a VPMA do?") == "what does a VPMA do?"
+    assert without_pleasantries("@guidebot what does a VPMA do") == "what does a VPMA do"
+    assert without_pleasantries("hey guide bot: is the CPE worth it?") == "is the CPE worth it?"
+
+
+def test_a_shouted_question_is_read_in_lower_case_and_acronyms_and_short_ones_are_not_shouting():
+    assert unshouted("WHAT DOES A CMO DO?") == "what does a cmo do?"
+    assert unshouted("Is the CPE from the AAPL?") == "Is the CPE from the AAPL?"
+    assert unshouted("VPMA or CQO?") == "VPMA or CQO?"
+
+
+def test_retrieval_reads_straight_quotes():
+    assert for_retrieval("hey! what’s a CMO’s job? thanks") == "what's a CMO's job?"
