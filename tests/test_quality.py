@@ -68,3 +68,27 @@ def test_each_question_set_stays_above_its_floor(engine: AnswerEngine, name: str
     assert report.max_lead_chars <= 450
     assert report.mean_passages < 1.6
     assert report.median_message_chars["slack"] <= 1200
+
+
+REWRITINGS = {
+    "lower case": str.lower,
+    "capitals": str.upper,
+    "no question mark": lambda q: q.rstrip("?").rstrip(),
+    "a greeting": lambda q: "hey, " + q,
+    "thanks": lambda q: q + " thanks!",
+    "an emoji": lambda q: q + " 🙏",
+    "the bot's name": lambda q: "guidebot " + q,
+    "curly apostrophes": lambda q: q.replace("'", "’"),
+}
+
+
+@pytest.mark.parametrize("rewriting", REWRITINGS)
+def test_a_question_as_members_type_it_is_answered_as_the_plain_one(engine: AnswerEngine, rewriting: str):
+    """Small talk, shouting and phone typography around a question once refused up to one in six covered ones."""
+    questions = [row["q"] for name in ("heldout", "heldout_oos") for row in read_jsonl(DATA / f"{name}.jsonl")]
+    plain = engine.answer_many(questions)
+    typed = engine.answer_many([REWRITINGS[rewriting](q) for q in questions])
+    changed = [q for q, a, b in zip(questions, plain, typed, strict=True) if a.answered != b.answered]
+    assert len(changed) <= len(questions) // 100, changed
+    other_lead = [q for q, a, b in zip(questions, plain, typed, strict=True) if a.answered and b.answered and a.lead[0].text != b.lead[0].text]
+    assert len(other_lead) <= len(questions) // 25, other_lead
