@@ -15,8 +15,15 @@ _GREETING = re.compile(
     re.IGNORECASE,
 )
 _PREFACE = re.compile(
-    r"^\s*(?:(?:thanks|thank\s+you)\s+in\s+advance|quick\s+(?:question|q)|question|q)\s*[:,!.—–-]" + _PUNCT, re.IGNORECASE
+    r"^\s*(?:(?:thanks|thank\s+you)\s+in\s+advance|quick\s+(?:question|q|one)(?:\s+for\s+(?:you|y'all|everyone|the\s+group))?|question|q)"
+    r"\s*[:,!.—–-]" + _PUNCT,
+    re.IGNORECASE,
 )
+_SIGNATURE = re.compile(
+    r"\s*(?:sent\s+from\s+my\s+(?:iphone|ipad|android|phone|mobile|smartphone|tablet|blackberry|(?:samsung|galaxy|pixel)(?:\s+\w+)?)"
+    r"|get\s+outlook\s+for\s+\w+|sent\s+from\s+(?:mail|outlook)\s+for\s+\w+)\W*$", re.IGNORECASE
+)
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _THANKS = re.compile(
     r"(?:" + _PUNCT + r"\b(?:thanks|thank\s+you|thx|ty|tia|cheers|much\s+appreciated|appreciate\s+it|pls|please)\b"
     r"(?:\s+(?:so\s+much|a\s+lot|very\s+much|in\s+advance|all|everyone|guys|team))*" + _PUNCT + r")+$",
@@ -47,7 +54,7 @@ def clean_question(text: str, max_chars: int) -> str:
 
 
 def without_pleasantries(text: str) -> str:
-    """The question without the greeting, thanks and emoji around it, for retrieval only.
+    """The question without the greeting, thanks, phone signature and emoji around it, for retrieval only.
 
     "hey! what does a cmo do? thanks 🙏" asks what "what does a cmo do?" asks, but
     "hey" and "thanks" read as the question's own content words: the guide's topic
@@ -61,7 +68,7 @@ def without_pleasantries(text: str) -> str:
         head = pattern.sub("", head, count=1)
     kept = head + kept
     body, tail = kept[:-PLEASANTRY_CHARS], kept[-PLEASANTRY_CHARS:]
-    kept = _WS.sub(" ", body + _THANKS.sub("", tail)).strip()
+    kept = _WS.sub(" ", body + _THANKS.sub("", _SIGNATURE.sub("", tail))).strip()
     return kept if len(kept.split()) >= 2 else text
 
 
@@ -80,9 +87,9 @@ _TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "ʼ": "'", "“": '"', "”
 
 
 def for_retrieval(text: str) -> str:
-    """What retrieval reads of a cleaned question: straight quotes (phones type "what’s"), no small talk
-    around it, no shouting."""
-    return unshouted(without_pleasantries(text.translate(_TYPOGRAPHY)))
+    """What retrieval reads of a cleaned question: straight quotes (phones type "what’s"), no links (their
+    words are no one's question), no small talk around it, no shouting."""
+    return unshouted(without_pleasantries(_URL.sub(" ", text.translate(_TYPOGRAPHY))))
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:

@@ -79,6 +79,8 @@ REWRITINGS = {
     "an emoji": lambda q: q + " 🙏",
     "the bot's name": lambda q: "guidebot " + q,
     "curly apostrophes": lambda q: q.replace("'", "’"),
+    "a phone signature": lambda q: q + "\n\nSent from my iPhone",
+    "a link before it": lambda q: "saw https://example.com/article?id=3 and wondered: " + q,
 }
 
 

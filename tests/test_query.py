@@ -53,3 +53,11 @@ def test_a_shouted_question_is_read_in_lower_case_and_acronyms_and_short_ones_ar
 
 def test_retrieval_reads_straight_quotes():
     assert for_retrieval("hey! what’s a CMO’s job? thanks") == "what's a CMO's job?"
+
+
+def test_links_and_phone_signatures_are_not_read_as_the_question():
+    assert for_retrieval("saw https://example.com/a?b=1 and wondered: what does a VPMA do?") == "saw and wondered: what does a VPMA do?"
+    assert for_retrieval("what does a VPMA do?\n\nSent from my iPhone") == "what does a VPMA do?"
+    assert for_retrieval("what does a VPMA do? Get Outlook for Android") == "what does a VPMA do?"
+    assert for_retrieval("Quick one for you -- what does a VPMA do?") == "what does a VPMA do?"
+    assert for_retrieval("I was sent from my hospital") == "I was sent from my hospital"
