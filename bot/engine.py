@@ -10,18 +10,21 @@ import numpy as np
 
 from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
-from bot.query import clean_question, for_retrieval
-from bot.retrieval import MERGE_MAX_CHARS, Evidence, encode_questions, search
+from bot.query import asking_sentence, clean_question, for_retrieval
+from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, search
 from bot.sentences import RankedSentence
 from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS
+from knowledge.stopwords import ENGLISH_STOP_WORDS
 from knowledge.chunking import Chunk, leans_back
 
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
 FALLBACK_SENTENCE_THRESHOLD = 0.45
+ASK_FLOOR = 0.05
+"""An asking sentence that stands on its own is refused below this in-scope probability, whatever its context."""
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
@@ -58,14 +61,32 @@ class AnswerEngine:
         todo = [i for i, q in enumerate(cleaned) if q]
         queries = {i: self.speller.correct(for_retrieval(cleaned[i])) for i in todo}
         vectors = self.encode([queries[i] for i in todo]) if todo else None
+        asks = self.asks([queries[i] for i in todo])
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
             if not question:
                 answers.append(Answer(question="", abstained=True, reason="empty", message=EMPTY_MESSAGE, answer_id=new_answer_id()))
                 continue
             assert vectors is not None
-            answers.append(self._answer(question, queries[i], vectors[todo.index(i)]))
+            row = todo.index(i)
+            answers.append(self._answer(question, queries[i], vectors[row], asks[row]))
         return answers
+
+    def asks(self, queries: list[str]) -> list[tuple[str, np.ndarray] | None]:
+        """Each query's asking sentence (`asking_sentence`) with its vector, all encoded in one call."""
+        found = [asking_sentence(q, ENGLISH_STOP_WORDS | AUXILIARIES) for q in queries]
+        texts = [a for a in found if a is not None]
+        vectors = iter(self.encode(texts)) if texts else iter(())
+        return [(a, next(vectors)) if a is not None else None for a in found]
+
+    def in_scope(self, evidence: Evidence, ask: tuple[str, np.ndarray] | None) -> tuple[float, bool]:
+        """Whether to answer: the abstention model on the whole message and, where the message asks in a
+        sentence that stands on its own after context, on that sentence too (it must not be plainly off-topic)."""
+        confidence, answer = self.confidence(evidence)
+        if answer and ask is not None:
+            alone, _ = self.confidence(self.evidence(*ask))
+            answer = alone >= ASK_FLOOR
+        return confidence, answer
 
     def query(self, question: str) -> str:
         """What retrieval reads for `question`: markup, small talk and shouting gone, typos mended."""
@@ -85,10 +106,10 @@ class AnswerEngine:
         probability = in_scope_probability(params, evidence.features, evidence.query_vector)
         return probability, probability >= float(params["threshold"])
 
-    def _answer(self, question: str, query: str, vector: np.ndarray) -> Answer:
+    def _answer(self, question: str, query: str, vector: np.ndarray, ask: tuple[str, np.ndarray] | None = None) -> Answer:
         """`question` as the member wrote it (for the answer), `query` with its typos mended (for retrieval)."""
         evidence = self.evidence(query, vector)
-        confidence, in_scope = self.confidence(evidence)
+        confidence, in_scope = self.in_scope(evidence, ask)
         composed = self.compose(evidence)
         if not in_scope or not composed.passages:
             return Answer(

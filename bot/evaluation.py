@@ -114,10 +114,11 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
     """Hits and the lead are measured on what the engine would show, whether or not it then abstains."""
     queries = [engine.query(r["q"]) for r in rows]
     vectors = engine.encode(queries)
+    asks = engine.asks(queries)
     results = []
-    for row, query, vector in zip(rows, queries, vectors, strict=True):
+    for row, query, vector, ask in zip(rows, queries, vectors, asks, strict=True):
         evidence = engine.evidence(query, vector)
-        confidence, in_scope = engine.confidence(evidence)
+        confidence, in_scope = engine.in_scope(evidence, ask)
         composed = engine.compose(evidence, depth=depth)
         gold = Gold.of(row)
         rank = next((n for n, p in enumerate(composed.ranked, start=1) if gold.in_passage(p.text, p.source.section)), None)

@@ -107,3 +107,32 @@ def focus_of(text: str, min_words: int = 25) -> str | None:
     questions = [s for s in sentences if s.rstrip().endswith("?")]
     focus = questions[-1] if questions else sentences[-1]
     return focus if len(focus.split()) >= 3 else None
+
+
+ANAPHORA = frozenset({"it", "its", "that", "this", "those", "these", "they", "them", "their", "she", "her", "he", "him", "his", "there", "so"})
+"""Words that point back to an earlier sentence: an asking sentence holding one is not a question on its own."""
+VAGUE = frozenset({"good", "bad", "idea", "ok", "okay", "thoughts", "sense", "worth", "right", "wrong", "better", "best", "fine", "true"})
+"""Words that judge without naming what is judged ("Good idea or not?")."""
+_CONTENT_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
+    """The sentence of a message of several that asks, when it is a question on its own; None otherwise.
+
+    "I'm on the CMO path. Who won the Super Bowl?" asks about football: the
+    context sentence alone would make the message read as covered. But most
+    asking sentences after context lean on it ("What should I tell her?",
+    "Why should I do that?", "Good idea or not?"), and those are not questions
+    on their own: only one with two words of its own content and no word
+    pointing back is returned.
+    """
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    if len(sentences) < 2:
+        return None
+    questions = [s for s in sentences if s.rstrip().endswith("?")]
+    ask = (questions or sentences)[-1]
+    words = _CONTENT_WORD.findall(ask.lower())
+    if any(w in ANAPHORA or w.split("'")[0] in ANAPHORA for w in words):
+        return None
+    content = [w for w in words if w not in stop_words and w not in VAGUE]
+    return ask if len(content) >= 2 else None

@@ -85,6 +85,16 @@ def test_greetings_and_thanks_do_not_make_an_uncovered_question_covered(engine: 
     assert engine.answer("Hey, what's the salary of a CMO? thanks 🙏").abstained
 
 
+def test_context_about_the_cmo_path_does_not_make_an_off_topic_question_covered(engine: AnswerEngine):
+    """The context sentence alone made these read as covered (confidence 0.89 and 0.66)."""
+    assert engine.answer("I'm on the CMO path. Who is the president of France?").abstained
+    assert engine.answer("Been thinking about my career lately. How do I become a software engineer?").abstained
+    covered = engine.answer("Been on QI committees for years. How do I move into a formal leadership role?")
+    assert covered.answered and covered.confidence > 0.5
+    leaning = engine.answer("My mentee wants to be a CMO and asks whether the MBA is the only degree that makes sense. What should I tell her?")
+    assert leaning.answered
+
+
 def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEngine):
     answer = engine.answer("Which credential is from the AAPL?")
     assert answer.answered

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.query import for_retrieval, unshouted, without_pleasantries
+from bot.query import asking_sentence, for_retrieval, unshouted, without_pleasantries
 
 
 def test_greetings_prefaces_thanks_and_emoji_are_left_out():
@@ -61,3 +61,15 @@ def test_links_and_phone_signatures_are_not_read_as_the_question():
     assert for_retrieval("what does a VPMA do? Get Outlook for Android") == "what does a VPMA do?"
     assert for_retrieval("Quick one for you -- what does a VPMA do?") == "what does a VPMA do?"
     assert for_retrieval("I was sent from my hospital") == "I was sent from my hospital"
+
+
+def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
+    from bot.retrieval import AUXILIARIES
+    from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | AUXILIARIES
+    assert asking_sentence("I'm on the CMO path. Who won the Super Bowl last year?", stop) == "Who won the Super Bowl last year?"
+    assert asking_sentence("Who won the Super Bowl? I'm on the CMO path.", stop) == "Who won the Super Bowl?"
+    for leaning in ("My mentee asks about degrees. What should I tell her?", "I chair a committee. Why should I do that?",
+                    "Board interview next week. Good idea or not?", "What does a VPMA do?"):
+        assert asking_sentence(leaning, stop) is None, leaning
