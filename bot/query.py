@@ -124,12 +124,15 @@ def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
     asking sentences after context lean on it ("What should I tell her?",
     "Why should I do that?", "Good idea or not?"), and those are not questions
     on their own: only one with two words of its own content and no word
-    pointing back is returned.
+    pointing back is returned. A message of several questions is several
+    questions, not context and a question: it is judged whole.
     """
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     if len(sentences) < 2:
         return None
     questions = [s for s in sentences if s.rstrip().endswith("?")]
+    if len(questions) > 1:
+        return None
     ask = (questions or sentences)[-1]
     words = _CONTENT_WORD.findall(ask.lower())
     if any(w in ANAPHORA or w.split("'")[0] in ANAPHORA for w in words):

@@ -71,5 +71,6 @@ def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
     assert asking_sentence("I'm on the CMO path. Who won the Super Bowl last year?", stop) == "Who won the Super Bowl last year?"
     assert asking_sentence("Who won the Super Bowl? I'm on the CMO path.", stop) == "Who won the Super Bowl?"
     for leaning in ("My mentee asks about degrees. What should I tell her?", "I chair a committee. Why should I do that?",
-                    "Board interview next week. Good idea or not?", "What does a VPMA do?"):
+                    "Board interview next week. Good idea or not?", "What does a VPMA do?",
+                    "What does a VPMA do? Also, what's the weather like?"):
         assert asking_sentence(leaning, stop) is None, leaning
