@@ -228,6 +228,12 @@ def eval_(
     table.add_row("passages shown (mean)", f"{report.mean_passages:.2f}")
     for name, chars in report.median_message_chars.items():
         table.add_row(f"{name} answer message (median chars)", f"{chars:.0f}")
+    point = report.operating_point
+    if point:
+        table.add_row("abstention threshold (banks' CV folds)", f"{point['threshold']:.3f}")
+        if "coverage" in point and "risk" in point:
+            table.add_row("  in-scope bank answered there", f"{point['coverage']:.1%}")
+            table.add_row("  risk there (wrong answers / answers)", f"{point['risk']:.3f}")
     console.print(table)
     if verbose:
         for r in report.misses:

@@ -50,6 +50,10 @@ class EvalReport:
     max_lead_chars: int
     median_message_chars: dict[str, float] = field(default_factory=dict)
     """Per renderer (`slack`, `teams` …): the median characters of the answer message over the answered on-topic questions."""
+    operating_point: dict[str, float] = field(default_factory=dict)
+    """The abstention model's threshold, as chosen at index time on the banks' cross-validation folds: the
+    in-scope share it answers there (`coverage`, aimed at `target_coverage`) and the share of its answers that
+    were wrong (`risk`, pessimistic: the out-of-scope bank is adversarial). Empty for an index without banks."""
     misses: list[QuestionResult] = field(default_factory=list)
     lead_misses: list[QuestionResult] = field(default_factory=list)
     abstained_on_topic: list[QuestionResult] = field(default_factory=list)
@@ -144,6 +148,13 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
     return results
 
 
+def operating_point(params: dict) -> dict[str, float]:
+    keys = {"threshold": "threshold", "target_coverage": "target_coverage", "coverage": "coverage_at_threshold", "risk": "risk_at_threshold"}
+    if params.get("threshold") is None:
+        return {}
+    return {name: float(params[key]) for name, key in keys.items() if params.get(key) is not None}
+
+
 def evaluate(
     engine: AnswerEngine, on_topic: list[dict], off_topic: list[dict], sizes: dict[str, MessageSize] | None = None
 ) -> EvalReport:
@@ -165,6 +176,7 @@ def evaluate(
         median_message_chars={
             name: float(statistics.median([r.message_chars[name] for r in answered])) for name in (sizes or {}) if answered
         },
+        operating_point=operating_point(engine.index.abstain),
         misses=[r for r in on if r.rank is None or r.rank > 1],
         lead_misses=[r for r in on if not r.lead_hit],
         abstained_on_topic=[r for r in on if not r.answered],

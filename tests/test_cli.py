@@ -110,6 +110,9 @@ def test_eval_json_reports_the_metrics(run, tmp_path: Path):
     assert report["answered"] == 1.0 and report["oos_refused"] == 1.0
     assert report["mean_passages"] >= 1.0
     assert report["median_message_chars"]["slack"] > 0
+    point = report["operating_point"]
+    assert 0 < point["threshold"] < 1 and 0 <= point["risk"] < 1
+    assert point["coverage"] >= point["target_coverage"] > 0.5
 
 
 def test_eval_reads_gold_as_typed_by_hand_and_falls_back_to_the_gold_section(run, tmp_path: Path):
