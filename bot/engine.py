@@ -18,7 +18,7 @@ from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS
 from knowledge.stopwords import ENGLISH_STOP_WORDS
-from knowledge.chunking import Chunk, leans_back
+from knowledge.chunking import Chunk, leans_back, only_adds
 
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
@@ -135,7 +135,7 @@ class AnswerEngine:
         groups = self.sections(evidence, ranked)
         quoted = {i for g in groups for i in g.chunks}
         lead = [s for s in choose_lead(ranked, self.index.chunk_sections.__getitem__) if s.chunk in quoted]
-        if lead and leans_back(lead[0].text):
+        if lead and leans_back(lead[0].text) and not only_adds(lead[0].text):
             lead = self._with_what_it_adds_to(lead[0], ranked) or lead
         shown = shown_sections(groups, lead, self.top_k)
         keys = [g.key for g in shown]

@@ -163,3 +163,12 @@ _LEANS_BACK = re.compile(
 def leans_back(sentence: str) -> bool:
     """Whether a sentence reads as broken quoted alone ("Additionally, the CPE …", "This involves …")."""
     return bool(_LEANS_BACK.match(sentence))
+
+
+_ONLY_ADDS = re.compile(r"^(?:Additionally|Also|Furthermore|Moreover|In addition|Besides|Likewise|Similarly)\b")
+
+
+def only_adds(sentence: str) -> bool:
+    """Whether a sentence leans back only by adding to what came before ("Additionally, the CPE …"): its
+    meaning is its own, unlike "This involves …" or "However, …", which need the sentence they point to."""
+    return bool(_ONLY_ADDS.match(sentence))

@@ -166,11 +166,19 @@ def test_a_batch_is_answered_in_order(engine: AnswerEngine):
     assert [a.answered for a in answers] == [True, False, True]
 
 
-def test_a_lead_sentence_that_leans_on_the_one_before_is_read_after_it(engine: AnswerEngine):
-    answer = engine.answer("Which credentials help a physician become a CMO?")
+def test_a_lead_sentence_that_points_back_is_read_after_the_one_it_points_to(engine: AnswerEngine):
+    answer = engine.answer("Which role deals with HCAHPS scores?")
     texts = [s.text for s in answer.lead]
-    cpe = next(i for i, t in enumerate(texts) if t.startswith("Additionally, the Certified Physician Executive"))
-    assert cpe == 1 and f"{texts[0]} {texts[1]}" in GUIDE
+    assert texts[1].startswith("This includes managing data related to measures like HCAHPS")
+    assert f"{texts[0]} {texts[1]}" in GUIDE and "CQO" in texts[0]
+
+
+def test_a_lead_sentence_that_only_adds_to_the_one_before_comes_first(engine: AnswerEngine):
+    """A sentence opening "Additionally, …" means what it says on its own: the member's first line is the
+    answer, not the sentence about the MHA before it."""
+    for question in ("What is the CPE?", "Which credential is from the AAPL?"):
+        lead = engine.answer(question).lead
+        assert lead[0].text.startswith("Additionally, the Certified Physician Executive (CPE) credential"), question
 
 
 def test_the_answer_json_has_the_documented_shape(engine: AnswerEngine):
