@@ -221,6 +221,7 @@ def eval_(
     table.add_row("Hit@3", f"{report.hit_at_3:.3f}")
     table.add_row("MRR@5", f"{report.mrr_at_5:.3f}")
     table.add_row("lead hit", f"{report.lead_hit:.3f}")
+    table.add_row("  its first sentence a hit", f"{report.first_line_hit:.3f}")
     table.add_row("longest lead (chars)", str(report.max_lead_chars))
     table.add_row("on-topic answered", f"{report.answered:.1%}")
     if oos:

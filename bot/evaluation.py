@@ -1,7 +1,8 @@
 """Answer quality on question sets: Hit@1, Hit@3, MRR@5, lead hit, answered and refused shares, answer length.
 
 A passage is a hit when it contains one of the question's gold phrases verbatim,
-and the lead is a hit when one of its sentences does. Gold phrases are copied by
+and the lead is a hit when one of its sentences does (a first-line hit when its
+first sentence does: what a chat notification shows). Gold phrases are copied by
 hand, so the comparison ignores case, spacing and the typography of quotes and
 dashes. A question with a gold section and no phrase is a hit where the passage
 (or the lead's passage) is from that section.
@@ -31,6 +32,7 @@ class QuestionResult:
     confidence: float
     lead: tuple[str, ...] = ()
     lead_hit: bool = False
+    first_line_hit: bool = False
     passages_shown: int = 0
     message_chars: dict[str, int] = field(default_factory=dict)
 
@@ -42,6 +44,8 @@ class EvalReport:
     hit_at_3: float
     mrr_at_5: float
     lead_hit: float
+    first_line_hit: float
+    """Share of on-topic questions whose lead's first sentence (the notification, the message's first line) is a hit."""
     answered: float
     oos_questions: int
     oos_refused: float
@@ -128,9 +132,9 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
         rank = next((n for n, p in enumerate(composed.ranked, start=1) if gold.in_passage(p.text, p.source.section)), None)
         lead = tuple(s.text for s in composed.lead)
         if gold.phrases:
-            lead_hit = any(gold.in_text(s) for s in lead)
+            hits = [gold.in_text(s) for s in lead]
         else:
-            lead_hit = any(gold.in_passage("", composed.passages[s.passage].source.section) for s in composed.lead)
+            hits = [gold.in_passage("", composed.passages[s.passage].source.section) for s in composed.lead]
         answer = Answer(question=row["q"], passages=composed.passages, lead=composed.lead, confidence=confidence, answer_id="0" * 16)
         results.append(
             QuestionResult(
@@ -140,7 +144,8 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
                 sections=tuple(p.source.section for p in composed.ranked[:3]),
                 confidence=confidence,
                 lead=lead,
-                lead_hit=lead_hit,
+                lead_hit=any(hits),
+                first_line_hit=bool(hits) and hits[0],
                 passages_shown=len(composed.passages),
                 message_chars={name: size(answer) for name, size in sizes.items()} if in_scope else {},
             )
@@ -168,6 +173,7 @@ def evaluate(
         hit_at_3=sum(r.rank is not None and r.rank <= 3 for r in on) / n,
         mrr_at_5=sum(1 / r.rank for r in on if r.rank is not None and r.rank <= 5) / n,
         lead_hit=sum(r.lead_hit for r in on) / n,
+        first_line_hit=sum(r.first_line_hit for r in on) / n,
         answered=len(answered) / n,
         oos_questions=len(off),
         oos_refused=sum(not r.answered for r in off) / (len(off) or 1),

@@ -107,6 +107,7 @@ def test_eval_json_reports_the_metrics(run, tmp_path: Path):
     report = json.loads(result.output)
     assert report["hit_at_1"] == 1.0 and report["hit_at_3"] == 1.0 and report["mrr_at_5"] == 1.0
     assert report["lead_hit"] == 1.0 and 0 < report["max_lead_chars"] <= 450
+    assert 0 <= report["first_line_hit"] <= report["lead_hit"]
     assert report["answered"] == 1.0 and report["oos_refused"] == 1.0
     assert report["mean_passages"] >= 1.0
     assert report["median_message_chars"]["slack"] > 0
