@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bot.answer import Answer
 from bot.engine import AnswerEngine
+from bot.query import TYPOGRAPHY
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,11 @@ MessageSize = Callable[[Answer], int]
 """How many characters a platform's answer message shows (all of its visible text)."""
 
 
-_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "‑": "-"})
 
 
 def plain(text: str) -> str:
     """Text as gold phrases are compared with it: NFKC, straight quotes and hyphens, single spaces, no case."""
-    return " ".join(unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY).casefold().split())
+    return " ".join(unicodedata.normalize("NFKC", text).translate(TYPOGRAPHY).casefold().split())
 
 
 @dataclass(frozen=True)

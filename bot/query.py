@@ -83,13 +83,14 @@ def unshouted(text: str) -> str:
     return text.lower() if shouted else text
 
 
-_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "ʼ": "'", "“": '"', "”": '"'})
+TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "ʼ": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "‑": "-"})
+"""Curly quotes and dashes as straight ones: phones and word processors type them, the guide and banks mix both."""
 
 
 def for_retrieval(text: str) -> str:
-    """What retrieval reads of a cleaned question: straight quotes (phones type "what’s"), no links (their
+    """What retrieval reads of a cleaned question: straight quotes and dashes (phones type "what’s"), no links (their
     words are no one's question), no small talk around it, no shouting."""
-    return unshouted(without_pleasantries(_URL.sub(" ", text.translate(_TYPOGRAPHY))))
+    return unshouted(without_pleasantries(_URL.sub(" ", text.translate(TYPOGRAPHY))))
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:
