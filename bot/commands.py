@@ -64,6 +64,19 @@ _KIND_WORDS = {"degree", "degrees", "credential", "certification", "certificate"
 _MASTERS = {"master", "masters", "master's", "masters'", "master’s"}
 
 
+_ABOUT_THE_BOT = re.compile(
+    r"^(?:(?:hi|hey|hello)\b[\s,!.]*)?(?:so\s+)?(?:"
+    r"what\s+(?:can|do|else\s+can)\s+you\s+do|what\s+can\s+i\s+ask(?:\s+you)?|what\s+should\s+i\s+ask(?:\s+you)?"
+    r"|how\s+do\s+i\s+use\s+(?:you|this(?:\s+bot)?|guidebot|the\s+bot)|how\s+does\s+this\s+(?:bot\s+)?work"
+    r"|who\s+are\s+you|what\s+are\s+you|what\s+is\s+(?:this\s+bot|guidebot)"
+    r"|what\s+(?:topics|questions|things)\s+(?:do|can)\s+you\s+(?:cover|answer|help\s+with)|what\s+do\s+you\s+(?:cover|know)"
+    r"|help\s+me|can\s+you\s+help(?:\s+me)?|how\s+can\s+you\s+help(?:\s+me)?"
+    r")[\s?!.]*$",
+    re.IGNORECASE,
+)
+"""A question about the bot itself ("what can you do?", "who are you?"): the answer is `help`, not the guide."""
+
+
 @dataclass(frozen=True)
 class Command:
     name: CommandName
@@ -128,6 +141,8 @@ def _as_name(argument: str) -> str | None:
 def parse_command(text: str) -> Command | None:
     """The command a message spells, or None when the message is a question."""
     stripped = _without_slash((text or "").strip())
+    if _ABOUT_THE_BOT.match(stripped):
+        return Command("help")
     match = _SHAPE.match(stripped)
     if not match:
         return None
