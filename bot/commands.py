@@ -75,6 +75,12 @@ _ABOUT_THE_BOT = re.compile(
     re.IGNORECASE,
 )
 """A question about the bot itself ("what can you do?", "who are you?"): the answer is `help`, not the guide."""
+_SMALL_TALK = re.compile(
+    r"^(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening))"
+    r"(?:\s+(?:there|all|everyone|team|guidebot|bot))?|thanks|thank\s+you|thx|ty|cheers|ok|okay|cool|great)\W*$",
+    re.IGNORECASE,
+)
+"""A greeting or thanks alone: the member gets what the bot can do, not "the guide doesn't cover that"."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def _as_name(argument: str) -> str | None:
 def parse_command(text: str) -> Command | None:
     """The command a message spells, or None when the message is a question."""
     stripped = _without_slash((text or "").strip())
-    if _ABOUT_THE_BOT.match(stripped):
+    if _ABOUT_THE_BOT.match(stripped) or _SMALL_TALK.match(stripped):
         return Command("help")
     match = _SHAPE.match(stripped)
     if not match:

@@ -104,14 +104,17 @@ def test_a_sentence_is_a_question_not_a_command(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["what can you do?", "Hey, what can you do?", "how do I use this bot?", "who are you?", "What is guidebot?",
-     "help me", "what topics do you cover?", "Can you help?", "what can I ask you?"],
+     "help me", "what topics do you cover?", "Can you help?", "what can I ask you?", "hi", "Hello there!", "hey guidebot 👋",
+     "thanks!", "Thank you 🙏", "ok"],
 )
-def test_a_question_about_the_bot_itself_gets_the_help(text: str) -> None:
-    """Refusing "what can you do?" with "the guide doesn't cover that" tells a new member nothing."""
+def test_a_question_about_the_bot_itself_or_small_talk_gets_the_help(text: str) -> None:
+    """Refusing "what can you do?" or "hi" with "the guide doesn't cover that" tells a new member nothing."""
     assert parse_command(text) == Command("help")
 
 
-@pytest.mark.parametrize("text", ["help me become a CMO", "what do you know about the CPE?", "can you help me with my MBA choice?"])
+@pytest.mark.parametrize(
+    "text", ["help me become a CMO", "what do you know about the CPE?", "can you help me with my MBA choice?", "hi, what does a VPMA do?"]
+)
 def test_a_question_that_only_starts_like_one_about_the_bot_is_a_question(text: str) -> None:
     assert parse_command(text) is None
 
