@@ -24,6 +24,10 @@ EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
 FALLBACK_SENTENCE_THRESHOLD = 0.45
 ASK_FLOOR = 0.05
+UNKNOWN_WORDS = 2
+UNKNOWN_SHARE = 1 / 3
+"""A message with this many words no one knows, and this share of its words, is refused (`in_scope`); no on-topic
+question of any evaluation set comes near (none has two such words)."""
 """An asking sentence that stands on its own is refused below this in-scope probability, whatever its context."""
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
@@ -79,10 +83,17 @@ class AnswerEngine:
         vectors = iter(self.encode(texts)) if texts else iter(())
         return [(a, next(vectors)) if a is not None else None for a in found]
 
-    def in_scope(self, evidence: Evidence, ask: tuple[str, np.ndarray] | None) -> tuple[float, bool]:
+    def in_scope(self, query: str, evidence: Evidence, ask: tuple[str, np.ndarray] | None) -> tuple[float, bool]:
         """Whether to answer: the abstention model on the whole message and, where the message asks in a
-        sentence that stands on its own after context, on that sentence too (it must not be plainly off-topic)."""
+        sentence that stands on its own after context, on that sentence too (it must not be plainly off-topic).
+
+        A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
+        whatever the model says: the model counts an unknown word as no evidence either way, so the few
+        words it knows, the topic's, would decide alone."""
         confidence, answer = self.confidence(evidence)
+        unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
+        if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
+            return confidence, False
         if answer and ask is not None:
             alone, _ = self.confidence(self.evidence(*ask))
             answer = alone >= ASK_FLOOR
@@ -109,7 +120,7 @@ class AnswerEngine:
     def _answer(self, question: str, query: str, vector: np.ndarray, ask: tuple[str, np.ndarray] | None = None) -> Answer:
         """`question` as the member wrote it (for the answer), `query` with its typos mended (for retrieval)."""
         evidence = self.evidence(query, vector)
-        confidence, in_scope = self.in_scope(evidence, ask)
+        confidence, in_scope = self.in_scope(query, evidence, ask)
         composed = self.compose(evidence)
         if not in_scope or not composed.passages:
             return Answer(

@@ -126,7 +126,7 @@ def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSiz
     results = []
     for row, query, vector, ask in zip(rows, queries, vectors, asks, strict=True):
         evidence = engine.evidence(query, vector)
-        confidence, in_scope = engine.in_scope(evidence, ask)
+        confidence, in_scope = engine.in_scope(query, evidence, ask)
         composed = engine.compose(evidence, depth=depth)
         gold = Gold.of(row)
         rank = next((n for n, p in enumerate(composed.ranked, start=1) if gold.in_passage(p.text, p.source.section)), None)

@@ -26,6 +26,7 @@ MIN_LENGTH = 4
 LONG_WORD = 7
 """From this length a word may be two edits from its mend; shorter ones, one."""
 
+MIN_UNKNOWN_LENGTH = 3
 TYPO_MAX_COUNT = 2
 TYPO_RATIO = 10
 TYPO_MIN_TARGET = 20
@@ -100,6 +101,16 @@ class Speller:
             return None
         best = min(candidates, key=lambda c: (c[1], c[0][0] != lower[0], -self.vocabulary[c[0]], c[0]))
         return best[0]
+
+    def unknown_share(self, text: str, stop_words: frozenset[str]) -> tuple[int, float]:
+        """How many of the text's words (of three letters or more, not stop words) no one knows, and their share:
+        neither English, nor the guide's or the banks' words, nor an acronym. Run after `correct`, what is
+        left is no typo of a known word."""
+        words = [w for w in _WORD.findall(text) if len(w) >= MIN_UNKNOWN_LENGTH and w.lower() not in stop_words]
+        unknown = [
+            w for w in words if sum(ch.isupper() for ch in w) < 2 and w.lower() not in self.english and w.lower() not in self.vocabulary
+        ]
+        return len(unknown), len(unknown) / len(words) if words else 0.0
 
     def correct(self, text: str) -> str:
         """`text` with each mendable word replaced by its mend, capitalised where the word was."""

@@ -81,3 +81,19 @@ def test_an_initialism_typed_with_stops_is_answered_like_the_plain_one(engine: A
     plain = engine.answer("What's a CMO?")
     assert dotted.answered and plain.answered
     assert dotted.lead[0].text == plain.lead[0].text
+
+
+def test_words_no_one_knows_are_counted_and_known_ones_are_not():
+    from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+    known = speller()
+    assert known.unknown_share("lorem ipsum dolor sit amet for the VPMA", ENGLISH_STOP_WORDS) == (3, 3 / 6)
+    assert known.unknown_share("does the Medical Director manage a budget", ENGLISH_STOP_WORDS) == (0, 0.0)
+    assert known.unknown_share("is the CNIO like a CMIO", ENGLISH_STOP_WORDS)[0] == 0
+
+
+def test_gibberish_with_the_guides_topic_is_refused_and_a_name_is_no_gibberish(engine: AnswerEngine):
+    """The model reads an unknown word as no evidence either way, so "CMO" alone had decided (answered)."""
+    assert engine.answer("lorem ipsum dolor sit amet as an aspiring CMO?").abstained
+    assert engine.answer("asdkjh qwpoe zzzz for a physician leader?").abstained
+    assert engine.answer("Dr. McAllister told me to ask you: what does a VPMA do?").answered
