@@ -104,12 +104,10 @@ class Speller:
 
     def unknown_share(self, text: str, stop_words: frozenset[str]) -> tuple[int, float]:
         """How many of the text's words (of three letters or more, not stop words) no one knows, and their share:
-        neither English, nor the guide's or the banks' words, nor an acronym. Run after `correct`, what is
-        left is no typo of a known word."""
+        in lower case (a capitalised one is a name: "Dr. Okonkwo", "Geisinger"), neither English nor the
+        guide's or the banks' words. Run after `correct`, what is left is no typo of a known word."""
         words = [w for w in _WORD.findall(text) if len(w) >= MIN_UNKNOWN_LENGTH and w.lower() not in stop_words]
-        unknown = [
-            w for w in words if sum(ch.isupper() for ch in w) < 2 and w.lower() not in self.english and w.lower() not in self.vocabulary
-        ]
+        unknown = [w for w in words if w.islower() and w not in self.english and w not in self.vocabulary]
         return len(unknown), len(unknown) / len(words) if words else 0.0
 
     def correct(self, text: str) -> str:

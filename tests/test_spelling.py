@@ -90,6 +90,7 @@ def test_words_no_one_knows_are_counted_and_known_ones_are_not():
     assert known.unknown_share("lorem ipsum dolor sit amet for the VPMA", ENGLISH_STOP_WORDS) == (3, 3 / 6)
     assert known.unknown_share("does the Medical Director manage a budget", ENGLISH_STOP_WORDS) == (0, 0.0)
     assert known.unknown_share("is the CNIO like a CMIO", ENGLISH_STOP_WORDS)[0] == 0
+    assert known.unknown_share("Dr. Okonkwo at Geisinger asked Ramanathan", ENGLISH_STOP_WORDS)[0] == 0
 
 
 def test_gibberish_with_the_guides_topic_is_refused_and_a_name_is_no_gibberish(engine: AnswerEngine):
