@@ -19,14 +19,21 @@ _PREFACE = re.compile(
     r"\s*[:,!.—–-]" + _PUNCT,
     re.IGNORECASE,
 )
+_FILLER = re.compile(
+    r"^\s*(?:(?:h+m+|u+m+|u+h+|ok(?:ay)?|so)[\s,!.…]+)+"
+    r"|^\s*i\s+was\s+(?:just\s+)?wondering\b(?:\s+(?:if|whether))?[\s,:…]+",
+    re.IGNORECASE,
+)
+"""Sounds and words a member thinks aloud with before asking ("hmm,", "ok so", "I was wondering,")."""
 _SIGNATURE = re.compile(
     r"\s*(?:sent\s+from\s+my\s+(?:iphone|ipad|android|phone|mobile|smartphone|tablet|blackberry|(?:samsung|galaxy|pixel)(?:\s+\w+)?)"
     r"|get\s+outlook\s+for\s+\w+|sent\s+from\s+(?:mail|outlook)\s+for\s+\w+)\W*$", re.IGNORECASE
 )
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _THANKS = re.compile(
-    r"(?:" + _PUNCT + r"\b(?:thanks|thank\s+you|thx|ty|tia|cheers|much\s+appreciated|appreciate\s+it|pls|please)\b"
-    r"(?:\s+(?:so\s+much|a\s+lot|very\s+much|in\s+advance|all|everyone|guys|team))*" + _PUNCT + r")+$",
+    r"(?:" + _PUNCT + r"\b(?:thanks|thank\s+you|thx|ty|tia|cheers|much\s+appreciated|appreciate\s+it|pls|please"
+    r"|in\s+a\s+nutshell|briefly|in\s+short|in\s+brief|tl;?dr|asap|lol|haha)\b"
+    r"(?:\s+(?:so\s+much|a\s+lot|very\s+much|in\s+advance|all|everyone|guys|team))*" + _PUNCT + r"\??" + _PUNCT + r")+$",
     re.IGNORECASE,
 )
 PLEASANTRY_CHARS = 60
@@ -64,12 +71,12 @@ def without_pleasantries(text: str) -> str:
     """
     kept = "".join(" " if unicodedata.category(ch) in _EMOJI or ch in _EMOJI_JOINERS else ch for ch in text)
     head, kept = kept[:PLEASANTRY_CHARS], kept[PLEASANTRY_CHARS:]
-    for pattern in (_GREETING, _PREFACE, _GREETING):
+    for pattern in (_GREETING, _FILLER, _PREFACE, _GREETING, _FILLER):
         head = pattern.sub("", head, count=1)
     kept = head + kept
     body, tail = kept[:-PLEASANTRY_CHARS], kept[-PLEASANTRY_CHARS:]
     kept = _WS.sub(" ", body + _THANKS.sub("", _SIGNATURE.sub("", tail))).strip()
-    return kept if len(kept.split()) >= 2 else text
+    return kept or text
 
 
 SHOUTED_SHARE = 0.8
