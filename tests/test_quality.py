@@ -81,6 +81,8 @@ REWRITINGS = {
     "curly apostrophes": lambda q: q.replace("'", "’"),
     "a phone signature": lambda q: q + "\n\nSent from my iPhone",
     "a link before it": lambda q: "saw https://example.com/article?id=3 and wondered: " + q,
+    "thinking aloud": lambda q: "hmm, ok so " + q,
+    "asking for brevity": lambda q: q.rstrip("?") + ", in a nutshell?",
 }
 
 
