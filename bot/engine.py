@@ -17,18 +17,19 @@ from bot.spelling import Speller
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS
-from knowledge.stopwords import ENGLISH_STOP_WORDS
 from knowledge.chunking import Chunk, leans_back, only_adds
+from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
 FALLBACK_SENTENCE_THRESHOLD = 0.45
 ASK_FLOOR = 0.05
+"""An asking sentence that stands on its own is refused below this in-scope probability, whatever its context."""
 UNKNOWN_WORDS = 2
 UNKNOWN_SHARE = 1 / 3
 """A message with this many words no one knows, and this share of its words, is refused (`in_scope`); no on-topic
 question of any evaluation set comes near (none has two such words)."""
-"""An asking sentence that stands on its own is refused below this in-scope probability, whatever its context."""
+_STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
@@ -78,7 +79,7 @@ class AnswerEngine:
 
     def asks(self, queries: list[str]) -> list[tuple[str, np.ndarray] | None]:
         """Each query's asking sentence (`asking_sentence`) with its vector, all encoded in one call."""
-        found = [asking_sentence(q, ENGLISH_STOP_WORDS | AUXILIARIES) for q in queries]
+        found = [asking_sentence(q, _STOP_WORDS) for q in queries]
         texts = [a for a in found if a is not None]
         vectors = iter(self.encode(texts)) if texts else iter(())
         return [(a, next(vectors)) if a is not None else None for a in found]

@@ -72,8 +72,6 @@ MessageSize = Callable[[Answer], int]
 """How many characters a platform's answer message shows (all of its visible text)."""
 
 
-
-
 def plain(text: str) -> str:
     """Text as gold phrases are compared with it: NFKC, straight quotes and hyphens, single spaces, no case."""
     return " ".join(unicodedata.normalize("NFKC", text).translate(TYPOGRAPHY).casefold().split())
