@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.query import is_small_talk, without_pleasantries
+
 CommandName = Literal["role", "credential", "path", "roles", "credentials", "help"]
 
 KEYWORDS: dict[str, CommandName] = {
@@ -65,7 +67,7 @@ _MASTERS = {"master", "masters", "master's", "masters'", "master’s"}
 
 
 _ABOUT_THE_BOT = re.compile(
-    r"^(?:(?:hi|hey|hello)\b[\s,!.]*)?(?:so\s+)?(?:"
+    r"^(?:"
     r"what\s+(?:can|do|else\s+can)\s+you\s+do|what\s+can\s+i\s+ask(?:\s+you)?|what\s+should\s+i\s+ask(?:\s+you)?"
     r"|how\s+do\s+i\s+use\s+(?:you|this(?:\s+bot)?|guidebot|the\s+bot)|how\s+does\s+this\s+(?:bot\s+)?work"
     r"|who\s+are\s+you|what\s+are\s+you|what\s+is\s+(?:this\s+bot|guidebot)"
@@ -74,13 +76,8 @@ _ABOUT_THE_BOT = re.compile(
     r")[\s?!.]*$",
     re.IGNORECASE,
 )
-"""A question about the bot itself ("what can you do?", "who are you?"): the answer is `help`, not the guide."""
-_SMALL_TALK = re.compile(
-    r"^(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening))"
-    r"(?:\s+(?:there|all|everyone|team|guidebot|bot))?|thanks|thank\s+you|thx|ty|cheers|ok|okay|cool|great)\W*$",
-    re.IGNORECASE,
-)
-"""A greeting or thanks alone: the member gets what the bot can do, not "the guide doesn't cover that"."""
+"""A question about the bot itself ("what can you do?", "who are you?"), read without the greeting or thanks
+around it: the answer is `help`, not the guide."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +144,7 @@ def _as_name(argument: str) -> str | None:
 def parse_command(text: str) -> Command | None:
     """The command a message spells, or None when the message is a question."""
     stripped = _without_slash((text or "").strip())
-    if _ABOUT_THE_BOT.match(stripped) or _SMALL_TALK.match(stripped):
+    if stripped and (is_small_talk(stripped) or _ABOUT_THE_BOT.match(without_pleasantries(stripped))):
         return Command("help")
     match = _SHAPE.match(stripped)
     if not match:

@@ -36,6 +36,7 @@ _THANKS = re.compile(
     r"(?:\s+(?:so\s+much|a\s+lot|very\s+much|in\s+advance|all|everyone|guys|team))*" + _PUNCT + r"\??" + _PUNCT + r")+$",
     re.IGNORECASE,
 )
+_ACKNOWLEDGEMENT = re.compile(r"^\s*(?:ok(?:ay)?|cool|great|got\s+it|nice)\W*$", re.IGNORECASE)
 PLEASANTRY_CHARS = 60
 """Greetings and thanks are looked for this far into each end only: they are short, and a long paste stays linear."""
 _EMOJI = frozenset({"So", "Sk"})
@@ -67,16 +68,25 @@ def without_pleasantries(text: str) -> str:
     "hey" and "thanks" read as the question's own content words: the guide's topic
     would then be left out of the dense query (`bot.retrieval.without_topic`), and
     what remained ("hey … thanks") matches nothing. The member's own wording is
-    what the answer shows and the log keeps.
+    what the answer shows and the log keeps. A message that is nothing but small
+    talk is kept whole.
     """
+    return _stripped(text) or text
+
+
+def is_small_talk(text: str) -> bool:
+    """A greeting, thanks or acknowledgement and nothing else ("hi", "thanks! 🙏", "ok")."""
+    return not _stripped(text) or bool(_ACKNOWLEDGEMENT.match(text))
+
+
+def _stripped(text: str) -> str:
     kept = "".join(" " if unicodedata.category(ch) in _EMOJI or ch in _EMOJI_JOINERS else ch for ch in text)
     head, kept = kept[:PLEASANTRY_CHARS], kept[PLEASANTRY_CHARS:]
     for pattern in (_GREETING, _FILLER, _PREFACE, _GREETING, _FILLER):
         head = pattern.sub("", head, count=1)
     kept = head + kept
     body, tail = kept[:-PLEASANTRY_CHARS], kept[-PLEASANTRY_CHARS:]
-    kept = _WS.sub(" ", body + _THANKS.sub("", _SIGNATURE.sub("", tail))).strip()
-    return kept or text
+    return _WS.sub(" ", body + _THANKS.sub("", _SIGNATURE.sub("", tail))).strip()
 
 
 SHOUTED_SHARE = 0.8
