@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
 from bot.retrieval import question_texts, question_vectors, search
+from bot.section_model import fit_section_model
 from bot.sentences import RANKER_VERSION, fit_ranker, sentence_features
 from bot.settings import Settings
 from index import dense, lexical
@@ -221,8 +222,10 @@ def stage_index(settings: Settings, embedder: Embedder, *, progress: Progress | 
         term_counts=term_counts,
     )
     with threadpool_limits(limits=settings.blas_threads or None, user_api="blas"):
-        step("Fitting the sentence ranker on the question bank's answers")
-        staged.ranker = fit_sentence_ranker(staged, in_bank, in_vectors)
+        step("Fitting the section model and the sentence ranker on the question bank")
+        section_model, staged.bank_in_section_probs = fit_section_model(in_vectors, in_sections)
+        staged.ranker = {"section_model": section_model}
+        staged.ranker = {**fit_sentence_ranker(staged, in_bank, in_vectors), "section_model": section_model}
         staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
         write_json(build_dir / RANKER, staged.ranker)
         step("Calibrating abstention on the question banks")

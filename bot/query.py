@@ -25,6 +25,14 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 """Sounds and words a member thinks aloud with before asking ("hmm,", "ok so", "I was wondering,")."""
+_LEAD_IN = re.compile(
+    r"^\s*(?!(?:which|what|who|whom|whose|how|why|when|where|do|does|did|is|are|can|could|should|would|will)\b)"
+    r"[^?.!:]{0,60}?\b(?:wonder(?:ed|ing)?|curious|ask(?:ed|ing)?|question)\b[^?.!:]{0,30}:\s+(?=\S)",
+    re.IGNORECASE,
+)
+"""A clause that only announces the question, up to its colon ("saw this article and wondered: …",
+"my mentee asked me over coffee: …"): what follows the colon is what is asked. A clause that is itself a
+question ("Which question do boards ask: …?") is not an announcement."""
 _SIGNATURE = re.compile(
     r"\s*(?:sent\s+from\s+my\s+(?:iphone|ipad|android|phone|mobile|smartphone|tablet|blackberry|(?:samsung|galaxy|pixel)(?:\s+\w+)?)"
     r"|get\s+outlook\s+for\s+\w+|sent\s+from\s+(?:mail|outlook)\s+for\s+\w+)\W*$", re.IGNORECASE
@@ -82,7 +90,7 @@ def is_small_talk(text: str) -> bool:
 def _stripped(text: str) -> str:
     kept = "".join(" " if unicodedata.category(ch) in _EMOJI or ch in _EMOJI_JOINERS else ch for ch in text)
     head, kept = kept[:PLEASANTRY_CHARS], kept[PLEASANTRY_CHARS:]
-    for pattern in (_GREETING, _FILLER, _PREFACE, _GREETING, _FILLER):
+    for pattern in (_GREETING, _FILLER, _PREFACE, _LEAD_IN, _GREETING, _FILLER):
         head = pattern.sub("", head, count=1)
     kept = head + kept
     body, tail = kept[:-PLEASANTRY_CHARS], kept[-PLEASANTRY_CHARS:]

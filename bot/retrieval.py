@@ -19,6 +19,7 @@ from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from bot.query import focus_of
+from bot.section_model import section_probabilities
 from bot.sentences import RankedSentence, rank_sentences
 from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
@@ -62,6 +63,8 @@ class Evidence:
     """The question's stemmed words, as BM25 reads them."""
     bank_in_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     """Cosine of the question with each in-scope bank question."""
+    section_probs: dict[str, float] = field(default_factory=dict)
+    """Each section's probability under the section model (`bot.section_model`)."""
     ranked: tuple[RankedSentence, ...] = ()
     """The candidate sentences, best first."""
     topic_asked: bool = False
@@ -297,7 +300,14 @@ def search(
         "neighbours_in": neighbours_in,
     }
     topic_asked = without_topic(question, index.acronyms, index.topic_terms) is None
-    evidence = Evidence(order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in, topic_asked=topic_asked)
+    section_model = index.ranker.get("section_model", {})
+    if exclude_bank_in is not None and index.bank_in_section_probs is not None:
+        section_probs = dict(zip(section_model.get("labels", ()), index.bank_in_section_probs[exclude_bank_in].tolist(), strict=True))
+    else:
+        section_probs = section_probabilities(section_model, q_vec)
+    evidence = Evidence(
+        order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in, section_probs=section_probs, topic_asked=topic_asked
+    )
     ranked = tuple(rank_sentences(index, evidence)) if order else ()
     features["lead_score"] = ranked[0].score if ranked else -10.0
     return replace(evidence, ranked=ranked)

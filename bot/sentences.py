@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "8"
+RANKER_VERSION = "9"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -44,6 +44,7 @@ SENTENCE_FEATURES = (
     "opens_section",
     "vote_sentence",
     "vote_section",
+    "section_model",
 )
 
 
@@ -111,11 +112,12 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
                 evidence.fused.get(c, 0.0) / best_fused,
                 1.0 if index.chunk_sections[c] == top else 0.0,
                 by_section.get(index.chunk_sections[c], 0.0),
+                evidence.section_probs.get(index.chunk_sections[c], 0.0),
             )
             for c in chunks
         ]
     )
-    lexical_heading, section_score, top_section, bank_section = np.repeat(per_chunk, sizes, axis=0).T
+    lexical_heading, section_score, top_section, bank_section, section_model = np.repeat(per_chunk, sizes, axis=0).T
     opens = np.zeros(len(rows))
     offset = 0
     for c, size in zip(chunks, sizes, strict=True):
@@ -136,6 +138,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
             opens,
             vote_sentence,
             vote_section,
+            section_model,
         ]
     ).astype(np.float64)
     return rows, features

@@ -66,6 +66,9 @@ class GuideIndex:
     ranker: dict[str, Any] = field(default_factory=dict)
     term_counts: dict[str, Any] = field(default_factory=dict)
     """Per stemmed word, how many in-scope and out-of-scope texts use it (`_in`, `_out`: how many texts)."""
+    bank_in_section_probs: np.ndarray | None = None
+    """While building only: each in-scope bank question's section probabilities from a section model fitted
+    without it (`bot.section_model`), for the ranker's and abstention's training."""
 
     @property
     def chunk_sentence_offsets(self) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.query import asking_sentence, for_retrieval, unshouted, without_pleasantries
+from bot.query import asking_sentence, for_retrieval, is_small_talk, unshouted, without_pleasantries
 
 
 def test_greetings_prefaces_thanks_and_emoji_are_left_out():
@@ -42,6 +42,12 @@ def test_anything_comes_back_as_a_part_of_itself_or_whole(text: str):
 def test_thinking_aloud_and_asking_for_brevity_are_small_talk_too():
     assert without_pleasantries("hmm, ok so what does a VPMA do?") == "what does a VPMA do?"
     assert without_pleasantries("I was wondering, is the CPE worth it?") == "is the CPE worth it?"
+    assert without_pleasantries("My mentee asked me over coffee: is the CPE worth it?") == "is the CPE worth it?"
+    assert without_pleasantries("Quick question for the group: is the CPE worth it?") == "is the CPE worth it?"
+    assert without_pleasantries("The question: is the CPE worth it?") == "is the CPE worth it?"
+    assert is_small_talk("saw a post and wondered: thanks!")
+    for text in ("Which question do CEOs ask a CMO candidate: vision or numbers?", "Is the CPE worth it? I asked: no one knew."):
+        assert without_pleasantries(text) == text
     assert without_pleasantries("How do I become a software engineer, in a nutshell?") == "How do I become a software engineer"
     assert without_pleasantries("what does a VPMA do asap pls") == "what does a VPMA do"
     for text in ("right to work laws for physicians?", "so-called physician executives?", "Well-being programs for doctors?"):
@@ -65,7 +71,7 @@ def test_retrieval_reads_straight_quotes():
 
 
 def test_links_and_phone_signatures_are_not_read_as_the_question():
-    assert for_retrieval("saw https://example.com/a?b=1 and wondered: what does a VPMA do?") == "saw and wondered: what does a VPMA do?"
+    assert for_retrieval("saw https://example.com/a?b=1 and wondered: what does a VPMA do?") == "what does a VPMA do?"
     assert for_retrieval("what does a VPMA do?\n\nSent from my iPhone") == "what does a VPMA do?"
     assert for_retrieval("what does a VPMA do? Get Outlook for Android") == "what does a VPMA do?"
     assert for_retrieval("Quick one for you -- what does a VPMA do?") == "what does a VPMA do?"
