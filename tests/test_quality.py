@@ -39,7 +39,7 @@ class Floor:
 FLOORS = {
     "dev": Floor(EVAL / "dev.jsonl", EVAL / "dev_oos.jsonl", 0.97, 0.97, 0.87, 0.97, 0.99),
     "dev_real": Floor(EVAL / "dev_real.jsonl", EVAL / "dev_real_oos.jsonl", 0.87, 0.90, 0.78, 0.87, 0.85),
-    "heldout": Floor(DATA / "heldout.jsonl", DATA / "heldout_oos.jsonl", 0.90, 0.97, 0.82, 0.88, 0.97),
+    "heldout": Floor(DATA / "heldout.jsonl", DATA / "heldout_oos.jsonl", 0.94, 0.98, 0.90, 0.97, 0.97),
     "heldout2": Floor(DATA / "heldout2.jsonl", DATA / "heldout2_oos.jsonl", 0.86, 0.93, 0.83, 0.93, 0.97),
     "typos": Floor(DATA / "typos.jsonl", DATA / "typos_oos.jsonl", 0.99, 0.99, 0.90, 0.95, 0.99),
     "heldout_real": Floor(DATA / "heldout_real.jsonl", DATA / "heldout_real_oos.jsonl", 0.90, 0.97, 0.85, 0.93, 0.95),
@@ -48,11 +48,11 @@ FLOORS = {
     "fresh_b": Floor(DATA / "fresh_b.jsonl", DATA / "fresh_b_oos.jsonl", 0.95, 0.98, 0.96, 0.93, 0.92),
     "fresh_c": Floor(DATA / "fresh_c.jsonl", DATA / "fresh_c_oos.jsonl", 0.95, 0.98, 0.88, 0.93, 0.95),
     "fresh_d": Floor(DATA / "fresh_d.jsonl", DATA / "fresh_d_oos.jsonl", 0.93, 0.96, 0.91, 0.96, 0.92),
-    "fresh_e": Floor(DATA / "fresh_e.jsonl", DATA / "fresh_e_oos.jsonl", 0.90, 0.96, 0.91, 0.95, 0.95),
+    "fresh_e": Floor(DATA / "fresh_e.jsonl", DATA / "fresh_e_oos.jsonl", 0.93, 0.96, 0.93, 0.95, 0.95),
     "fresh_f": Floor(DATA / "fresh_f.jsonl", DATA / "fresh_f_oos.jsonl", 0.90, 0.96, 0.90, 0.95, 0.95),
     "web_real": Floor(DATA / "web_real.jsonl", DATA / "web_real_oos.jsonl", 0.90, 0.96, 0.83, 0.93, 0.66),
-    "fresh_g": Floor(DATA / "fresh_g.jsonl", DATA / "fresh_g_oos.jsonl", 0.90, 0.98, 0.93, 0.96, 0.95),
-    "real_g": Floor(DATA / "real_g.jsonl", DATA / "real_g_oos.jsonl", 0.85, 0.95, 0.85, 0.97, 0.93),
+    "fresh_g": Floor(DATA / "fresh_g.jsonl", DATA / "fresh_g_oos.jsonl", 0.93, 0.98, 0.91, 0.98, 0.95),
+    "real_g": Floor(DATA / "real_g.jsonl", DATA / "real_g_oos.jsonl", 0.90, 0.97, 0.85, 0.97, 0.93),
 }
 
 
