@@ -142,6 +142,14 @@ VAGUE = frozenset({"good", "bad", "idea", "ok", "okay", "thoughts", "sense", "wo
 _CONTENT_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
+_CLAUSE_BREAK = re.compile(r"\s+-+\s+|[:;]\s+")
+"""Where a sentence turns from context to the question ("nervous about the politics - does the CMO report to …?")."""
+
+
+def _content_words(text: str, stop_words: frozenset[str]) -> int:
+    return sum(1 for w in _CONTENT_WORD.findall(text.lower()) if w not in stop_words and w not in VAGUE)
+
+
 def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
     """The sentence of a message of several that asks, when it is a question on its own; None otherwise.
 
@@ -151,7 +159,9 @@ def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
     "Why should I do that?", "Good idea or not?"), and those are not questions
     on their own: only one with two words of its own content and no word
     pointing back is returned. A message of several questions is several
-    questions, not context and a question: it is judged whole.
+    questions, not context and a question: it is judged whole. Context can run into
+    the asking sentence too, before a dash, colon or semicolon; the clause after it
+    asks, when it has two content words of its own.
     """
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     if len(sentences) < 2:
@@ -160,6 +170,9 @@ def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
     if len(questions) > 1:
         return None
     ask = (questions or sentences)[-1]
+    clauses = _CLAUSE_BREAK.split(ask)
+    if len(clauses) > 1 and _content_words(clauses[-1], stop_words) >= 2:
+        ask = clauses[-1]
     words = _CONTENT_WORD.findall(ask.lower())
     if any(w in ANAPHORA or w.split("'")[0] in ANAPHORA for w in words):
         return None

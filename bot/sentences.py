@@ -4,9 +4,10 @@ Sections are the unit members navigate, but the answer to a question is
 usually one sentence. A small logistic model scores each candidate sentence
 from several kinds of evidence: its closeness to the question alone and with
 its section's heading, the share of the question's rarer words it and its
-heading hold, how its section ranked, and which sentence the nearest questions
+heading hold, how its section ranked, which sentence the nearest questions
 of the in-scope bank are answered by (bank questions name their answer with a
-verbatim phrase). It is fitted at index time on the bank, each bank question
+verbatim phrase), and how likely the section model (`bot.section_model`) finds
+its section. It is fitted at index time on the bank, each bank question
 scored with itself left out, like the abstention model.
 """
 

@@ -189,3 +189,12 @@ def test_the_answer_json_has_the_documented_shape(engine: AnswerEngine):
     passage = data["passages"][0]
     assert {"text", "document", "section", "source", "score"} <= passage.keys()
     assert "fixed payment per patient" in data["passages"][0]["text"]
+
+
+def test_a_question_about_reporting_lines_is_refused_though_chatty_context_about_politics_precedes_it(engine: AnswerEngine):
+    """"Politics" is the guide's word (its "political landscape"); the question after the dash is about reporting lines."""
+    answer = engine.answer(
+        "EM doc, 14 yrs, interviewing for my first exec role next month. nervous about the politics - "
+        "at most systems does the chief medical officer report to the ceo or straight to the board?"
+    )
+    assert answer.abstained and answer.reason == "out_of_scope"

@@ -53,6 +53,8 @@ FLOORS = {
     "web_real": Floor(DATA / "web_real.jsonl", DATA / "web_real_oos.jsonl", 0.90, 0.96, 0.83, 0.93, 0.66),
     "fresh_g": Floor(DATA / "fresh_g.jsonl", DATA / "fresh_g_oos.jsonl", 0.93, 0.98, 0.91, 0.98, 0.95),
     "real_g": Floor(DATA / "real_g.jsonl", DATA / "real_g_oos.jsonl", 0.90, 0.97, 0.85, 0.97, 0.93),
+    "fresh_h": Floor(DATA / "fresh_h.jsonl", DATA / "fresh_h_oos.jsonl", 0.90, 0.98, 0.86, 0.98, 0.92),
+    "real_h": Floor(DATA / "real_h.jsonl", DATA / "real_h_oos.jsonl", 0.87, 0.98, 0.87, 0.90, 0.96),
 }
 
 

@@ -89,3 +89,14 @@ def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
                     "Board interview next week. Good idea or not?", "What does a VPMA do?",
                     "What does a VPMA do? Also, what's the weather like?"):
         assert asking_sentence(leaning, stop) is None, leaning
+
+
+def test_context_that_runs_into_the_asking_sentence_before_a_dash_is_left_out():
+    from bot.retrieval import AUXILIARIES
+    from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | AUXILIARIES
+    message = "EM doc, 14 yrs. nervous about the politics - does the chief medical officer report to the ceo or the board?"
+    assert asking_sentence(message, stop) == "does the chief medical officer report to the ceo or the board?"
+    assert asking_sentence("I'm an internist. Next step: which degree suits hospital operations?", stop) == "which degree suits hospital operations?"
+    assert asking_sentence("I'm an internist. MBA vs MHA - which one?", stop) == "MBA vs MHA - which one?"
