@@ -6,7 +6,9 @@ import pytest
 
 from bot.answer import Answer
 from bot.engine import AnswerEngine
+from bot.retrieval import focus_odds
 from bot.settings import PROJECT_ROOT
+from index import lexical
 
 GUIDE = (PROJECT_ROOT / "knowledge" / "documents" / "cmo-career-path.md").read_text(encoding="utf-8")
 
@@ -198,3 +200,14 @@ def test_a_question_about_reporting_lines_is_refused_though_chatty_context_about
         "at most systems does the chief medical officer report to the ceo or straight to the board?"
     )
     assert answer.abstained and answer.reason == "out_of_scope"
+
+
+def test_asking_which_is_better_is_judged_on_what_is_compared(engine: AnswerEngine):
+    """"Best" and "better" are mostly the out-of-scope bank's words ("best MBA programs"), but they say how a member
+    asks, not what about: two degrees the guide describes are answered, named programs are not."""
+    answered, refused = engine.answer_many(["Which is better, MHA or MBA?", "What are the best MBA programs for doctors?"])
+    assert answered.answered
+    assert any("Master of Health Administration" in s.text or "Master of Business Administration" in s.text for s in answered.lead)
+    assert refused.abstained
+    tokens = lexical.tokenize_one("which degree is better for a physician executive")
+    assert focus_odds(engine.index, tokens) == focus_odds(engine.index, lexical.tokenize_one("which degree is for a physician executive"))
