@@ -49,10 +49,13 @@ FEATURES = (
 )
 VOTE_NEIGHBOURS = 10
 FOCUS_SMOOTHING = 1.0
-EVALUATIVE = frozenset(lexical.tokenize_one("best better good great worst worth top ideal"))
-"""Words that say how a member asks ("which is better, MHA or MBA?"), not what about: no focus evidence either way.
-The out-of-scope bank's "best MBA programs" made "better" lean out nine to one; what such questions compare
-(named programs, or degrees the guide describes) carries the evidence."""
+MANNER_WORDS = frozenset(
+    lexical.tokenize_one("best better good great worst worth top ideal actually really honestly basically just seriously exactly truly literally")
+)
+"""Words that say how a member asks ("which is *better*, MHA or MBA?", "what does a CMO *actually* do?"), not what
+about: no focus evidence either way. The banks' styles made them lean: the out-of-scope bank's "best MBA programs"
+made "better" lean out nine to one, the chattier in-scope bank made "actually" lean in six to one. What such
+questions ask about (named programs, or degrees the guide describes) carries the evidence."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
     n_out = counts["_out"] - (1 if exclude_out else 0)
     a = FOCUS_SMOOTHING
     odds = []
-    for term in set(tokens) - index.name_stems - EVALUATIVE:
+    for term in set(tokens) - index.name_stems - MANNER_WORDS:
         c_in, c_out = counts.get(term, (0, 0))
         c_in -= 1 if exclude_in else 0
         c_out -= 1 if exclude_out else 0

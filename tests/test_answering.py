@@ -211,3 +211,12 @@ def test_asking_which_is_better_is_judged_on_what_is_compared(engine: AnswerEngi
     assert refused.abstained
     tokens = lexical.tokenize_one("which degree is better for a physician executive")
     assert focus_odds(engine.index, tokens) == focus_odds(engine.index, lexical.tokenize_one("which degree is for a physician executive"))
+
+
+def test_thinking_aloud_words_are_no_evidence_either_way(engine: AnswerEngine):
+    """The in-scope bank is chattier than the out-of-scope one: "actually" must not read as a sign the guide answers."""
+    plain = lexical.tokenize_one("what does a hospital administrator do")
+    for hedge in ("actually", "really", "honestly", "basically", "just"):
+        hedged = lexical.tokenize_one(f"what does a hospital administrator {hedge} do")
+        assert len(hedged) > len(plain), hedge
+        assert focus_odds(engine.index, hedged) == focus_odds(engine.index, plain), hedge
