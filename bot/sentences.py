@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "9"
+RANKER_VERSION = "10"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -113,7 +113,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
                 evidence.fused.get(c, 0.0) / best_fused,
                 1.0 if index.chunk_sections[c] == top else 0.0,
                 by_section.get(index.chunk_sections[c], 0.0),
-                evidence.section_probs.get(index.chunk_sections[c], 0.0),
+                float(np.log(evidence.section_probs.get(index.chunk_sections[c], 0.0) + 1e-3)),
             )
             for c in chunks
         ]
