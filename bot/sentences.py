@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "10"
+RANKER_VERSION = "12"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
