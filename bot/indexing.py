@@ -224,8 +224,8 @@ def stage_index(settings: Settings, embedder: Embedder, *, progress: Progress | 
     with threadpool_limits(limits=settings.blas_threads or None, user_api="blas"):
         step("Fitting the section model and the sentence ranker on the question bank")
         section_model, staged.bank_in_section_probs = fit_section_model(in_vectors, in_sections)
-        staged.ranker = {"section_model": section_model}
-        staged.ranker = {**fit_sentence_ranker(staged, in_bank, in_vectors), "section_model": section_model}
+        staged.ranker = {"section_model": section_model}  # retrieval reads it while the ranker is fitted
+        staged.ranker.update(fit_sentence_ranker(staged, in_bank, in_vectors))
         staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
         write_json(build_dir / RANKER, staged.ranker)
         step("Calibrating abstention on the question banks")

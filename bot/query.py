@@ -173,8 +173,6 @@ def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
     clauses = _CLAUSE_BREAK.split(ask)
     if len(clauses) > 1 and _content_words(clauses[-1], stop_words) >= 2:
         ask = clauses[-1]
-    words = _CONTENT_WORD.findall(ask.lower())
-    if any(w in ANAPHORA or w.split("'")[0] in ANAPHORA for w in words):
+    if any(w in ANAPHORA or w.split("'")[0] in ANAPHORA for w in _CONTENT_WORD.findall(ask.lower())):
         return None
-    content = [w for w in words if w not in stop_words and w not in VAGUE]
-    return ask if len(content) >= 2 else None
+    return ask if _content_words(ask, stop_words) >= 2 else None

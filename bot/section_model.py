@@ -51,10 +51,9 @@ def fit_section_model(vectors: np.ndarray, sections: list[str]) -> tuple[dict, n
     else:
         out_of_fold[:] = 1.0 / len(labels)
     model = fit(vectors, y)
-    coef = np.zeros((len(labels), vectors.shape[1]))
-    intercept = np.full(len(labels), -1e9)
-    coef[model.classes_] = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_[0], model.coef_[0]]) / 2
-    intercept[model.classes_] = model.intercept_ if len(model.classes_) > 2 else np.array([-model.intercept_[0], model.intercept_[0]]) / 2
+    coef, intercept = model.coef_, model.intercept_
+    if len(labels) == 2:  # scikit-learn keeps one row for two classes: the second's log-odds against the first
+        coef, intercept = np.vstack([-coef[0], coef[0]]) / 2, np.array([-intercept[0], intercept[0]]) / 2
     params = {"labels": labels, "coef": coef.tolist(), "intercept": intercept.tolist(), "C": SECTION_MODEL_C}
     return params, out_of_fold
 

@@ -56,3 +56,11 @@ def test_asking_whether_an_md_is_enough_leads_with_the_credentials_not_the_overv
         answer = engine.answer(question)
         assert answer.passages[0].source.section == "Essential Educational Credentials", question
         assert answer.lead[0].passage == 0
+
+
+def test_two_sections_are_a_model_too():
+    vectors, sections = _clusters()
+    keep = [i for i, s in enumerate(sections) if s != "c"]
+    params, _ = fit_section_model(vectors[keep], [sections[i] for i in keep])
+    probs = section_probabilities(params, np.eye(8)[1] * 3)
+    assert probs["b"] > 0.9 and abs(sum(probs.values()) - 1.0) < 1e-6
