@@ -1,8 +1,8 @@
 """Which section a question belongs to, read from its embedding by a model of the question bank.
 
 The sentence ranker already reads the nearest bank questions (a vote of the
-25 nearest), but near neighbours follow the wording: "what's the *first* step
-toward becoming a CMO?" sits next to "what's the *last* step …". A
+25 nearest), but near neighbours follow the wording: "Is an MD by itself enough
+to become a CMO?" sits next to the overview's "How do you become a CMO?". A
 multinomial logistic regression over the same embeddings learns, per section,
 the directions that separate its questions from every other section's, so it
 weighs what a question asks over how it is phrased; on the blind sets it ranks
