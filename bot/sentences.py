@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.fitted import model_arrays
+from index.lexical import tokenize_one
 
 if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "12"
+RANKER_VERSION = "13pos"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -46,6 +47,7 @@ SENTENCE_FEATURES = (
     "vote_sentence",
     "vote_section",
     "section_model",
+    "position",
 )
 
 
@@ -56,6 +58,19 @@ class RankedSentence:
     chunk: int
     text: str
     score: float
+
+
+EARLY_WORDS = frozenset(tokenize_one("first initial begin beginning start starting"))
+LATE_WORDS = frozenset(tokenize_one("last final finally finish"))
+
+
+def _position(terms: frozenset[str]) -> int:
+    """Which end of a sequence words point to: 1 the start, -1 the end, 0 neither or both.
+
+    The embedding barely tells "the first step" from "the last step", so "What's the first step toward
+    becoming a CMO?" led with "The final stage of the career path …" second. The ranker's "position"
+    feature is the product of the question's and the sentence's: 1 where they agree, -1 where they clash."""
+    return (1 if terms & EARLY_WORDS else 0) - (1 if terms & LATE_WORDS else 0)
 
 
 def _idf_overlap(query: frozenset[str], terms: frozenset[str], idf: dict[str, float], total: float) -> float:
@@ -88,6 +103,8 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
     lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
+    asked_position = _position(frozenset(evidence.tokens))
+    position = np.array([asked_position * _position(index.sentence_terms(r)) for r in rows.tolist()], dtype=np.float64)
 
     bank_scores = evidence.bank_in_scores
     by_sentence: dict[int, float] = {}
@@ -140,6 +157,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
             vote_sentence,
             vote_section,
             section_model,
+            position,
         ]
     ).astype(np.float64)
     return rows, features

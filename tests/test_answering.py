@@ -220,3 +220,11 @@ def test_thinking_aloud_words_are_no_evidence_either_way(engine: AnswerEngine):
         hedged = lexical.tokenize_one(f"what does a hospital administrator {hedge} do")
         assert len(hedged) > len(plain), hedge
         assert focus_odds(engine.index, hedged) == focus_odds(engine.index, plain), hedge
+
+
+def test_a_question_about_one_end_of_the_path_is_not_answered_from_the_other(engine: AnswerEngine):
+    """The model reads "first step" and "final step" as near twins; the ranker's position feature tells them apart."""
+    final = "The final stage of the career path involves active, strategic engagement"
+    first, last = engine.answer_many(["What's the first step toward becoming a CMO?", "What is the final stage of the CMO career path?"])
+    assert first.answered and not any(s.text.startswith(final) for s in first.lead)
+    assert last.lead[0].text.startswith(final)
