@@ -50,10 +50,13 @@ FEATURES = (
 VOTE_NEIGHBOURS = 10
 FOCUS_SMOOTHING = 1.0
 MANNER_WORDS = frozenset(
-    lexical.tokenize_one("best better good great worst worth top ideal actually really honestly basically just seriously exactly truly literally")
+    lexical.tokenize_one(
+        "best better good great worst worth top ideal actually really honestly basically just seriously exactly truly literally"
+        " than versus vs compare compared comparison difference different differ"
+    )
 )
-"""Words that say how a member asks ("which is *better*, MHA or MBA?", "what does a CMO *actually* do?"), not what
-about: no focus evidence either way. The banks' styles made them lean: the out-of-scope bank's "best MBA programs"
+"""Words that say how a member asks ("which is *better*, MHA or MBA?", "is the MMM better *than* an MBA?", "the
+*difference* between …", "what does a CMO *actually* do?"), not what about: no focus evidence either way. The banks' styles made them lean: the out-of-scope bank's "best MBA programs"
 made "better" lean out nine to one, the chattier in-scope bank made "actually" lean in six to one. What such
 questions ask about (named programs, or degrees the guide describes) carries the evidence."""
 

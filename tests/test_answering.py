@@ -213,6 +213,17 @@ def test_asking_which_is_better_is_judged_on_what_is_compared(engine: AnswerEngi
     assert focus_odds(engine.index, tokens) == focus_odds(engine.index, lexical.tokenize_one("which degree is for a physician executive"))
 
 
+def test_a_comparison_is_judged_on_what_is_compared(engine: AnswerEngine):
+    """"Than" and "difference" lean out of scope only because the out-of-scope bank compares titles the guide never
+    describes ("CMO and CNO"); two degrees it describes are answered, a title it never mentions is not."""
+    degrees, titles = engine.answer_many(["Is the MMM better than an MBA?", "What's the difference between a CMO and a CNO?"])
+    assert degrees.answered and any("Master of" in s.text for s in degrees.lead)
+    assert titles.abstained
+    for words in ("is the mmm better than an mba", "what is the difference between the mba and the mha"):
+        without = " ".join(w for w in words.split() if w not in ("better", "than", "difference"))
+        assert focus_odds(engine.index, lexical.tokenize_one(words)) == focus_odds(engine.index, lexical.tokenize_one(without)), words
+
+
 def test_thinking_aloud_words_are_no_evidence_either_way(engine: AnswerEngine):
     """The in-scope bank is chattier than the out-of-scope one: "actually" must not read as a sign the guide answers."""
     plain = lexical.tokenize_one("what does a hospital administrator do")
