@@ -55,6 +55,8 @@ FLOORS = {
     "real_g": Floor(DATA / "real_g.jsonl", DATA / "real_g_oos.jsonl", 0.90, 0.97, 0.85, 0.97, 0.93),
     "fresh_h": Floor(DATA / "fresh_h.jsonl", DATA / "fresh_h_oos.jsonl", 0.90, 0.98, 0.86, 0.98, 0.92),
     "real_h": Floor(DATA / "real_h.jsonl", DATA / "real_h_oos.jsonl", 0.87, 0.98, 0.87, 0.90, 0.96),
+    "fresh_i": Floor(DATA / "fresh_i.jsonl", DATA / "fresh_i_oos.jsonl", 0.91, 0.95, 0.88, 0.98, 0.97),
+    "real_i": Floor(DATA / "real_i.jsonl", DATA / "real_i_oos.jsonl", 0.92, 0.97, 0.95, 0.95, 0.93),
 }
 
 
