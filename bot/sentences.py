@@ -104,13 +104,15 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     total = sum(idf.get(t, index.max_idf) for t in query)
     lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
     asked_position = _position(frozenset(evidence.tokens))
-    position = np.array([asked_position * _position(index.sentence_terms(r)) for r in rows.tolist()], dtype=np.float64)
+    position = np.zeros(len(rows))
+    if asked_position:
+        position[:] = [asked_position * _position(index.sentence_terms(r)) for r in rows.tolist()]
 
     bank_scores = evidence.bank_in_scores
     by_sentence: dict[int, float] = {}
     by_section: dict[str, float] = {}
     answers = index.bank_in_sentences
-    nearest = np.argsort(-bank_scores)
+    nearest = _nearest(bank_scores, max(BANK_NEIGHBOURS, VOTE_NEIGHBOURS))
     for b in nearest[:BANK_NEIGHBOURS].tolist():
         sim = max(0.0, float(bank_scores[b]))
         key = index.bank_in_sections[b]
@@ -161,6 +163,14 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         ]
     ).astype(np.float64)
     return rows, features
+
+
+def _nearest(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, highest first, without sorting the whole bank."""
+    if len(scores) <= k:
+        return np.argsort(-scores)
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part])]
 
 
 def _votes(index: GuideIndex, bank_scores: np.ndarray, nearest: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
