@@ -65,8 +65,7 @@ class AnswerEngine:
         cleaned = [clean_question(q, self.max_chars) for q in questions]
         todo = [i for i, q in enumerate(cleaned) if q]
         queries = {i: self.speller.correct(for_retrieval(cleaned[i])) for i in todo}
-        vectors = self.encode([queries[i] for i in todo]) if todo else None
-        asks = self.asks([queries[i] for i in todo])
+        vectors, asks = self.encode_with_asks([queries[i] for i in todo]) if todo else (None, [])
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
             if not question:
@@ -77,12 +76,13 @@ class AnswerEngine:
             answers.append(self._answer(question, queries[i], vectors[row], asks[row]))
         return answers
 
-    def asks(self, queries: list[str]) -> list[tuple[str, np.ndarray] | None]:
-        """Each query's asking sentence (`asking_sentence`) with its vector, all encoded in one call."""
+    def encode_with_asks(self, queries: list[str]) -> tuple[np.ndarray, list[tuple[str, np.ndarray] | None]]:
+        """Each query's vector, and its asking sentence (`asking_sentence`) with that sentence's vector, from one
+        call of the model: a long message costs one run, not two."""
         found = [asking_sentence(q, _STOP_WORDS) for q in queries]
-        texts = [a for a in found if a is not None]
-        vectors = iter(self.encode(texts)) if texts else iter(())
-        return [(a, next(vectors)) if a is not None else None for a in found]
+        vectors = self.encode(queries + [a for a in found if a is not None])
+        rest = iter(vectors[len(queries) :])
+        return vectors[: len(queries)], [(a, next(rest)) if a is not None else None for a in found]
 
     def in_scope(self, query: str, evidence: Evidence, ask: tuple[str, np.ndarray] | None) -> tuple[float, bool]:
         """Whether to answer: the abstention model on the whole message and, where the message asks in a

@@ -119,8 +119,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSize], depth: int = 5) -> list[QuestionResult]:
     """Hits and the lead are measured on what the engine would show, whether or not it then abstains."""
     queries = [engine.query(r["q"]) for r in rows]
-    vectors = engine.encode(queries)
-    asks = engine.asks(queries)
+    vectors, asks = engine.encode_with_asks(queries)
     results = []
     for row, query, vector, ask in zip(rows, queries, vectors, asks, strict=True):
         evidence = engine.evidence(query, vector)
