@@ -12,6 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field, replace
 
+import faiss
 import numpy as np
 
 from index import dense as dense_ops
@@ -20,6 +21,7 @@ from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from bot.query import focus_of
 from bot.section_model import section_probabilities
+from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
 from bot.sentences import RankedSentence, rank_sentences
 from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
@@ -48,6 +50,8 @@ FEATURES = (
     "lead_score",
 )
 VOTE_NEIGHBOURS = 10
+BANK_KEPT = max(BANK_NEIGHBOURS, VOTE_NEIGHBOURS, SENTENCE_VOTES)
+"""How many of the nearest in-scope bank questions a search keeps: as many as its readers use."""
 FOCUS_SMOOTHING = 1.0
 MANNER_WORDS = frozenset(
     lexical.tokenize_one(
@@ -71,8 +75,10 @@ class Evidence:
     query_vector: np.ndarray
     tokens: tuple[str, ...] = ()
     """The question's stemmed words, as BM25 reads them."""
-    bank_in_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    """Cosine of the question with each in-scope bank question."""
+    bank_in_nearest: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    )
+    """The `BANK_KEPT` in-scope bank questions nearest the question, best first: their rows and cosines."""
     section_probs: dict[str, float] = field(default_factory=dict)
     """Each section's probability under the section model (`bot.section_model`)."""
     ranked: tuple[RankedSentence, ...] = ()
@@ -161,6 +167,20 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part])]
 
 
+def nearest_bank(bank: faiss.Index | None, q_vec: np.ndarray, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and cosines of the k bank questions nearest the question, best first; `exclude` is a bank
+    question being scored for calibration, which must not find itself.
+
+    FAISS (`index.dense.bank_index`) rather than a product with the whole bank: an answer runs right after the
+    model, which has pushed the bank (3,500 questions) out of the CPU's caches; reading it back was a third of
+    the time an answer spends beyond the model, and FAISS's scan of half the bytes takes a third of that."""
+    if bank is None or bank.ntotal == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    scores, ids = dense_ops.search_dense(bank, q_vec[None, :], k + (exclude is not None))
+    keep = (ids[0] >= 0) & (ids[0] != (-1 if exclude is None else exclude))
+    return ids[0][keep][:k].astype(np.int64), scores[0][keep][:k]
+
+
 def _ranks(scores: dict[str, float]) -> dict[str, int]:
     ordered = sorted(scores, key=lambda key: -scores[key])
     return {key: rank for rank, key in enumerate(ordered)}
@@ -231,18 +251,12 @@ def search(
     top_lex = _top(bm25_all, CANDIDATES)
     lex_scores = {int(i): float(bm25_all[i]) for i in top_lex if bm25_all[i] > 0}
 
-    if index.bank_all is not None:
-        both = index.bank_all @ q_vec
-        bank_in, bank_out = both[: len(index.bank_in)], both[len(index.bank_in) :]
-    else:
-        bank_in = index.bank_in @ q_vec if len(index.bank_in) else np.zeros(0, dtype=np.float32)
-        bank_out = index.bank_out @ q_vec if len(index.bank_out) else np.array([0.0])
-    if exclude_bank_in is not None and len(bank_in):
-        bank_in[exclude_bank_in] = -1.0
+    in_rows, in_scores = nearest_bank(index.bank_in_index, q_vec, BANK_KEPT, exclude_bank_in)
+    _, out_scores = nearest_bank(index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out)
     bank_scores: dict[str, float] = {}
-    for row in _top(bank_in, BANK_NEIGHBOURS):
-        key = index.bank_in_sections[int(row)]
-        bank_scores[key] = max(bank_scores.get(key, -1.0), float(bank_in[row]))
+    for row, score in zip(in_rows[:BANK_NEIGHBOURS].tolist(), in_scores[:BANK_NEIGHBOURS].tolist(), strict=True):
+        key = index.bank_in_sections[row]
+        bank_scores[key] = max(bank_scores.get(key, -1.0), score)
 
     section_dense = _section_max(dense_scores, section_of)
     section_lex = _section_max(lex_scores, section_of)
@@ -271,9 +285,6 @@ def search(
             offset += end - start
         sentence_top = float(sims.max())
 
-    if exclude_bank_out is not None and len(bank_out) > 1:
-        bank_out = np.delete(bank_out, exclude_bank_out)
-
     dense_sorted = sorted(dense_scores.values(), reverse=True)
     dense_top = dense_sorted[0] if dense_sorted else 0.0
     top_section = section_of[order[0]] if order else ""
@@ -289,12 +300,13 @@ def search(
     coverage = sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0
     lexical_top = float(bm25_all.max()) / (len(tokens) or 1) if len(bm25_all) else 0.0
 
-    neighbours = np.concatenate([bank_in, bank_out]) if len(bank_in) else bank_out
+    near_in = in_scores[:VOTE_NEIGHBOURS]
+    neighbours = np.concatenate([near_in, out_scores])
     nearest = _top(neighbours, VOTE_NEIGHBOURS)
     weights = np.maximum(neighbours[nearest], 0.0)
-    neighbours_in = float(weights[nearest < len(bank_in)].sum() / weights.sum()) if weights.sum() > 0 else 0.5
-    in_top = float(bank_in.max()) if len(bank_in) else 0.0
-    out_top = float(bank_out.max())
+    neighbours_in = float(weights[nearest < len(near_in)].sum() / weights.sum()) if weights.sum() > 0 else 0.5
+    in_top = float(in_scores[0]) if len(in_scores) else 0.0
+    out_top = float(out_scores[0]) if len(out_scores) else 0.0
     features = {
         "dense_top": dense_top,
         "sentence_top": sentence_top,
@@ -316,7 +328,7 @@ def search(
     else:
         section_probs = section_probabilities(section_model, q_vec)
     evidence = Evidence(
-        order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), bank_in, section_probs=section_probs, topic_asked=topic_asked
+        order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), (in_rows, in_scores), section_probs=section_probs, topic_asked=topic_asked
     )
     ranked = tuple(rank_sentences(index, evidence)) if order else ()
     features["lead_score"] = ranked[0].score if ranked else -10.0

@@ -108,20 +108,19 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     if asked_position:
         position[:] = [asked_position * _position(index.sentence_terms(r)) for r in rows.tolist()]
 
-    bank_scores = evidence.bank_in_scores
+    nearest, similarity = evidence.bank_in_nearest
     by_sentence: dict[int, float] = {}
     by_section: dict[str, float] = {}
     answers = index.bank_in_sentences
-    nearest = _nearest(bank_scores, max(BANK_NEIGHBOURS, VOTE_NEIGHBOURS))
-    for b in nearest[:BANK_NEIGHBOURS].tolist():
-        sim = max(0.0, float(bank_scores[b]))
+    for b, near in zip(nearest[:BANK_NEIGHBOURS].tolist(), similarity[:BANK_NEIGHBOURS].tolist(), strict=True):
+        sim = max(0.0, near)
         key = index.bank_in_sections[b]
         by_section[key] = max(by_section.get(key, 0.0), sim)
         answer_row = int(answers[b]) if len(answers) else -1
         if answer_row >= 0:
             by_sentence[answer_row] = max(by_sentence.get(answer_row, 0.0), sim)
     bank_sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()]) if by_sentence else np.zeros(len(rows))
-    vote_sentence, vote_section = _votes(index, bank_scores, nearest[:VOTE_NEIGHBOURS], rows)
+    vote_sentence, vote_section = _votes(index, nearest[:VOTE_NEIGHBOURS], similarity[:VOTE_NEIGHBOURS], rows)
 
     best_fused = max(evidence.fused.values(), default=0.0) or 1.0
     top = index.chunk_sections[evidence.order[0]]
@@ -165,20 +164,12 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     return rows, features
 
 
-def _nearest(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k highest scores, highest first, without sorting the whole bank."""
-    if len(scores) <= k:
-        return np.argsort(-scores)
-    part = np.argpartition(-scores, k)[:k]
-    return part[np.argsort(-scores[part])]
-
-
-def _votes(index: GuideIndex, bank_scores: np.ndarray, nearest: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _votes(index: GuideIndex, nearest: np.ndarray, similarity: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate sentence's (and its section's) share of a soft vote of the nearest bank questions.
     One close neighbour is weak evidence; many neighbours answered by the same sentence are strong."""
     if not len(nearest):
         return np.zeros(len(rows)), np.zeros(len(rows))
-    weights = np.exp((bank_scores[nearest] - bank_scores[nearest[0]]) / VOTE_TEMPERATURE)
+    weights = np.exp((similarity - similarity[0]) / VOTE_TEMPERATURE)
     weights /= weights.sum()
     answers = index.bank_in_sentences
     by_sentence: dict[int, float] = {}

