@@ -28,6 +28,7 @@ from bot.answer import Source
 from bot.links import doc_path
 from bot.report import NOT_GUIDE_GAPS, Grouping, group_counted
 from bot.staff.memo import memo_embed, memo_for
+from index.embedder import for_bulk
 from bot.store import Staff
 from index.persist import IndexMissingError
 
@@ -38,8 +39,9 @@ log = logging.getLogger(__name__)
 
 GROUPED_WORDINGS = 300
 """The most distinct wordings (the most asked first) embedded and grouped per request: about a second of
-the embedding model on two cores the first time (then kept, `bot.staff.memo`). Wordings asked less often
-than the 300th are counted, not grouped."""
+the embedding model the first time (then kept, `bot.staff.memo`), on every core, as an index build embeds
+(`index.embedder.for_bulk`): it happens once per server, and on the serving half of two cores the page's
+first opening took just over a second. Wordings asked less often than the 300th are counted, not grouped."""
 SHOWN_GROUPS = 40
 """The largest groups shown, each looked up in the guide; the rest are counted."""
 
@@ -136,7 +138,7 @@ def build_unanswered(store: Staff, days: int, now: datetime, engine: Callable[[]
         sections: list[Source | None] = [None] * len(shown)
     else:
         memo = memo_for(live)
-        groups = group_counted(counted, memo_embed(memo, live.embedder.encode))
+        groups = group_counted(counted, memo_embed(memo, for_bulk(live.embedder).encode))
         shown = groups[:SHOWN_GROUPS]
         sections = memo.sections.get_many([g.representative for g in shown], lambda missing: nearest_sections(live, missing))
     return Unanswered(
