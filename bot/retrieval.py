@@ -60,9 +60,11 @@ MANNER_WORDS = frozenset(
     )
 )
 """Words that say how a member asks ("which is *better*, MHA or MBA?", "is the MMM better *than* an MBA?", "the
-*difference* between …", "what does a CMO *actually* do?"), not what about: no focus evidence either way. The banks' styles made them lean: the out-of-scope bank's "best MBA programs"
-made "better" lean out nine to one, the chattier in-scope bank made "actually" lean in six to one. What such
-questions ask about (named programs, or degrees the guide describes) carries the evidence."""
+*difference* between …", "what does a CMO *actually* do?"), not what about: no focus evidence either way. The
+banks' styles made them lean: the out-of-scope bank's "best MBA programs" made "better" lean out nine to one, its
+comparisons of titles the guide never describes made "than" lean out three to one, the chattier in-scope bank
+made "actually" lean in six to one. What such questions ask about (named programs and titles, or degrees the
+guide describes) carries the evidence."""
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from bot.answer import Source
 from bot.links import doc_path
 from bot.report import NOT_GUIDE_GAPS, Grouping, group_counted
 from bot.staff.memo import memo_embed, memo_for
-from index.embedder import for_bulk
 from bot.store import Staff
+from index.embedder import for_bulk
 from index.persist import IndexMissingError
 
 if TYPE_CHECKING:
