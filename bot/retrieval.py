@@ -179,7 +179,9 @@ def nearest_bank(bank: faiss.Index | None, q_vec: np.ndarray, k: int, exclude: i
     if bank is None or bank.ntotal == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     scores, ids = dense_ops.search_dense(bank, q_vec[None, :], k + (exclude is not None))
-    keep = (ids[0] >= 0) & (ids[0] != (-1 if exclude is None else exclude))
+    keep = ids[0] >= 0
+    if exclude is not None:
+        keep &= ids[0] != exclude
     return ids[0][keep][:k].astype(np.int64), scores[0][keep][:k]
 
 

@@ -9,7 +9,8 @@ weighs what a question asks over how it is phrased; on the blind sets it ranks
 the right section first as often as the whole retrieval does, and errs on
 different questions, which is what makes it worth a ranker feature.
 
-It is fitted at index time on the in-scope bank (and the guide's headings);
+It is fitted at index time on the in-scope bank alone (the guide's own sentences as
+extra rows moved no figure);
 answering needs only its matrix and numpy. Each bank question's probabilities
 for the ranker's training come from a fit on the other folds, so the ranker
 learns how far to trust it on questions it has not seen.

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "13pos"
+RANKER_VERSION = "13"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -97,13 +97,14 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     )
     # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
     # unless the topic is what is asked about.
-    query = frozenset(evidence.tokens)
+    asked = frozenset(evidence.tokens)
+    query = asked
     if not evidence.topic_asked:
         query = query - index.topic_stems or query
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
     lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
-    asked_position = _position(frozenset(evidence.tokens))
+    asked_position = _position(asked)
     position = np.zeros(len(rows))
     if asked_position:
         position[:] = [asked_position * _position(index.sentence_terms(r)) for r in rows.tolist()]
