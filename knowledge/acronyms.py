@@ -156,7 +156,17 @@ ABBREVIATIONS = {
 }
 """Clipped words members type in chat ("chief med officer", "admin roles", "regs", "yrs"): plain English,
 not the guide's, so that the model and BM25 (which know neither clipping) read the word it stands for."""
+INITIALISMS = {
+    "UR": "utilization review",
+    "UM": "utilization management",
+    "VBP": "value-based purchasing",
+    "EBM": "evidence-based medicine",
+}
+"""Hospital shorthand for what the guide spells out ("the UR committee"), read only in capitals: "ur" in chat
+is "your", "um" a pause."""
+
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
+_INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
 """Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 
@@ -170,6 +180,7 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     """
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
+    text = _INITIALISM.sub(lambda m: INITIALISMS[m.group(1)], text)
     pattern, by_long_form = _long_forms(tuple(acronyms.items()))
     if pattern is None:
         return text

@@ -161,6 +161,13 @@ def test_every_spelling_of_a_defined_name_reads_as_its_acronym():
     assert canonical_names("Registrations, certainly, in the pterodactyl department", acronyms) == "Registrations, certainly, in the pterodactyl department"
 
 
+def test_hospital_shorthand_in_capitals_reads_as_the_guides_words_but_chat_words_stay():
+    acronyms = collect_acronyms([load_document(GUIDE_MD).text])
+    assert canonical_names("our CMO asked me to join the UR committee", acronyms) == "our CMO asked me to join the utilization review committee"
+    assert canonical_names("does VBP tie into UM?", acronyms) == "does value-based purchasing tie into utilization management?"
+    assert canonical_names("um, whats ur advice on the vbp stuff", acronyms) == "um, whats ur advice on the vbp stuff"
+
+
 def test_the_knowledge_base_yaml_reads_the_same_with_libyaml_and_refuses_python_objects(tmp_path) -> None:
     import yaml
 
