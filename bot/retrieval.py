@@ -87,6 +87,9 @@ class Evidence:
     """The candidate sentences, best first."""
     topic_asked: bool = False
     """Whether the topic is what the question asks about (`without_topic` left too little)."""
+    named_tokens: tuple[str, ...] = ()
+    """The question's stemmed words with each name the documents define as its acronym alone (`VPMA`, not also
+    `vice president medical affairs`), as the sentence ranker reads them."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -332,7 +335,17 @@ def search(
     else:
         section_probs = section_probabilities(section_model, q_vec)
     evidence = Evidence(
-        order, fused, dense_scores, best_sentence, features, q_vec, tuple(tokens), (in_rows, in_scores), section_probs=section_probs, topic_asked=topic_asked
+        order,
+        fused,
+        dense_scores,
+        best_sentence,
+        features,
+        q_vec,
+        tuple(tokens),
+        (in_rows, in_scores),
+        named_tokens=tuple(lexical.tokenize_one(canonical_names(question, index.acronyms))),
+        section_probs=section_probs,
+        topic_asked=topic_asked,
     )
     ranked = tuple(rank_sentences(index, evidence)) if order else ()
     features["lead_score"] = ranked[0].score if ranked else -10.0

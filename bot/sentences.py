@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "13"
+RANKER_VERSION = "14"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -96,8 +96,10 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         else cosine
     )
     # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
-    # unless the topic is what is asked about.
-    asked = frozenset(evidence.tokens)
+    # unless the topic is what is asked about. A name counts once, as its acronym: spelt out, "VPMA" would
+    # match the sentence that defines it four times over ("What external representation does the VPMA handle?"
+    # would lead with "The Vice President of Medical Affairs (VPMA) position represents …").
+    asked = frozenset(evidence.named_tokens or evidence.tokens)
     query = asked
     if not evidence.topic_asked:
         query = query - index.topic_stems or query
