@@ -1,11 +1,14 @@
 """Answer-quality floors per question set: retrieval, the lead, abstention and the answer's length.
 
 The dev sets are the issue's (our paraphrases and real members' wording); the
-held-out sets in tests/data were written without the question banks in view,
-to check that the method generalises rather than the banks memorise (the fresh
-ones blind: their writers saw only the guide and dev_real, never the bot's answers). Each
-floor sits just under the figure measured when it was set (README,
-"Evaluation"), so a change that makes answers worse on any set fails here.
+others in tests/data were written without the question banks in view (the
+fresh and real ones blind: their writers saw only the guide and the dev sets,
+never the bot's answers). Every set but fresh_k and real_k now feeds the banks
+(`knowledge/questions/cmo-career-path-asked.yaml`), so on the shipped index they
+would measure recall: each is measured instead on an index whose banks leave out
+its half of the sets (`bench.crossfold`), against a floor just under the figure
+measured when it was first held out. fresh_k and real_k are in no bank and are
+measured on the shipped index (README, "Evaluation").
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.render import answer_chars
+from bench.crossfold import HALVES, measure_half
 from bot.engine import AnswerEngine
-from bot.evaluation import evaluate, read_jsonl
+from bot.evaluation import EvalReport, evaluate, read_jsonl
 from bot.settings import PROJECT_ROOT
+from bot.settings import Settings
+from index.embedder import Embedder
+from index.guide_index import GuideIndex
 from tests.conftest import SHARED
 
 DATA = PROJECT_ROOT / "tests" / "data"
@@ -57,15 +64,35 @@ FLOORS = {
     "real_h": Floor(DATA / "real_h.jsonl", DATA / "real_h_oos.jsonl", 0.87, 0.98, 0.87, 0.90, 0.96),
     "fresh_i": Floor(DATA / "fresh_i.jsonl", DATA / "fresh_i_oos.jsonl", 0.91, 0.95, 0.88, 0.98, 0.97),
     "real_i": Floor(DATA / "real_i.jsonl", DATA / "real_i_oos.jsonl", 0.92, 0.97, 0.95, 0.95, 0.93),
+    "fresh_j": Floor(DATA / "fresh_j.jsonl", DATA / "fresh_j_oos.jsonl", 0.96, 0.96, 0.90, 0.96, 0.95),
+    "real_j": Floor(DATA / "real_j.jsonl", DATA / "real_j_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.93),
+    "fresh_k": Floor(DATA / "fresh_k.jsonl", DATA / "fresh_k_oos.jsonl", 0.93, 0.98, 0.91, 0.93, 0.93),
+    "real_k": Floor(DATA / "real_k.jsonl", DATA / "real_k_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.97),
 }
+IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
+
+
+@pytest.fixture(scope="module")
+def held_out_reports(guide_settings: Settings, guide_index: GuideIndex, embedder: Embedder) -> dict[str, EvalReport]:
+    """Every set that feeds the banks, evaluated on banks without its half of the sets (two index builds,
+    from the shipped build's embedding cache)."""
+    if not (EVAL / "dev.jsonl").exists():
+        pytest.skip(f"{EVAL} is not here (../shared/eval is not beside the repo)")
+    reports: dict[str, EvalReport] = {}
+    for half in HALVES:
+        reports.update(measure_half(half, embedder, {"slack": answer_chars}, cache_from=guide_settings.data_dir))
+    return reports
 
 
 @pytest.mark.parametrize("name", FLOORS)
-def test_each_question_set_stays_above_its_floor(engine: AnswerEngine, name: str):
+def test_each_question_set_stays_above_its_floor_where_the_banks_have_not_seen_it(request: pytest.FixtureRequest, engine: AnswerEngine, name: str):
     floor = FLOORS[name]
     if not floor.on_topic.exists():
         pytest.skip(f"{floor.on_topic} is not here (../shared/eval is not beside the repo)")
-    report = evaluate(engine, read_jsonl(floor.on_topic), read_jsonl(floor.off_topic), {"slack": answer_chars})
+    if name in IN_THE_BANKS:
+        report = request.getfixturevalue("held_out_reports")[name]
+    else:
+        report = evaluate(engine, read_jsonl(floor.on_topic), read_jsonl(floor.off_topic), {"slack": answer_chars})
     assert report.hit_at_1 >= floor.hit_at_1, [(r.question, r.sections) for r in report.misses]
     assert report.hit_at_3 >= floor.hit_at_3
     assert report.lead_hit >= floor.lead_hit, [(r.question, r.lead) for r in report.lead_misses]
@@ -74,6 +101,19 @@ def test_each_question_set_stays_above_its_floor(engine: AnswerEngine, name: str
     assert report.max_lead_chars <= 450
     assert report.mean_passages < 1.6
     assert report.median_message_chars["slack"] <= 1200
+
+
+def test_the_banks_own_questions_are_answered_as_they_are_labelled(engine: AnswerEngine):
+    """The sets in the banks, on the shipped index: a broken answer phrase or a section slug that no longer
+    matches the guide shows here first."""
+    present = [FLOORS[n] for n in sorted(IN_THE_BANKS) if FLOORS[n].on_topic.exists()]
+    on = [row for f in present for row in read_jsonl(f.on_topic)]
+    off = [row for f in present for row in read_jsonl(f.off_topic)]
+    report = evaluate(engine, on, off)
+    assert len(report.misses) <= len(on) // 100, [(r.question, r.sections) for r in report.misses]
+    assert len(report.lead_misses) <= len(on) // 100, [(r.question, r.lead) for r in report.lead_misses]
+    assert len(report.abstained_on_topic) <= len(on) // 100, [r.question for r in report.abstained_on_topic]
+    assert len(report.answered_off_topic) <= len(off) // 100, [r.question for r in report.answered_off_topic]
 
 
 REWRITINGS = {
