@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run test bench stress lint clean
+.PHONY: install index run test bench crossfold stress lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install lint
 
 bench: index
 	$(BIN)/python -m bench.run
+
+# The question sets feed the banks: their figures on banks that have not seen them, half the sets at a time.
+crossfold: index
+	$(BIN)/python -m bench.crossfold
 
 stress: index
 	$(BIN)/python -m bench.stress

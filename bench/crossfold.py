@@ -91,12 +91,13 @@ def measure_half(names: tuple[str, ...], embedder: Embedder, sizes: dict[str, Me
 
 
 def table(reports: dict[str, EvalReport]) -> str:
-    lines = ["| set | Hit@1 | Hit@3 | lead hit | answered | refused |", "|---|---|---|---|---|---|"]
+    lines = ["| set | Hit@1 | Hit@3 | lead hit | answered | refused | passages | Slack chars (median) |", "|---|---|---|---|---|---|---|---|"]
     for name, report in reports.items():
-        lines.append(f"| {name} | " + " | ".join(f"{getattr(report, f):.3f}" for f in FIGURES) + " |")
+        figures = " | ".join(f"{getattr(report, f):.3f}" for f in FIGURES)
+        lines.append(f"| {name} | {figures} | {report.mean_passages:.2f} | {report.median_message_chars.get('slack', 0):.0f} |")
     for label, chosen in (("mean, all sets", list(reports)), ("mean, real wording", [n for n in reports if n in REAL])):
         means = [statistics.fmean(getattr(reports[n], f) for n in chosen) for f in FIGURES]
-        lines.append(f"| **{label}** | " + " | ".join(f"**{m:.3f}**" for m in means) + " |")
+        lines.append(f"| **{label}** | " + " | ".join(f"**{m:.3f}**" for m in means) + " | | |")
     return "\n".join(lines)
 
 

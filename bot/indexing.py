@@ -220,6 +220,7 @@ def stage_index(settings: Settings, embedder: Embedder, *, progress: Progress | 
         sentence_context_vectors=context_vectors,
         bank_in_sentences=np.asarray(in_sentences, dtype=np.int64),
         term_counts=term_counts,
+        bank_texts=tuple(in_texts) + tuple(out_texts),
     )
     with threadpool_limits(limits=settings.blas_threads or None, user_api="blas"):
         step("Fitting the section model and the sentence ranker on the question bank")

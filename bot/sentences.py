@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "14"
+RANKER_VERSION = "16"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -73,6 +73,18 @@ def _position(terms: frozenset[str]) -> int:
     return (1 if terms & EARLY_WORDS else 0) - (1 if terms & LATE_WORDS else 0)
 
 
+STEP_WORDS = frozenset(tokenize_one("step steps stage stages phase leg stretch rung move part milestone hurdle"))
+
+
+def _step_position(tokens: tuple[str, ...] | list[str]) -> int:
+    """`_position` of a question that asks about a step of the path ("the last step", "the first formal
+    step", "the very last leg"), read in order: "VPMA for the last three years" asks about no end."""
+    for i, word in enumerate(tokens):
+        if (word in EARLY_WORDS or word in LATE_WORDS) and STEP_WORDS & set(tokens[i + 1 : i + 3]):
+            return 1 if word in EARLY_WORDS else -1
+    return 0
+
+
 def _idf_overlap(query: frozenset[str], terms: frozenset[str], idf: dict[str, float], total: float) -> float:
     return sum(idf.get(t, 0.0) for t in query & terms) / total if total else 0.0
 
@@ -112,6 +124,12 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         position[:] = [asked_position * _position(index.sentence_terms(r)) for r in rows.tolist()]
 
     nearest, similarity = evidence.bank_in_nearest
+    step = _step_position(evidence.named_tokens)
+    if step:
+        # A bank question about the other step of the path is no neighbour: the model reads "the first step"
+        # and "the last step" as twins, and the bank's many last-step questions outvoted the position feature.
+        same_end = np.array([step * _step_position(index.bank_in_tokens(int(b))) >= 0 for b in nearest.tolist()], dtype=bool)
+        nearest, similarity = nearest[same_end], similarity[same_end]
     by_sentence: dict[int, float] = {}
     by_section: dict[str, float] = {}
     answers = index.bank_in_sentences

@@ -27,7 +27,7 @@ LONG_WORD = 7
 """From this length a word may be two edits from its mend; shorter ones, one."""
 
 MIN_UNKNOWN_LENGTH = 3
-TYPO_MAX_COUNT = 2
+TYPO_MAX_COUNT = 5
 TYPO_RATIO = 10
 TYPO_MIN_TARGET = 20
 

@@ -95,6 +95,14 @@ class GuideIndex:
         """The stemmed words of every name the documents define: what a question is about, not what it asks."""
         self._sentence_terms: dict[int, frozenset[str]] = {}
         self._heading_terms: dict[int, frozenset[str]] = {}
+        self._bank_in_tokens: dict[int, tuple[str, ...]] = {}
+
+    def bank_in_tokens(self, row: int) -> tuple[str, ...]:
+        """The stemmed words of one in-scope bank question, in order (the banks' texts list the in-scope ones first)."""
+        tokens = self._bank_in_tokens.get(row)
+        if tokens is None:
+            tokens = self._bank_in_tokens[row] = tuple(lexical.tokenize_one(self.bank_texts[row])) if row < len(self.bank_texts) else ()
+        return tokens
 
     def sentence_terms(self, row: int) -> frozenset[str]:
         """The stemmed words of one sentence, tokenized on first use (a large corpus has millions)."""

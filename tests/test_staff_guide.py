@@ -48,10 +48,10 @@ def small_guide(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     shutil.copytree(PROJECT_ROOT / "knowledge" / "documents", knowledge / "documents")
     shutil.copy2(PROJECT_ROOT / "knowledge" / "glossary.yaml", knowledge / "glossary.yaml")
     (knowledge / "questions").mkdir()
-    for name in ("cmo-career-path.yaml", "out-of-scope.yaml"):
-        bank = yaml.safe_load((PROJECT_ROOT / "knowledge" / "questions" / name).read_text(encoding="utf-8"))
+    for path in sorted((PROJECT_ROOT / "knowledge" / "questions").glob("*.yaml")):
+        bank = yaml.safe_load(path.read_text(encoding="utf-8"))
         bank["questions"] = {key: questions[::BANK_STEP] for key, questions in bank["questions"].items()}
-        (knowledge / "questions" / name).write_text(yaml.safe_dump(bank, allow_unicode=True), encoding="utf-8")
+        (knowledge / "questions" / path.name).write_text(yaml.safe_dump(bank, allow_unicode=True), encoding="utf-8")
     build_index(Settings(knowledge_dir=knowledge, data_dir=root / "data"), embedder)
     return root
 
