@@ -6,7 +6,7 @@ fresh and real ones blind: their writers saw only the guide and the dev sets,
 never the bot's answers). Every set but fresh_k and real_k now feeds the banks
 (`knowledge/questions/cmo-career-path-asked.yaml`), so on the shipped index they
 would measure recall: each is measured instead on an index whose banks leave out
-its half of the sets (`bench.crossfold`), against a floor just under the figure
+its half of the sets (`guidebot_testing.crossfold`), against a floor just under the figure
 measured when it was first held out. fresh_k and real_k are in no bank and are
 measured on the shipped index (README, "Evaluation").
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.render import answer_chars
-from bench.crossfold import HALVES, measure_half
+from guidebot_testing.crossfold import HALVES, measure_half
 from bot.engine import AnswerEngine
 from bot.evaluation import EvalReport, evaluate, read_jsonl
 from bot.settings import PROJECT_ROOT
