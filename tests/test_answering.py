@@ -239,3 +239,10 @@ def test_a_question_about_one_end_of_the_path_is_not_answered_from_the_other(eng
     first, last = engine.answer_many(["What's the first step toward becoming a CMO?", "What is the final stage of the CMO career path?"])
     assert first.answered and not any(s.text.startswith(final) for s in first.lead)
     assert last.lead[0].text.startswith(final)
+
+
+def test_a_named_role_counts_once_so_the_sentence_on_what_is_asked_leads(engine: AnswerEngine):
+    """Spelt out, "VPMA" matched the sentence that defines it four times over, which then led every VPMA question."""
+    answer = engine.answer("What kind of external representation does the VPMA handle?")
+    assert answer.answered
+    assert any("external representation" in s.text for s in answer.lead), [s.text for s in answer.lead]
