@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.render import answer_chars
-from guidebot_testing.crossfold import HALVES, measure_half
 from bot.engine import AnswerEngine
 from bot.evaluation import EvalReport, evaluate, read_jsonl
-from bot.settings import PROJECT_ROOT
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
+from guidebot_testing.crossfold import HALVES, measure_half
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from tests.conftest import SHARED
