@@ -177,7 +177,7 @@ def nearest_bank(bank: faiss.Index | None, q_vec: np.ndarray, k: int, exclude: i
     question being scored for calibration, which must not find itself.
 
     FAISS (`index.dense.bank_index`) rather than a product with the whole bank: an answer runs right after the
-    model, which has pushed the bank (3,500 questions) out of the CPU's caches; reading it back was a third of
+    model, which has pushed the banks (some 5,700 questions) out of the CPU's caches; reading it back was a third of
     the time an answer spends beyond the model, and FAISS's scan of half the bytes takes a third of that."""
     if bank is None or bank.ntotal == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -248,7 +248,8 @@ def search(
     votes for the section its nearest questions belong to. Sections, not
     chunks, are fused so that a section with two paragraphs is not counted twice.
     """
-    expanded = retrieval_text(question, index.acronyms)
+    named = canonical_names(question, index.acronyms)
+    expanded = expand_acronyms(named, index.acronyms)
     section_of = index.chunk_sections
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
@@ -343,7 +344,7 @@ def search(
         q_vec,
         tuple(tokens),
         (in_rows, in_scores),
-        named_tokens=tuple(lexical.tokenize_one(canonical_names(question, index.acronyms))),
+        named_tokens=tuple(lexical.tokenize_one(named)),
         section_probs=section_probs,
         topic_asked=topic_asked,
     )
