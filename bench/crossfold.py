@@ -17,15 +17,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def main() -> int:
     from adapters.slack.render import answer_chars
     from bot.embedding import load_embedder
-    from bot.evaluation import EvalReport
     from bot.settings import Settings
-    from guidebot_testing.crossfold import HALVES, measure_half, table
+    from guidebot_testing.crossfold import measure_all, table
 
-    embedder = load_embedder(Settings())
-    reports: dict[str, EvalReport] = {}
-    for half in HALVES:
-        reports.update(measure_half(half, embedder, {"slack": answer_chars}))
-    print(table(reports))
+    print(table(measure_all(load_embedder(Settings()), {"slack": answer_chars})))
     return 0
 
 

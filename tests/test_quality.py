@@ -22,7 +22,7 @@ from adapters.slack.render import answer_chars
 from bot.engine import AnswerEngine
 from bot.evaluation import EvalReport, evaluate, read_jsonl
 from bot.settings import PROJECT_ROOT, Settings
-from guidebot_testing.crossfold import HALVES, measure_half
+from guidebot_testing.crossfold import HALVES, measure_all
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from tests.conftest import SHARED
@@ -77,10 +77,7 @@ def held_out_reports(guide_settings: Settings, guide_index: GuideIndex, embedder
     from the shipped build's embedding cache)."""
     if not (EVAL / "dev.jsonl").exists():
         pytest.skip(f"{EVAL} is not here (../shared/eval is not beside the repo)")
-    reports: dict[str, EvalReport] = {}
-    for half in HALVES:
-        reports.update(measure_half(half, embedder, {"slack": answer_chars}, cache_from=guide_settings.data_dir))
-    return reports
+    return measure_all(embedder, {"slack": answer_chars}, cache_from=guide_settings.data_dir)
 
 
 @pytest.mark.parametrize("name", FLOORS)
