@@ -85,8 +85,6 @@ class Evidence:
     """Each section's probability under the section model (`bot.section_model`)."""
     ranked: tuple[RankedSentence, ...] = ()
     """The candidate sentences, best first."""
-    topic_asked: bool = False
-    """Whether the topic is what the question asks about (`without_topic` left too little)."""
     named_tokens: tuple[str, ...] = ()
     """The question's stemmed words with each name the documents define as its acronym alone (`VPMA`, not also
     `vice president medical affairs`), as the sentence ranker reads them."""
@@ -329,7 +327,6 @@ def search(
         "focus_mean": focus_mean,
         "neighbours_in": neighbours_in,
     }
-    topic_asked = without_topic(question, index.acronyms, index.topic_terms) is None
     section_model = index.ranker.get("section_model", {})
     if exclude_bank_in is not None and index.bank_in_section_probs is not None:
         section_probs = dict(zip(section_model.get("labels", ()), index.bank_in_section_probs[exclude_bank_in].tolist(), strict=True))
@@ -346,7 +343,6 @@ def search(
         (in_rows, in_scores),
         named_tokens=tuple(lexical.tokenize_one(named)),
         section_probs=section_probs,
-        topic_asked=topic_asked,
     )
     ranked = tuple(rank_sentences(index, evidence)) if order else ()
     features["lead_score"] = ranked[0].score if ranked else -10.0

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "16"
+RANKER_VERSION = "17"
 CANDIDATE_CHUNKS = 8
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
 BANK_NEIGHBOURS = 10
@@ -108,13 +108,14 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         else cosine
     )
     # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
-    # unless the topic is what is asked about. A name counts once, as its acronym: spelt out, "VPMA" would
-    # match the sentence that defines it four times over ("What external representation does the VPMA handle?"
-    # would lead with "The Vice President of Medical Affairs (VPMA) position represents …").
+    # even when the topic is all a question names. Counted then, it led "How to become a CMO" with whichever
+    # sentence happens to say "CMO" ("… to secure a CMO placement"), not the overview's, which says "this senior
+    # executive position"; the bank's neighbours and the section model know better. A name counts once, as its
+    # acronym: spelt out, "VPMA" would match the sentence that defines it four times over ("What external
+    # representation does the VPMA handle?" would lead with "The Vice President of Medical Affairs (VPMA) position
+    # represents …").
     asked = frozenset(evidence.named_tokens or evidence.tokens)
-    query = asked
-    if not evidence.topic_asked:
-        query = query - index.topic_stems or query
+    query = asked - index.topic_stems or asked
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
     lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])

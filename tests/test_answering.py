@@ -241,6 +241,18 @@ def test_a_question_about_one_end_of_the_path_is_not_answered_from_the_other(eng
     assert last.lead[0].text.startswith(final)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["How to Become a Chief Medical Officer", "how to become cmo", "becoming a chief medical officer", "How can I become a chief medical officer?"],
+)
+def test_how_to_become_a_cmo_leads_with_the_path_not_a_sentence_that_happens_to_say_cmo(engine: AnswerEngine, question: str):
+    """The guide's own title, as public pages and members ask it. With the topic counted in the ranker's word
+    overlap, it led with "The final stage … to secure a CMO placement", the one step it does not ask about."""
+    answer = engine.answer(question)
+    assert answer.answered
+    assert answer.lead[0].text.startswith("Attaining this senior executive position involves a rigorous sequence"), [s.text for s in answer.lead]
+
+
 def test_a_named_role_counts_once_so_the_sentence_on_what_is_asked_leads(engine: AnswerEngine):
     """Spelt out, "VPMA" matched the sentence that defines it four times over, which then led every VPMA question."""
     answer = engine.answer("What kind of external representation does the VPMA handle?")
