@@ -29,6 +29,10 @@ UNKNOWN_WORDS = 2
 UNKNOWN_SHARE = 1 / 3
 """A message with this many words no one knows, and this share of its words, is refused (`in_scope`); no on-topic
 question of any evaluation set comes near (none has two such words)."""
+NEAR_TWIN = 0.95
+NEAR_TWIN_MARGIN = 0.02
+"""A question this close (cosine) to a bank question, and this much closer to it than to any of the other bank's,
+takes that bank's side whatever the abstention model says (`in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
@@ -88,10 +92,15 @@ class AnswerEngine:
         """Whether to answer: the abstention model on the whole message and, where the message asks in a
         sentence that stands on its own after context, on that sentence too (it must not be plainly off-topic).
 
+        A question all but word for word one of a bank's takes that bank's side (`near_twin`).
+
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone."""
         confidence, answer = self.confidence(evidence)
+        twin = near_twin(evidence.features)
+        if twin is not None:
+            answer = twin
         unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
             return confidence, False
@@ -231,6 +240,22 @@ class SectionGroup:
     key: str
     chunks: tuple[int, ...]
     best: RankedSentence | None
+
+
+def near_twin(features: dict[str, float]) -> bool | None:
+    """True (answer) or False (refuse) when the question is all but one of a bank's; None otherwise.
+
+    The abstention model is fitted with every bank question left out of its own bank, so it never sees a
+    question that has a twin there, and it weighs one like any near neighbour: "How many years of experience
+    do you have in clinical management?", an interview question copied from a public page into the
+    out-of-scope bank, was still answered (0.58). Members and public pages ask the same questions word for
+    word; the bank's label is the better judge of those."""
+    inside, outside = features["bank_in_top"], features["bank_out_top"]
+    if outside >= NEAR_TWIN and outside - inside >= NEAR_TWIN_MARGIN:
+        return False
+    if inside >= NEAR_TWIN and inside - outside >= NEAR_TWIN_MARGIN:
+        return True
+    return None
 
 
 def choose_lead(ranked: list[RankedSentence], section_of: Callable[[int], str]) -> list[RankedSentence]:

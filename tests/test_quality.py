@@ -25,6 +25,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from guidebot_testing.crossfold import HALVES, measure_all
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
+from knowledge.bank import load_in_scope, load_out_of_scope
 from tests.conftest import SHARED
 
 DATA = PROJECT_ROOT / "tests" / "data"
@@ -114,6 +115,19 @@ def test_the_banks_own_questions_are_answered_as_they_are_labelled(engine: Answe
     assert len(report.lead_misses) <= len(on) // 100, [(r.question, r.lead) for r in report.lead_misses]
     assert len(report.abstained_on_topic) <= len(on) // 100, [r.question for r in report.abstained_on_topic]
     assert len(report.answered_off_topic) <= len(off) // 100, [r.question for r in report.answered_off_topic]
+
+
+def test_every_bank_question_asked_word_for_word_takes_its_banks_side(engine: AnswerEngine, guide_settings: Settings):
+    """Public pages and members ask the same questions word for word. The abstention model never saw a bank
+    question with its twin in the bank (each is scored with itself left out), and answered some of the
+    out-of-scope bank's own ("How many years of experience do you have in clinical management?")."""
+    questions = guide_settings.knowledge_dir / "questions"
+    inside = [q.text for q in load_in_scope(questions)]
+    outside = [q.text for q in load_out_of_scope(questions)]
+    assert len(inside) > 2000 and len(outside) > 2000
+    refused = [q for q, a in zip(inside, engine.answer_many(inside), strict=True) if a.abstained]
+    answered = [q for q, a in zip(outside, engine.answer_many(outside), strict=True) if not a.abstained]
+    assert not refused and not answered, (refused[:10], answered[:10])
 
 
 REWRITINGS = {
