@@ -253,6 +253,15 @@ def test_how_to_become_a_cmo_leads_with_the_path_not_a_sentence_that_happens_to_
     assert answer.lead[0].text.startswith("Attaining this senior executive position involves a rigorous sequence"), [s.text for s in answer.lead]
 
 
+@pytest.mark.parametrize("question", ["What do pharma CMOs do?", "biotech cmo responsibilities?", "what does a pharma CMO actually do"])
+def test_a_cmo_named_by_its_setting_is_answered_from_that_setting(engine: AnswerEngine, question: str):
+    """Too few words besides the topic keep it in the dense query, so "What does a biotech CMO do?" read as
+    "what does a CMO do" and was refused (0.38) or led with the hospital CMO's duties."""
+    answer = engine.answer(question)
+    assert answer.answered
+    assert answer.lead[0].text.startswith("Within a pharmaceutical or biotechnology company"), [s.text for s in answer.lead]
+
+
 def test_a_named_role_counts_once_so_the_sentence_on_what_is_asked_leads(engine: AnswerEngine):
     """Spelt out, "VPMA" matched the sentence that defines it four times over, which then led every VPMA question."""
     answer = engine.answer("What kind of external representation does the VPMA handle?")
