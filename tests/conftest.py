@@ -19,6 +19,8 @@ from index.embedder import Embedder  # noqa: E402
 from index.guide_index import GuideIndex, load_index  # noqa: E402
 
 SHARED = PROJECT_ROOT.parent / "shared"
+VPMA_SENTENCES = ("The Vice President of Medical Affairs (VPMA) position represents", "The VPMA is responsible for clinical governance")
+"""The guide's sentences that say what a VPMA does: either may lead "What does a VPMA do?", as the ranker weighs them."""
 
 # CI runs the same examples every time, so a red build is reproducible; locally hypothesis explores.
 from hypothesis import settings as hypothesis_settings  # noqa: E402

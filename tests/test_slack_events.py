@@ -37,6 +37,7 @@ from guidebot_testing.slack import (
     start_env,
     stop_env,
 )
+from tests.conftest import VPMA_SENTENCES
 from tests.test_slack_render import check_message
 
 QUESTION = "What does a VPMA do?"
@@ -70,10 +71,6 @@ def posted(call: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- conversations
-
-
-VPMA_SENTENCES = ("The Vice President of Medical Affairs (VPMA) position represents", "The VPMA is responsible for clinical governance")
-"""The guide's sentences that say what a VPMA does: either may lead, as the ranker weighs them."""
 
 
 async def test_a_mention_is_answered_in_a_thread_under_the_question(slack: SlackEnv) -> None:

@@ -29,6 +29,7 @@ from guidebot_testing.teams import BOT_ID, FakeConnector, TeamsConfig, TeamsHarn
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.entities import Entities
+from tests.conftest import VPMA_SENTENCES
 from tests.test_commands import TYPED_COMMANDS, TYPED_QUESTION, UNKNOWN_NAME
 
 QUESTION = "What does a VPMA do?"
@@ -101,8 +102,7 @@ async def test_personal_question_gets_quoted_passages_with_teams_citations_and_f
     body = sent.body
     assert body["textFormat"] == "markdown"
     assert "VPMA" in body["text"] and not body["text"].startswith(">"), "the lead, not a quote block, opens the message"
-    lead = ("The Vice President of Medical Affairs (VPMA) position represents", "The VPMA is responsible for clinical governance")
-    assert body["text"].startswith(lead) and body["summary"].startswith(lead), "a sentence saying what a VPMA does leads, and previews the chat"
+    assert body["text"].startswith(VPMA_SENTENCES) and body["summary"].startswith(VPMA_SENTENCES), "a sentence saying what a VPMA does leads, and previews the chat"
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", body["text"])}
     entity = citation_of(body)
     assert entity["@type"] == "Message" and entity["@context"] == "https://schema.org" and entity["@id"] == ""
