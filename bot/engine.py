@@ -246,10 +246,10 @@ def near_twin(features: dict[str, float]) -> bool | None:
     """True (answer) or False (refuse) when the question is all but one of a bank's; None otherwise.
 
     The abstention model is fitted with every bank question left out of its own bank, so it never sees a
-    question that has a twin there, and it weighs one like any near neighbour: "How many years of experience
-    do you have in clinical management?", an interview question copied from a public page into the
-    out-of-scope bank, was still answered (0.58). Members and public pages ask the same questions word for
-    word; the bank's label is the better judge of those."""
+    question that has a twin there, and it weighs one like any near neighbour: an interview question the
+    out-of-scope bank took from a public page ("How many years have you spent in clinical management?") was
+    still answered (0.58). Members ask the same questions again, in nearly the same words; the bank's label
+    is the better judge of those."""
     inside, outside = features["bank_in_top"], features["bank_out_top"]
     if outside >= NEAR_TWIN and outside - inside >= NEAR_TWIN_MARGIN:
         return False
