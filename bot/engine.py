@@ -23,8 +23,6 @@ from knowledge.stopwords import ENGLISH_STOP_WORDS
 EMPTY_MESSAGE = "Ask me a question about the guide, or type `help` to see what I can do."
 OUT_OF_SCOPE_MESSAGE = "The guide doesn't cover that, so I won't guess."
 FALLBACK_SENTENCE_THRESHOLD = 0.45
-ASK_FLOOR = 0.05
-"""An asking sentence that stands on its own is refused below this in-scope probability, whatever its context."""
 UNKNOWN_WORDS = 2
 UNKNOWN_SHARE = 1 / 3
 """A message with this many words no one knows, and this share of its words, is refused (`in_scope`); no on-topic
@@ -57,6 +55,8 @@ class AnswerEngine:
         self.embedder = embedder
         self.top_k = top_k
         self.max_chars = max_chars
+        self.names = frozenset(name.lower() for name in index.acronyms if len(name) > 2)
+        """The guide's names a question can be about on its own ("What does a VPMA do?"); "MD" and "DO" are words too."""
         self.speller = Speller.from_texts(
             [c.text for c in index.chunks] + [c.section for c in index.chunks], index.bank_texts, keep=ABBREVIATIONS
         )
@@ -83,14 +83,19 @@ class AnswerEngine:
     def encode_with_asks(self, queries: list[str]) -> tuple[np.ndarray, list[tuple[str, np.ndarray] | None]]:
         """Each query's vector, and its asking sentence (`asking_sentence`) with that sentence's vector, from one
         call of the model: a long message costs one run, not two."""
-        found = [asking_sentence(q, _STOP_WORDS) for q in queries]
+        found = [asking_sentence(q, _STOP_WORDS, self.names) for q in queries]
         vectors = self.encode(queries + [a for a in found if a is not None])
         rest = iter(vectors[len(queries) :])
         return vectors[: len(queries)], [(a, next(rest)) if a is not None else None for a in found]
 
     def in_scope(self, query: str, evidence: Evidence, ask: tuple[str, np.ndarray] | None) -> tuple[float, bool]:
-        """Whether to answer: the abstention model on the whole message and, where the message asks in a
-        sentence that stands on its own after context, on that sentence too (it must not be plainly off-topic).
+        """Whether to answer, and the in-scope probability that decided it: the abstention model on the whole
+        message or, where the message asks in a sentence that stands on its own after context, on that sentence
+        alone. Context would otherwise decide for the question: on the guide's ground ("I'm an internist
+        thinking about leadership") it carried an off-topic question over the bar ("How much do CMOs make?"
+        was answered at 0.97 behind such a sentence, refused at 0.08 alone), and off it ("We just merged with a
+        bigger system") it dragged on-topic ones under. An asking sentence that leans on its context ("What
+        should I tell her?") is not judged alone (`asking_sentence`).
 
         A question all but word for word one of a bank's takes that bank's side (`near_twin`).
 
@@ -101,12 +106,11 @@ class AnswerEngine:
         twin = near_twin(evidence.features)
         if twin is not None:
             answer = twin
+        elif ask is not None:
+            confidence, answer = self.confidence(self.evidence(*ask))
         unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
             return confidence, False
-        if answer and ask is not None:
-            alone, _ = self.confidence(self.evidence(*ask))
-            answer = alone >= ASK_FLOOR
         return confidence, answer
 
     def query(self, question: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import pairwise
 
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _WS = re.compile(r"\s+")
@@ -135,8 +136,20 @@ def focus_of(text: str, min_words: int = 25) -> str | None:
     return focus if len(focus.split()) >= 3 else None
 
 
-ANAPHORA = frozenset({"it", "its", "that", "this", "those", "these", "they", "them", "their", "she", "her", "he", "him", "his", "there", "so"})
+ANAPHORA = frozenset(
+    {"it", "its", "that", "this", "those", "these", "they", "them", "their", "she", "her", "he", "him", "his", "there", "so",
+     "both", "either", "neither", "former", "latter", "other"}
+)
 """Words that point back to an earlier sentence: an asking sentence holding one is not a question on its own."""
+NUMBERS = frozenset({"two", "three", "four", "five"})
+CHOOSING = frozenset({"is", "are", "one", "ones", "of", "would", "should", "do", "does", "did", "will", "makes", "make"})
+"""After an opening "which", words that choose among things named before ("which is better?", "which one?")."""
+_EXPLETIVE = re.compile(
+    r"\b(?:what|who|why|how|where|when)\s+(?:is|was)\s+it\s+that\b"
+    r"|\bis\s+it\s+(?:worth|true|possible|necessary|required|normal|common|realistic|wise|okay|ok|too\s+late)\b"
+    r"|\b(?:is|are|was|were)\s+there\b|\bthere\s+(?:is|are|was|were)\b|\bthere's\b"
+)
+"""An "it" or "there" that stands for nothing said before ("What is it that MSLs do?", "Are there locum roles?")."""
 VAGUE = frozenset({"good", "bad", "idea", "ok", "okay", "thoughts", "sense", "worth", "right", "wrong", "better", "best", "fine", "true"})
 """Words that judge without naming what is judged ("Good idea or not?")."""
 _CONTENT_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -146,22 +159,40 @@ _CLAUSE_BREAK = re.compile(r"\s+-+\s+|[:;]\s+")
 """Where a sentence turns from context to the question ("nervous about the politics - does the CMO report to …?")."""
 
 
+_ASKS_INDIRECTLY = re.compile(
+    r"\s*(?:(?:i'?m\s+|i\s+am\s+|just\s+)?(?:curious|wondering)|i\s+wonder|not\s+sure|"
+    r"trying\s+to\s+(?:figure\s+out|decide|understand|work\s+out)|(?:i\s+)?(?:want|need|would\s+like|'d\s+like)\s+to\s+know)\b",
+    re.IGNORECASE,
+)
+"""A sentence that asks without a question mark ("Curious whether the comp is better in industry.")."""
+_ASKS = re.compile(
+    r"\s*(?:what|how|why|who|whom|whose|which|where|when|does|do|did|is|are|was|were|can|could|should|would|will|"
+    r"shall|may|might|has|have|had)\b",
+    re.IGNORECASE,
+)
+"""A clause after a dash or colon asks on its own only when it opens like a question ("… - does the CMO report to
+the CEO?"); in "vp medical affairs - any outward facing work?" it asks about what comes before the dash."""
+
+
 def _content_words(text: str, stop_words: frozenset[str]) -> int:
-    return sum(1 for w in _CONTENT_WORD.findall(text.lower()) if w not in stop_words and w not in VAGUE)
+    """Words of `text` that are neither stop words nor vague; a contraction counts as its head ("what's": "what")."""
+    return sum(1 for w in _CONTENT_WORD.findall(text.lower()) if w.split("'")[0] not in stop_words and w not in VAGUE)
 
 
-def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
+def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str] = frozenset()) -> str | None:
     """The sentence of a message of several that asks, when it is a question on its own; None otherwise.
 
     "I'm on the CMO path. Who won the Super Bowl?" asks about football: the
     context sentence alone would make the message read as covered. But most
     asking sentences after context lean on it ("What should I tell her?",
     "Why should I do that?", "Good idea or not?"), and those are not questions
-    on their own: only one with two words of its own content and no word
-    pointing back is returned. A message of several questions is several
-    questions, not context and a question: it is judged whole. Context can run into
-    the asking sentence too, before a dash, colon or semicolon; the clause after it
-    asks, when it has two content words of its own.
+    on their own: only one with two words of its own content (or one of the guide's
+    `names`, lower-cased: "What does a VPMA do?") and no word pointing back is returned. A message of several questions is several
+    questions, not context and a question: it is judged whole, and so is one whose
+    question mark is followed by a question in other words ("Anyone made the jump to
+    pharma? Curious whether the comp is better."). Context can run into the asking
+    sentence too, before a dash, colon or semicolon; the clause after it asks when it
+    opens like a question and has two content words of its own.
     """
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     if len(sentences) < 2:
@@ -170,9 +201,22 @@ def asking_sentence(text: str, stop_words: frozenset[str]) -> str | None:
     if len(questions) > 1:
         return None
     ask = (questions or sentences)[-1]
-    clauses = _CLAUSE_BREAK.split(ask)
-    if len(clauses) > 1 and _content_words(clauses[-1], stop_words) >= 2:
-        ask = clauses[-1]
-    if any(w in ANAPHORA or w.split("'")[0] in ANAPHORA for w in _CONTENT_WORD.findall(ask.lower())):
+    if any(_ASKS_INDIRECTLY.match(s) for s in sentences[sentences.index(ask) + 1 :]):
         return None
-    return ask if _content_words(ask, stop_words) >= 2 else None
+    clauses = _CLAUSE_BREAK.split(ask)
+    if len(clauses) > 1 and _content_words(clauses[-1], stop_words) >= 2 and _ASKS.match(clauses[-1]):
+        ask = clauses[-1]
+    if _points_back(ask):
+        return None
+    named = any(w.split("'")[0] in names for w in _CONTENT_WORD.findall(ask.lower()))
+    return ask if named or _content_words(ask, stop_words) >= 2 else None
+
+
+def _points_back(sentence: str) -> bool:
+    """Whether `sentence` holds a word that points back to what was said before it ("How long does it take?",
+    "Do all three count?", "CQO or VPMA - which is the better route?"); an empty "it" or "there" does not
+    ("What is it that MSLs do?", "Are there locum roles?")."""
+    words = [w.split("'")[0] for w in _CONTENT_WORD.findall(_EXPLETIVE.sub(" ", sentence.lower()))]
+    if words[:1] == ["which"] and words[1:2] and words[1] in CHOOSING:
+        return True
+    return any(w in ANAPHORA for w in words) or any(a == "all" and b in NUMBERS for a, b in pairwise(words))

@@ -97,6 +97,23 @@ def test_context_about_the_cmo_path_does_not_make_an_off_topic_question_covered(
     assert leaning.answered
 
 
+def test_the_asking_sentence_decides_whatever_context_comes_before_it(engine: AnswerEngine):
+    """Context on the guide's ground carried these off-topic questions over the bar (0.53 to 0.98) and context
+    off it dragged these on-topic ones under (0.00 to 0.34): judged on the whole message, the context decided."""
+    off_topic = [
+        "Medical director of our cardiology service line, aiming for VPMA next. Is an online MHA respected as much as an in-person one?",
+        "As a hospitalist who wants to become a chief medical officer, I've been reading about physician leadership. How did the CPE come about?",
+        "I'm on the path from medical director to CMO and building my executive skills. Which HCAHPS measures get reported on Hospital Compare?",
+    ]
+    on_topic = [
+        "Our group just got bought by a private equity firm and morale is terrible. What's the final step before landing a CMO role?",
+        "Nurses on my unit are striking next week, total mess. Do CMOs need to understand P&L statements?",
+        "We just got acquired by a private equity group and everything is chaos. What does a VPMA do?",
+    ]
+    assert [a.question for a in engine.answer_many(off_topic) if a.answered] == []
+    assert [a.question for a in engine.answer_many(on_topic) if a.abstained] == []
+
+
 def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEngine):
     answer = engine.answer("Which credential is from the AAPL?")
     assert answer.answered

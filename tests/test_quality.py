@@ -161,3 +161,31 @@ def test_a_question_as_members_type_it_is_answered_as_the_plain_one(engine: Answ
     assert len(changed) <= len(questions) // 100, changed
     other_lead = [q for q, a, b in zip(questions, plain, typed, strict=True) if a.answered and b.answered and a.lead[0].text != b.lead[0].text]
     assert len(other_lead) <= len(questions) // 25, other_lead
+
+
+CONTEXTS = (
+    "Neurologist, 11 years, chair of our peer review committee.",
+    "Asking for a colleague who wants to move into hospital leadership.",
+    "Emergency physician, burned out on nights, looking at executive roles.",
+    "Long story short, I want to be a CMO within ten years.",
+    "Context: internal medicine, 7 years, associate medical director.",
+    "We just merged with a bigger system and leadership is reshuffling.",
+    "Psychiatrist here, 13 yrs, currently service line lead.",
+    "My mentor says I'd make a good physician executive.",
+    "Radiologist, mostly remote reads now, thinking about leadership.",
+    "Hi team, quick one from a surgeon considering the admin path.",
+)
+BLIND = ("fresh_l", "real_l", "fresh_m", "real_m", "fresh_n", "real_n")
+
+
+def test_a_members_context_before_the_question_does_not_decide_whether_it_is_answered(engine: AnswerEngine):
+    """Members say who they are before they ask. With one of these sentences before each question of the blind
+    sets, judging the whole message answered 94 % of the on-topic and refused 95 % of the off-topic (context on
+    the guide's ground carried off-topic questions over the bar, context off it dragged on-topic ones under);
+    judging the asking sentence alone where it stands on its own, 98 % and 97 % (README, "How it answers")."""
+    on = [f"{CONTEXTS[i % len(CONTEXTS)]} {row['q']}" for i, row in enumerate(r for n in BLIND for r in read_jsonl(DATA / f"{n}.jsonl"))]
+    off = [f"{CONTEXTS[i % len(CONTEXTS)]} {row['q']}" for i, row in enumerate(r for n in BLIND for r in read_jsonl(DATA / f"{n}_oos.jsonl"))]
+    refused = [a.question for a in engine.answer_many(on) if a.abstained]
+    answered = [a.question for a in engine.answer_many(off) if a.answered]
+    assert len(refused) <= 0.04 * len(on), refused
+    assert len(answered) <= 0.05 * len(off), answered

@@ -100,3 +100,38 @@ def test_context_that_runs_into_the_asking_sentence_before_a_dash_is_left_out():
     assert asking_sentence(message, stop) == "does the chief medical officer report to the ceo or the board?"
     assert asking_sentence("I'm an internist. Next step: which degree suits hospital operations?", stop) == "which degree suits hospital operations?"
     assert asking_sentence("I'm an internist. MBA vs MHA - which one?", stop) == "MBA vs MHA - which one?"
+
+
+def test_an_asking_sentence_that_chooses_among_or_counts_what_came_before_is_not_judged_alone():
+    from bot.retrieval import AUXILIARIES
+    from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | AUXILIARIES
+    for leaning in (
+        "MBA vs MHA vs MMM for a doc who wants to be a CMO. Do all three count for search committees?",
+        "I'm weighing the CQO and the VPMA jobs. Which is the better route to CMO?",
+        "Two offers on the table. Is either one a real step toward the C-suite?",
+        "I've got a CMO panel interview next month. What other themes should the board hear from me?",
+        "Anyone moved from a hospital CMO job to pharma? Curious whether the pay is better in industry.",
+    ):
+        assert asking_sentence(leaning, stop) is None, leaning
+
+
+def test_an_empty_it_or_there_and_a_name_of_the_guide_leave_a_question_standing_on_its_own():
+    from bot.retrieval import AUXILIARIES
+    from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | AUXILIARIES
+    assert asking_sentence("I run a clinic. What is it that PBM pharmacists do?", stop) == "What is it that PBM pharmacists do?"
+    assert asking_sentence("Hi all. Are there locum CMO roles anywhere?", stop) == "Are there locum CMO roles anywhere?"
+    assert asking_sentence("Our system just merged. What does a VPMA do?", stop) is None
+    assert asking_sentence("Our system just merged. What does a VPMA do?", stop, frozenset({"vpma"})) == "What does a VPMA do?"
+
+
+def test_a_clause_after_a_dash_asks_on_its_own_only_when_it_opens_like_a_question():
+    from bot.retrieval import AUXILIARIES
+    from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | AUXILIARIES
+    assert asking_sentence("Quick one. vp medical affairs - any outward facing work? like policy", stop) == "vp medical affairs - any outward facing work?"
+    assert asking_sentence("MBA vs MHA vs MMM for a future CMO - what's the difference? Thanks", stop) == "MBA vs MHA vs MMM for a future CMO - what's the difference?"
