@@ -159,6 +159,8 @@ _CLAUSE_BREAK = re.compile(r"\s+-+\s+|[:;]\s+")
 """Where a sentence turns from context to the question ("nervous about the politics - does the CMO report to …?")."""
 
 
+_DEFINES = re.compile(r"\s*(?:what\s+is|what's|whats|what\s+are|what\s+does\s+\S+\s+mean|define|meaning\s+of)\b", re.IGNORECASE)
+"""A question that asks what one word means stands on its own ("What's capitation?"); "Why bother?" does not."""
 _ASKS_INDIRECTLY = re.compile(
     r"\s*(?:(?:i'?m\s+|i\s+am\s+|just\s+)?(?:curious|wondering)|i\s+wonder|not\s+sure|"
     r"trying\s+to\s+(?:figure\s+out|decide|understand|work\s+out)|(?:i\s+)?(?:want|need|would\s+like|'d\s+like)\s+to\s+know)\b",
@@ -187,7 +189,8 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     asking sentences after context lean on it ("What should I tell her?",
     "Why should I do that?", "Good idea or not?"), and those are not questions
     on their own: only one with two words of its own content (or one of the guide's
-    `names`, lower-cased: "What does a VPMA do?") and no word pointing back is returned. A message of several questions is several
+    `names`, lower-cased: "What does a VPMA do?", or one it asks to define: "What's
+    capitation?") and no word pointing back is returned. A message of several questions is several
     questions, not context and a question: it is judged whole, and so is one whose
     question mark is followed by a question in other words ("Anyone made the jump to
     pharma? Curious whether the comp is better."). Context can run into the asking
@@ -209,7 +212,8 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     if _points_back(ask):
         return None
     named = any(w.split("'")[0] in names for w in _CONTENT_WORD.findall(ask.lower()))
-    return ask if named or _content_words(ask, stop_words) >= 2 else None
+    content = _content_words(ask, stop_words)
+    return ask if named or content >= 2 or (content == 1 and _DEFINES.match(ask)) else None
 
 
 def _points_back(sentence: str) -> bool:

@@ -182,7 +182,7 @@ def test_a_members_context_before_the_question_does_not_decide_whether_it_is_ans
     """Members say who they are before they ask. With one of these sentences before each question of the blind
     sets, judging the whole message answered 94 % of the on-topic and refused 95 % of the off-topic (context on
     the guide's ground carried off-topic questions over the bar, context off it dragged on-topic ones under);
-    judging the asking sentence alone where it stands on its own, 98 % and 97 % (README, "How it answers")."""
+    judging the asking sentence alone where it stands on its own, 98 % and 98 % (README, "How it answers")."""
     on = [f"{CONTEXTS[i % len(CONTEXTS)]} {row['q']}" for i, row in enumerate(r for n in BLIND for r in read_jsonl(DATA / f"{n}.jsonl"))]
     off = [f"{CONTEXTS[i % len(CONTEXTS)]} {row['q']}" for i, row in enumerate(r for n in BLIND for r in read_jsonl(DATA / f"{n}_oos.jsonl"))]
     refused = [a.question for a in engine.answer_many(on) if a.abstained]

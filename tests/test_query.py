@@ -126,6 +126,8 @@ def test_an_empty_it_or_there_and_a_name_of_the_guide_leave_a_question_standing_
     assert asking_sentence("Hi all. Are there locum CMO roles anywhere?", stop) == "Are there locum CMO roles anywhere?"
     assert asking_sentence("Our system just merged. What does a VPMA do?", stop) is None
     assert asking_sentence("Our system just merged. What does a VPMA do?", stop, frozenset({"vpma"})) == "What does a VPMA do?"
+    assert asking_sentence("Our CEO keeps saying it. What's capitation?", stop) == "What's capitation?"
+    assert asking_sentence("Our CEO keeps saying it. Why bother?", stop) is None
 
 
 def test_a_clause_after_a_dash_asks_on_its_own_only_when_it_opens_like_a_question():
