@@ -218,7 +218,7 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
 
 def _points_back(sentence: str) -> bool:
     """Whether `sentence` holds a word that points back to what was said before it ("How long does it take?",
-    "Do all three count?", "CQO or VPMA - which is the better route?"); an empty "it" or "there" does not
+    "Do all three count?", "Which is the better route?"); an empty "it" or "there" does not
     ("What is it that MSLs do?", "Are there locum roles?")."""
     words = [w.split("'")[0] for w in _CONTENT_WORD.findall(_EXPLETIVE.sub(" ", sentence.lower()))]
     if words[:1] == ["which"] and words[1:2] and words[1] in CHOOSING:
