@@ -178,14 +178,25 @@ CONTEXTS = (
 BLIND = ("fresh_l", "real_l", "fresh_m", "real_m", "fresh_n", "real_n")
 
 
-def test_a_members_context_before_the_question_does_not_decide_whether_it_is_answered(engine: AnswerEngine):
-    """Members say who they are before they ask. With one of these sentences before each question of the blind
-    sets, judging the whole message answered 94 % of the on-topic and refused 95 % of the off-topic (context on
-    the guide's ground carried off-topic questions over the bar, context off it dragged on-topic ones under);
-    judging the asking sentence alone where it stands on its own, 98 % and 98 % (README, "How it answers")."""
-    on = [f"{CONTEXTS[i % len(CONTEXTS)]} {row['q']}" for i, row in enumerate(r for n in BLIND for r in read_jsonl(DATA / f"{n}.jsonl"))]
-    off = [f"{CONTEXTS[i % len(CONTEXTS)]} {row['q']}" for i, row in enumerate(r for n in BLIND for r in read_jsonl(DATA / f"{n}_oos.jsonl"))]
-    refused = [a.question for a in engine.answer_many(on) if a.abstained]
-    answered = [a.question for a in engine.answer_many(off) if a.answered]
-    assert len(refused) <= 0.04 * len(on), refused
-    assert len(answered) <= 0.05 * len(off), answered
+def _with_context(question: str, context: str, placement: str) -> str:
+    if placement == "before":
+        return f"{context} {question}"
+    question = question.rstrip()
+    return f"{question} {context}" if question.endswith(("?", ".", "!")) else f"{question}? {context}"
+
+
+@pytest.mark.parametrize(("placement", "refused_at_most", "answered_at_most"), [("before", 0.04, 0.05), ("after", 0.035, 0.045)])
+def test_a_members_context_around_the_question_does_not_decide_whether_it_is_answered(
+    engine: AnswerEngine, placement: str, refused_at_most: float, answered_at_most: float
+):
+    """Members say who they are before (or after) they ask. With one of these sentences before each question of
+    the blind sets, judging the whole message answered 94.3 % of the on-topic and refused 94.8 % of the off-topic
+    (context on the guide's ground carried off-topic questions over the bar, context off it dragged on-topic ones
+    under), after it 96.0 % and 95.2 %; judging the asking sentence alone where it stands on its own, 98.0 % and
+    98.1 %, and 97.7 % and 96.7 % (README, "How it answers")."""
+    on = [row["q"] for n in BLIND for row in read_jsonl(DATA / f"{n}.jsonl")]
+    off = [row["q"] for n in BLIND for row in read_jsonl(DATA / f"{n}_oos.jsonl")]
+    refused = [a.question for a in engine.answer_many([_with_context(q, CONTEXTS[i % len(CONTEXTS)], placement) for i, q in enumerate(on)]) if a.abstained]
+    answered = [a.question for a in engine.answer_many([_with_context(q, CONTEXTS[i % len(CONTEXTS)], placement) for i, q in enumerate(off)]) if a.answered]
+    assert len(refused) <= refused_at_most * len(on), refused
+    assert len(answered) <= answered_at_most * len(off), answered
