@@ -102,12 +102,10 @@ class AnswerEngine:
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone."""
-        confidence, answer = self.confidence(evidence)
         twin = near_twin(evidence.features)
+        confidence, answer = self.confidence(evidence if twin is not None or ask is None else self.evidence(*ask))
         if twin is not None:
             answer = twin
-        elif ask is not None:
-            confidence, answer = self.confidence(self.evidence(*ask))
         unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
             return confidence, False

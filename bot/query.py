@@ -176,6 +176,11 @@ _ASKS = re.compile(
 the CEO?"); in "vp medical affairs - any outward facing work?" it asks about what comes before the dash."""
 
 
+def _heads(text: str) -> list[str]:
+    """The words of `text`, lower-cased, each contraction as its head ("what's": "what")."""
+    return [w.split("'")[0] for w in _CONTENT_WORD.findall(text.lower())]
+
+
 def _content_words(text: str, stop_words: frozenset[str]) -> int:
     """Words of `text` that are neither stop words nor vague; a contraction counts as its head ("what's": "what")."""
     return sum(1 for w in _CONTENT_WORD.findall(text.lower()) if w.split("'")[0] not in stop_words and w not in VAGUE)
@@ -211,7 +216,7 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
         ask = clauses[-1]
     if _points_back(ask):
         return None
-    named = any(w.split("'")[0] in names for w in _CONTENT_WORD.findall(ask.lower()))
+    named = any(w in names for w in _heads(ask))
     content = _content_words(ask, stop_words)
     return ask if named or content >= 2 or (content == 1 and _DEFINES.match(ask)) else None
 
@@ -220,7 +225,7 @@ def _points_back(sentence: str) -> bool:
     """Whether `sentence` holds a word that points back to what was said before it ("How long does it take?",
     "Do all three count?", "Which is the better route?"); an empty "it" or "there" does not
     ("What is it that MSLs do?", "Are there locum roles?")."""
-    words = [w.split("'")[0] for w in _CONTENT_WORD.findall(_EXPLETIVE.sub(" ", sentence.lower()))]
+    words = _heads(_EXPLETIVE.sub(" ", sentence.lower()))
     if words[:1] == ["which"] and words[1:2] and words[1] in CHOOSING:
         return True
     return any(w in ANAPHORA for w in words) or any(a == "all" and b in NUMBERS for a, b in pairwise(words))

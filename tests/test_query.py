@@ -6,6 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.query import asking_sentence, for_retrieval, is_small_talk, unshouted, without_pleasantries
+from bot.retrieval import AUXILIARIES
+from knowledge.stopwords import ENGLISH_STOP_WORDS
+
+STOP = ENGLISH_STOP_WORDS | AUXILIARIES
+"""The stop words the engine reads asking sentences with."""
 
 
 def test_greetings_prefaces_thanks_and_emoji_are_left_out():
@@ -79,34 +84,22 @@ def test_links_and_phone_signatures_are_not_read_as_the_question():
 
 
 def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
-    from bot.retrieval import AUXILIARIES
-    from knowledge.stopwords import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | AUXILIARIES
-    assert asking_sentence("I'm on the CMO path. Who won the Super Bowl last year?", stop) == "Who won the Super Bowl last year?"
-    assert asking_sentence("Who won the Super Bowl? I'm on the CMO path.", stop) == "Who won the Super Bowl?"
+    assert asking_sentence("I'm on the CMO path. Who won the Super Bowl last year?", STOP) == "Who won the Super Bowl last year?"
+    assert asking_sentence("Who won the Super Bowl? I'm on the CMO path.", STOP) == "Who won the Super Bowl?"
     for leaning in ("My mentee asks about degrees. What should I tell her?", "I chair a committee. Why should I do that?",
                     "Board interview next week. Good idea or not?", "What does a VPMA do?",
                     "What does a VPMA do? Also, what's the weather like?"):
-        assert asking_sentence(leaning, stop) is None, leaning
+        assert asking_sentence(leaning, STOP) is None, leaning
 
 
 def test_context_that_runs_into_the_asking_sentence_before_a_dash_is_left_out():
-    from bot.retrieval import AUXILIARIES
-    from knowledge.stopwords import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | AUXILIARIES
     message = "EM doc, 14 yrs. nervous about the politics - does the chief medical officer report to the ceo or the board?"
-    assert asking_sentence(message, stop) == "does the chief medical officer report to the ceo or the board?"
-    assert asking_sentence("I'm an internist. Next step: which degree suits hospital operations?", stop) == "which degree suits hospital operations?"
-    assert asking_sentence("I'm an internist. MBA vs MHA - which one?", stop) == "MBA vs MHA - which one?"
+    assert asking_sentence(message, STOP) == "does the chief medical officer report to the ceo or the board?"
+    assert asking_sentence("I'm an internist. Next step: which degree suits hospital operations?", STOP) == "which degree suits hospital operations?"
+    assert asking_sentence("I'm an internist. MBA vs MHA - which one?", STOP) == "MBA vs MHA - which one?"
 
 
 def test_an_asking_sentence_that_chooses_among_or_counts_what_came_before_is_not_judged_alone():
-    from bot.retrieval import AUXILIARIES
-    from knowledge.stopwords import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | AUXILIARIES
     for leaning in (
         "MBA vs MHA vs MMM for a doc who wants to be a CMO. Do all three count for search committees?",
         "I'm weighing the CQO and the VPMA jobs. Which is the better route to CMO?",
@@ -114,26 +107,18 @@ def test_an_asking_sentence_that_chooses_among_or_counts_what_came_before_is_not
         "I've got a CMO panel interview next month. What other themes should the board hear from me?",
         "Anyone moved from a hospital CMO job to pharma? Curious whether the pay is better in industry.",
     ):
-        assert asking_sentence(leaning, stop) is None, leaning
+        assert asking_sentence(leaning, STOP) is None, leaning
 
 
 def test_an_empty_it_or_there_and_a_name_of_the_guide_leave_a_question_standing_on_its_own():
-    from bot.retrieval import AUXILIARIES
-    from knowledge.stopwords import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | AUXILIARIES
-    assert asking_sentence("I run a clinic. What is it that PBM pharmacists do?", stop) == "What is it that PBM pharmacists do?"
-    assert asking_sentence("Hi all. Are there locum CMO roles anywhere?", stop) == "Are there locum CMO roles anywhere?"
-    assert asking_sentence("Our system just merged. What does a VPMA do?", stop) is None
-    assert asking_sentence("Our system just merged. What does a VPMA do?", stop, frozenset({"vpma"})) == "What does a VPMA do?"
-    assert asking_sentence("Our CEO keeps saying it. What's capitation?", stop) == "What's capitation?"
-    assert asking_sentence("Our CEO keeps saying it. Why bother?", stop) is None
+    assert asking_sentence("I run a clinic. What is it that PBM pharmacists do?", STOP) == "What is it that PBM pharmacists do?"
+    assert asking_sentence("Hi all. Are there locum CMO roles anywhere?", STOP) == "Are there locum CMO roles anywhere?"
+    assert asking_sentence("Our system just merged. What does a VPMA do?", STOP) is None
+    assert asking_sentence("Our system just merged. What does a VPMA do?", STOP, frozenset({"vpma"})) == "What does a VPMA do?"
+    assert asking_sentence("Our CEO keeps saying it. What's capitation?", STOP) == "What's capitation?"
+    assert asking_sentence("Our CEO keeps saying it. Why bother?", STOP) is None
 
 
 def test_a_clause_after_a_dash_asks_on_its_own_only_when_it_opens_like_a_question():
-    from bot.retrieval import AUXILIARIES
-    from knowledge.stopwords import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | AUXILIARIES
-    assert asking_sentence("Quick one. vp medical affairs - any outward facing work? like policy", stop) == "vp medical affairs - any outward facing work?"
-    assert asking_sentence("MBA vs MHA vs MMM for a future CMO - what's the difference? Thanks", stop) == "MBA vs MHA vs MMM for a future CMO - what's the difference?"
+    assert asking_sentence("Quick one. vp medical affairs - any outward facing work? like policy", STOP) == "vp medical affairs - any outward facing work?"
+    assert asking_sentence("MBA vs MHA vs MMM for a future CMO - what's the difference? Thanks", STOP) == "MBA vs MHA vs MMM for a future CMO - what's the difference?"
