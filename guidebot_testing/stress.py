@@ -61,6 +61,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.service import UNATTRIBUTED_PREFIX
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import SqlStore
 from guidebot_testing.faults import RandomFailures
@@ -194,6 +195,9 @@ class Figures:
     teams_acks: list[float] = field(default_factory=list)
     feedback_acknowledged: int = 0
     feedback_missing: int = 0
+    feedback_unattributed: int = 0
+    """Acknowledged votes stored, but not on their answer: a Teams vote on a reply whose id was never linked to its
+    answer because the kill came between the send and the link (Teams cannot tell the bot which reply it was)."""
     feedback_not_acknowledged: int = 0
     killed: bool = False
     in_flight_at_kill: int = 0
@@ -225,6 +229,7 @@ class Figures:
             and self.unhandled_errors == 0
             and self.acks_over_limit == 0
             and self.feedback_missing == 0
+            and self.feedback_unattributed <= self.in_flight_at_kill
             and self.hostile_unexpected == 0
             and self.relayed == 0
             and not self.timed_out
@@ -238,6 +243,8 @@ class Figures:
                             ("hostile requests answered wrongly", self.hostile_unexpected), ("relayed calls", self.relayed)):
             if value:
                 reasons.append(f"{value} {name}")
+        if self.feedback_unattributed > self.in_flight_at_kill:
+            reasons.append(f"{self.feedback_unattributed} votes stored unattributed, more than the {self.in_flight_at_kill} in flight at the kill")
         if self.timed_out:
             reasons.append("time limit reached")
         return reasons
@@ -736,9 +743,16 @@ class StressRun:
             expected = [(asked, store.member_hash(*member), what) for asked, member, what in self.feedback_expected]
         finally:
             store.close()
+        unattributed = Counter(user_hash for answer_id, user_hash in stored if answer_id.startswith(UNATTRIBUTED_PREFIX))
         for asked, user_hash, what in expected:
             # Normally one answer; after a crash re-delivery, the vote may land on either copy.
-            if not any((answer_id, user_hash) in stored for answer_id in _answer_ids(asked)):
+            if any((answer_id, user_hash) in stored for answer_id in _answer_ids(asked)):
+                continue
+            if unattributed[user_hash] > 0:
+                unattributed[user_hash] -= 1
+                self.figures.feedback_unattributed += 1
+                self._example(self.figures.crash_examples, f"feedback on {what} stored unattributed")
+            else:
                 self.figures.feedback_missing += 1
                 self._example(self.figures.lost_examples, f"feedback on {what} acknowledged but not stored")
 
@@ -852,6 +866,7 @@ def rows(figures: Figures, plan: StressPlan) -> list[tuple[str, str]]:
         ("Teams ack p50 / p99 / max", _acks(figures.teams_acks)),
         ("acks over 3 s", f"{figures.acks_over_limit:,}"),
         ("feedback acknowledged / missing after restart", f"{figures.feedback_acknowledged:,} / {figures.feedback_missing:,}"),
+        ("feedback stored but unattributed (its reply's link lost to the kill)", f"{figures.feedback_unattributed:,}"),
         ("Slack retries / companion message events / Teams resends", f"{figures.slack_retries_sent:,} / {figures.companion_message_events:,} / {figures.teams_resends_sent:,}"),
         ("re-deliveries of unacknowledged requests", f"{figures.redeliveries_after_no_ack:,}"),
         ("\"busy, retry later\" replies (503 + Retry-After)", f"{figures.busy_replies:,}"),

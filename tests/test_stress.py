@@ -35,7 +35,8 @@ async def test_800_questions_with_faults_and_a_kill_9_lose_nothing_and_answer_on
     assert figures.errors_5xx == 0 and figures.unhandled_errors == 0, figures.error_examples
     assert figures.acks_over_limit == 0
     assert max(figures.slack_acks + figures.teams_acks) < 3.0
-    assert figures.feedback_acknowledged > 0 and figures.feedback_missing == 0
+    assert figures.feedback_acknowledged > 0 and figures.feedback_missing == 0, figures.lost_examples
+    assert figures.feedback_unattributed <= figures.in_flight_at_kill, figures.crash_examples
     assert figures.killed and figures.in_flight_at_kill > 0
     assert figures.slack_retries_sent > 0 and figures.teams_resends_sent > 0 and sum(figures.faults_injected.values()) > 0
     assert sum(figures.hostile_sent.values()) > 0 and figures.hostile_unexpected == 0, figures.hostile_examples

@@ -48,8 +48,10 @@ PLATFORM = "teams"
 WELCOME_TTL = 3_600
 FEEDBACK_COMMENT_MAX = 1_000
 REACTIONS = {"like": "up", "dislike": "down"}
-REPLY_ID_WAITS = (0.05, 0.15, 0.3, 0.0)
-"""Seconds between looks for a reply's id a feedback invoke names (last: no wait after the last look)."""
+REPLY_ID_WAITS = (0.05, 0.15, 0.3, 0.5, 1.0, 0.0)
+"""Seconds between looks for a reply's id a feedback invoke names (last: no wait after the last look). Two
+seconds in all: the link is filed on a worker thread after the send returns, and under load (a stress run
+beside the test suite on two cores) half a second once was not enough, so a vote was stored unattributed."""
 _FEEDBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LEADING_MENTION = re.compile(r"^\s*<at\b[^>]*>.*?</at\s*>", re.IGNORECASE | re.DOTALL)
 _AT_TAG = re.compile(r"</?\s*at\b[^>]*>", re.IGNORECASE)
