@@ -196,8 +196,9 @@ class Figures:
     feedback_acknowledged: int = 0
     feedback_missing: int = 0
     feedback_unattributed: int = 0
-    """Acknowledged votes stored, but not on their answer: a Teams vote on a reply whose id was never linked to its
-    answer because the kill came between the send and the link (Teams cannot tell the bot which reply it was)."""
+    """Acknowledged votes stored, but not on their answer: a Teams vote on a reply whose id was not linked to its
+    answer in time (the kill came between the send and the link, or the link came later than the vote's wait for it;
+    Teams cannot tell the bot which reply it was). Bounded by the questions in flight at the kill."""
     feedback_not_acknowledged: int = 0
     killed: bool = False
     in_flight_at_kill: int = 0
