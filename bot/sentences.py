@@ -25,9 +25,12 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "17"
-CANDIDATE_CHUNKS = 8
-"""Sentences are scored in the best chunks of the section ranking only (a large corpus has millions)."""
+RANKER_VERSION = "19"
+CANDIDATE_CHUNKS = 11
+"""Sentences are scored in the best chunks of the section ranking only (a large corpus has millions). Eight left the
+answering section out where the fusion ranked it ninth ("How does a chief medical officer connect the physicians with
+top leadership?" never saw "the bridge between the medical staff and the executive suite"); eleven of the guide's 15
+chunks brought the held-out halves' Hit@3 from 0.995 to 0.998 (all fifteen: the same, Hit@1 0.957 → 0.956)."""
 BANK_NEIGHBOURS = 10
 VOTE_NEIGHBOURS = 25
 VOTE_TEMPERATURE = 0.05

@@ -89,8 +89,8 @@ class GuideIndex:
         self.idf = {term: float(np.log(1.0 + (n - df[i] + 0.5) / (df[i] + 0.5))) for term, i in self.lexical.vocab_dict.items() if i < len(df)} if len(df) else {}
         self.max_idf = float(np.log(1.0 + (n + 0.5) / 0.5))
         """A word the guide never uses weighs as much as its rarest one: a question about it is not answered by overlap elsewhere."""
-        self.topic_stems = frozenset(lexical.tokenize([" ".join(self.topic_terms)])[0]) if self.topic_terms else frozenset()
-        names = [f"{acronym} {long_form}" for acronym, long_form in self.acronyms.items()]
+        self.topic_stems = frozenset(lexical.tokenize([" ".join(f"{t} {t}s" for t in self.topic_terms)])[0]) if self.topic_terms else frozenset()
+        names = [f"{acronym} {acronym}s {long_form}" for acronym, long_form in self.acronyms.items()]
         self.name_stems = self.topic_stems | frozenset(t for words in lexical.tokenize(names) for t in words) if names else self.topic_stems
         """The stemmed words of every name the documents define: what a question is about, not what it asks."""
         self._sentence_terms: dict[int, frozenset[str]] = {}
