@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -163,7 +164,7 @@ class AnswerEngine:
         shown = shown_sections(groups, lead, self.top_k)
         keys = [g.key for g in shown]
         return Composition(
-            ranked=tuple(self._passage(evidence, g) for g in groups[: depth or self.top_k]),
+            rank=lambda: tuple(self._passage(evidence, g) for g in groups[: depth or self.top_k]),
             passages=tuple(self._passage(evidence, g) for g in shown),
             lead=tuple(
                 LeadSentence(s.text, keys.index(self.index.chunk_sections[s.chunk]))
@@ -230,11 +231,16 @@ class AnswerEngine:
 
 @dataclass(frozen=True)
 class Composition:
-    ranked: tuple[Passage, ...]
-    """Sections in rank order as passages, before the relevance cut."""
+    rank: Callable[[], tuple[Passage, ...]]
     passages: tuple[Passage, ...]
     """The passages an answer shows."""
     lead: tuple[LeadSentence, ...]
+
+    @cached_property
+    def ranked(self) -> tuple[Passage, ...]:
+        """Sections in rank order as passages, before the relevance cut: built when asked for (a refusal's
+        suggestions, the evaluation's Hit@k), not for every answer."""
+        return self.rank()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the dense and lexical rankings agree.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, field, replace
 
@@ -226,10 +227,10 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
         c_out -= 1 if exclude_out else 0
         if c_in <= 0 and c_out <= 0:
             continue
-        odds.append(float(np.log((max(c_in, 0) + a) / (n_in + 2 * a)) - np.log((max(c_out, 0) + a) / (n_out + 2 * a))))
+        odds.append(math.log((max(c_in, 0) + a) / (n_in + 2 * a)) - math.log((max(c_out, 0) + a) / (n_out + 2 * a)))
     if not odds:
         return 0.0, 0.0
-    return min(odds), float(np.mean(odds))
+    return min(odds), sum(odds) / len(odds)
 
 
 def search(

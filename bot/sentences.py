@@ -121,7 +121,8 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     query = asked - index.topic_stems or asked
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
-    lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
+    terms_of = index.sentence_terms
+    lexical = np.array([sum(idf.get(t, 0.0) for t in query & terms_of(r)) for r in rows.tolist()]) / total if total else np.zeros(len(rows))
     asked_position = _position(asked)
     position = np.zeros(len(rows))
     if asked_position:
@@ -195,19 +196,11 @@ def _votes(index: GuideIndex, nearest: np.ndarray, similarity: np.ndarray, rows:
     if not len(nearest):
         return np.zeros(len(rows)), np.zeros(len(rows))
     weights = np.exp((similarity - similarity[0]) / VOTE_TEMPERATURE)
-    weights /= weights.sum()
-    answers = index.bank_in_sentences
-    by_sentence: dict[int, float] = {}
-    by_section: dict[str, float] = {}
-    for b, w in zip(nearest.tolist(), weights.tolist(), strict=True):
-        key = index.bank_in_sections[b]
-        by_section[key] = by_section.get(key, 0.0) + w
-        answer_row = int(answers[b]) if len(answers) else -1
-        if answer_row >= 0:
-            by_sentence[answer_row] = by_sentence.get(answer_row, 0.0) + w
-    chunk_of = index.sentence_chunk[rows]
-    sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()])
-    section = np.array([by_section.get(index.chunk_sections[c], 0.0) for c in chunk_of.tolist()])
+    weights = (weights / weights.sum()).astype(np.float64)
+    answers = index.bank_in_sentences[nearest] if len(index.bank_in_sentences) else np.full(len(nearest), -1)
+    sentence = (rows[:, None] == answers[None, :]) @ weights
+    sections = index.chunk_section_ids[index.sentence_chunk[rows]]
+    section = (sections[:, None] == index.bank_in_section_ids[nearest][None, :]) @ weights
     return sentence, section
 
 

@@ -77,7 +77,12 @@ class GuideIndex:
     def __post_init__(self) -> None:
         counts = np.array([len(c.sentences) for c in self.chunks], dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(counts)])
+        self._offset_list: list[int] = self._offsets.tolist()
         self.chunk_sections = [section_key(c) for c in self.chunks]
+        section_ids = {key: n for n, key in enumerate(dict.fromkeys(self.chunk_sections + list(self.bank_in_sections)))}
+        self.chunk_section_ids = np.array([section_ids[key] for key in self.chunk_sections], dtype=np.int64)
+        self.bank_in_section_ids = np.array([section_ids[key] for key in self.bank_in_sections], dtype=np.int64)
+        """Sections as numbers, for the nearest bank questions' vote on the candidate sentences (`bot.sentences`)."""
         self.bank_in_index = dense.bank_index(self.bank_in) if len(self.bank_in) else None
         self.bank_out_index = dense.bank_index(self.bank_out) if len(self.bank_out) else None
         """The banks searched like the guide (`bot.retrieval.nearest_bank`)."""
@@ -123,7 +128,7 @@ class GuideIndex:
         return terms
 
     def sentence_rows(self, chunk_idx: int) -> tuple[int, int]:
-        return int(self._offsets[chunk_idx]), int(self._offsets[chunk_idx + 1])
+        return self._offset_list[chunk_idx], self._offset_list[chunk_idx + 1]
 
 
 def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex:
