@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.retrieval import Evidence
     from index.guide_index import GuideIndex
 
-RANKER_VERSION = "19"
+RANKER_VERSION = "21"
 CANDIDATE_CHUNKS = 11
 """Sentences are scored in the best chunks of the section ranking only (a large corpus has millions). Eight left the
 answering section out where the fusion ranked it ninth ("How does a chief medical officer connect the physicians with

@@ -6,7 +6,7 @@ import pytest
 
 from bot.answer import Answer
 from bot.engine import AnswerEngine
-from bot.retrieval import focus_odds
+from bot.retrieval import dense_text, focus_odds
 from bot.settings import PROJECT_ROOT
 from index import lexical
 
@@ -292,3 +292,10 @@ def test_a_name_in_the_plural_is_the_name_not_a_focus_word(engine: AnswerEngine)
     for plural, singular in (("which CMOs focus on utilization management", "which CMO focus on utilization management"),
                              ("do VPMAs handle external representation", "do VPMA handle external representation")):
         assert focus_odds(engine.index, lexical.tokenize_one(plural)) == focus_odds(engine.index, lexical.tokenize_one(singular)), plural
+
+
+@pytest.mark.parametrize("question", ["What makes a great chief medical officer?", "What makes a really good CMO?"])
+def test_a_question_whose_only_other_words_say_how_it_asks_keeps_its_topic(engine: AnswerEngine, question: str):
+    """Without its topic, "What makes a great chief medical officer?" read "What makes a great" and was refused (0.11)."""
+    assert "CMO" in dense_text(engine.query(question), engine.index.acronyms, engine.index.topic_terms)
+    assert engine.answer(question).answered
