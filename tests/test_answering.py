@@ -299,3 +299,11 @@ def test_a_question_whose_only_other_words_say_how_it_asks_keeps_its_topic(engin
     """Without its topic, "What makes a great chief medical officer?" read "What makes a great" and was refused (0.11)."""
     assert "CMO" in dense_text(engine.query(question), engine.index.acronyms, engine.index.topic_terms)
     assert engine.answer(question).answered
+
+
+def test_asking_what_makes_a_good_cmo_is_answered_from_the_competencies_and_the_same_of_other_titles_refused(engine: AnswerEngine):
+    """The guide's answer to "what makes a good CMO" is its executive competencies; it describes no other title's."""
+    answer = engine.answer("What traits make a good CMO?")
+    assert answer.answered and "non-clinical skills" in answer.lead[0].text
+    for other in ("What traits make a good CMIO?", "What qualities should a chief nursing officer have?"):
+        assert engine.answer(other).abstained, other
