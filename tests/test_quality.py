@@ -13,6 +13,7 @@ measured on the shipped index (README, "Evaluation").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,11 +186,15 @@ BLIND = ("fresh_l", "real_l", "fresh_m", "real_m", "fresh_n", "real_n")
 def _with_context(question: str, context: str, placement: str) -> str:
     if placement == "before":
         return f"{context} {question}"
+    if placement == "run-on":
+        return re.sub(r"[.?!,:;]", "", f"{context} {question}").lower()
     question = question.rstrip()
     return f"{question} {context}" if question.endswith(("?", ".", "!")) else f"{question}? {context}"
 
 
-@pytest.mark.parametrize(("placement", "refused_at_most", "answered_at_most"), [("before", 0.04, 0.05), ("after", 0.035, 0.045)])
+@pytest.mark.parametrize(
+    ("placement", "refused_at_most", "answered_at_most"), [("before", 0.04, 0.05), ("after", 0.035, 0.045), ("run-on", 0.09, 0.07)]
+)
 def test_a_members_context_around_the_question_does_not_decide_whether_it_is_answered(
     engine: AnswerEngine, placement: str, refused_at_most: float, answered_at_most: float
 ):
@@ -197,7 +202,9 @@ def test_a_members_context_around_the_question_does_not_decide_whether_it_is_ans
     the blind sets, judging the whole message answered 94.3 % of the on-topic and refused 94.8 % of the off-topic
     (context on the guide's ground carried off-topic questions over the bar, context off it dragged on-topic ones
     under), after it 96.0 % and 95.2 %; judging the asking sentence alone where it stands on its own, 98.0 % and
-    98.1 %, and 97.7 % and 96.7 % (README, "How it answers")."""
+    98.1 %, and 97.7 % and 96.7 % (README, "How it answers"). Typed as one run-on line, in lower case without
+    punctuation, the message had no sentence to judge alone: 88.3 % and 93.8 %; with the question found after
+    its last question word (`bot.query`), 92.3 % and 94.3 %."""
     on = [row["q"] for n in BLIND for row in read_jsonl(DATA / f"{n}.jsonl")]
     off = [row["q"] for n in BLIND for row in read_jsonl(DATA / f"{n}_oos.jsonl")]
     refused = [a.question for a in engine.answer_many([_with_context(q, CONTEXTS[i % len(CONTEXTS)], placement) for i, q in enumerate(on)]) if a.abstained]

@@ -122,3 +122,17 @@ def test_an_empty_it_or_there_and_a_name_of_the_guide_leave_a_question_standing_
 def test_a_clause_after_a_dash_asks_on_its_own_only_when_it_opens_like_a_question():
     assert asking_sentence("Quick one. vp medical affairs - any outward facing work? like policy", STOP) == "vp medical affairs - any outward facing work?"
     assert asking_sentence("MBA vs MHA vs MMM for a future CMO - what's the difference? Thanks", STOP) == "MBA vs MHA vs MMM for a future CMO - what's the difference?"
+
+
+def test_a_question_typed_at_the_end_of_one_run_on_line_is_found_after_its_last_question_word():
+    message = "im a hospitalist on the path to cmo and building my exec skills how much do cmos make"
+    assert asking_sentence(message, STOP) == "how much do cmos make"
+    assert asking_sentence("our group just got bought and morale is terrible whats the last step before landing a cmo role", STOP) == (
+        "whats the last step before landing a cmo role"
+    )
+    for whole in (
+        "What does a hospital COO do, and how is that different from what the CMO does?",  # opens like a question
+        "i was wondering how i can become a cmo",  # too little before the question word
+        "my chair has been pushing me toward leadership how do i do that",  # points back
+    ):
+        assert asking_sentence(whole, STOP) is None, whole
