@@ -214,11 +214,16 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     clauses = _CLAUSE_BREAK.split(ask)
     if len(clauses) > 1 and _content_words(clauses[-1], stop_words) >= 2 and _ASKS.match(clauses[-1]):
         ask = clauses[-1]
+    return ask if _stands_alone(ask, stop_words, names) else None
+
+
+def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *, defines: bool = True) -> bool:
+    """Whether `ask` is a question on its own: nothing in it points back, and it has two words of its own content,
+    or names one of the guide's names, or (`defines`) asks what one word means."""
     if _points_back(ask):
-        return None
-    named = any(w in names for w in _heads(ask))
+        return False
     content = _content_words(ask, stop_words)
-    return ask if named or content >= 2 or (content == 1 and _DEFINES.match(ask)) else None
+    return any(w in names for w in _heads(ask)) or content >= 2 or (defines and content == 1 and _DEFINES.match(ask) is not None)
 
 
 RUN_ON_CONTEXT_WORDS = 6
@@ -228,20 +233,18 @@ _QUESTION_WORD = re.compile(r"\b(?:what|what's|whats|how|why|who|whom|which|wher
 def _run_on_question(text: str, stop_words: frozenset[str], names: frozenset[str]) -> str | None:
     """The question at the end of a message typed as one run-on sentence ("im a hospitalist on the path to cmo
     and building my exec skills how much do cmos make"): from its last question word ("what", "how", "who" …)
-    that follows at least `RUN_ON_CONTEXT_WORDS` words, when that part stands on its own (two words of its own
-    content or one of the guide's names, nothing pointing back). A message that opens like a question is one
-    ("What does a hospital COO do, and how is that different from what the CMO does?"). Without punctuation to split it, the context
-    decided again: with a context sentence before each question of the blind sets, typed in lower case without
-    punctuation, 86.3 % of the covered questions were answered and 6.5 % of the others."""
+    that follows at least `RUN_ON_CONTEXT_WORDS` words, when that part stands on its own (`_stands_alone`, a
+    lone word to define not enough: "… whats the diff"). A message that opens like a question is one ("What
+    does a hospital COO do, and how is that different from what the CMO does?"). Without punctuation to split
+    it, the context decided again: with a context sentence before each question of the blind sets, typed in
+    lower case without punctuation, 86.3 % of the covered questions were answered and 6.5 % of the others."""
     if _ASKS.match(text):
         return None
     starts = [m.start() for m in _QUESTION_WORD.finditer(text) if len(text[: m.start()].split()) >= RUN_ON_CONTEXT_WORDS]
     if not starts:
         return None
     ask = text[starts[-1] :]
-    if _points_back(ask) or not (any(w in names for w in _heads(ask)) or _content_words(ask, stop_words) >= 2):
-        return None
-    return ask
+    return ask if _stands_alone(ask, stop_words, names, defines=False) else None
 
 
 def _points_back(sentence: str) -> bool:

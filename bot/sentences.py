@@ -121,8 +121,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     query = asked - index.topic_stems or asked
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
-    terms_of = index.sentence_terms
-    lexical = np.array([sum(idf.get(t, 0.0) for t in query & terms_of(r)) for r in rows.tolist()]) / total if total else np.zeros(len(rows))
+    lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
     asked_position = _position(asked)
     position = np.zeros(len(rows))
     if asked_position:
