@@ -200,7 +200,8 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     question mark is followed by a question in other words ("Anyone made the jump to
     pharma? Curious whether the comp is better."). Context can run into the asking
     sentence too, before a dash, colon or semicolon; the clause after it asks when it
-    opens like a question and has two content words of its own.
+    opens like a question and has two content words of its own. A message of one sentence
+    is judged whole, unless it is a run-on line that asks at its end (`_run_on_question`).
     """
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     if len(sentences) < 2:
