@@ -82,6 +82,8 @@ FLOORS = {
     "real_o": Floor(DATA / "real_o.jsonl", DATA / "real_o_oos.jsonl", 0.90, 0.93, 0.83, 0.92, 0.97),
     "fresh_p": Floor(DATA / "fresh_p.jsonl", DATA / "fresh_p_oos.jsonl", 0.95, 0.98, 0.95, 0.93, 0.92),
     "real_p": Floor(DATA / "real_p.jsonl", DATA / "real_p_oos.jsonl", 0.85, 0.97, 0.87, 0.90, 0.90),
+    "fresh_q": Floor(DATA / "fresh_q.jsonl", DATA / "fresh_q_oos.jsonl", 0.93, 0.98, 0.90, 0.93, 0.92),
+    "real_q": Floor(DATA / "real_q.jsonl", DATA / "real_q_oos.jsonl", 0.95, 0.97, 0.90, 0.95, 0.93),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
