@@ -74,7 +74,7 @@ FLOORS = {
     "fresh_m": Floor(DATA / "fresh_m.jsonl", DATA / "fresh_m_oos.jsonl", 0.95, 0.95, 0.95, 0.95, 0.97),
     "real_m": Floor(DATA / "real_m.jsonl", DATA / "real_m_oos.jsonl", 0.92, 0.97, 0.90, 0.92, 0.90),
     "web_s": Floor(DATA / "web_s.jsonl", DATA / "web_s_oos.jsonl", 0.85, 0.97, 0.85, 0.75, 0.8),
-    "web_h": Floor(DATA / "web_h.jsonl", DATA / "web_h_oos.jsonl", 0.9, 0.97, 0.8, 0.6, 0.65),
+    "web_h": Floor(DATA / "web_h.jsonl", DATA / "web_h_oos.jsonl", 0.88, 0.97, 0.8, 0.6, 0.65),
     "web_o": Floor(DATA / "web_o.jsonl", DATA / "web_o_oos.jsonl", 0.9, 0.97, 0.9, 0.8, 0.37),
     "fresh_n": Floor(DATA / "fresh_n.jsonl", DATA / "fresh_n_oos.jsonl", 0.95, 0.98, 0.93, 0.97, 0.97),
     "real_n": Floor(DATA / "real_n.jsonl", DATA / "real_n_oos.jsonl", 0.95, 0.97, 0.90, 0.97, 0.97),
