@@ -102,6 +102,25 @@ def test_the_abstention_model_and_entities_are_stored_with_the_index(hashing_set
     assert index.entities["entities"]
 
 
+def test_the_abstention_network_is_stored_and_an_index_from_before_it_still_answers(hashing_settings: Settings):
+    """An index built before the network joined the logistic model keeps answering, on the logistic model alone,
+    until `guidebot index` refits it."""
+    from bot.engine import AnswerEngine
+
+    result = _build(hashing_settings)
+    path = result.path / "abstain.json"
+    abstain = json.loads(path.read_text())
+    network = abstain["network"]
+    assert len(network["hidden"]) == len(network["mean"]) == len(abstain["mean"])
+    assert len(network["coef"]) == len(network["hidden_bias"]) == len(network["hidden"][0])
+    embedder = load_embedder(hashing_settings)
+    both = AnswerEngine(load_index(hashing_settings.index_dir), embedder).answer("What does a CMO do?")
+    path.write_text(json.dumps({k: v for k, v in abstain.items() if k != "network"}))
+    alone = AnswerEngine(load_index(hashing_settings.index_dir), embedder).answer("What does a CMO do?")
+    assert 0.0 <= alone.confidence <= 1.0 and 0.0 <= both.confidence <= 1.0
+    assert alone.confidence != both.confidence
+
+
 def test_a_large_corpus_gets_an_approximate_hnsw_index(hashing_settings: Settings):
     settings = hashing_settings.model_copy(update={"hnsw_threshold": 10})
     result = _build(settings)
