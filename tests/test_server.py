@@ -349,13 +349,19 @@ def test_a_phi_question_leaves_no_trace_in_the_logs_or_the_database(live) -> Non
 
 
 @pytest.fixture()
-def hashing_server(tmp_path: Path):
-    """A server on the instant hashing embedder: `guidebot index` then takes a second, not twenty."""
-    with serve({"GUIDEBOT_MODEL": "hashing-256"}, data_dir=tmp_path / "data") as server:
+def hashing_env(hashing_settings: Settings) -> dict[str, str]:
+    """The instant hashing embedder and the knowledge copy with trimmed banks (`hashing_settings`): `guidebot index`
+    then takes a few seconds, not the half minute that fitting the models on the full banks takes."""
+    return {"GUIDEBOT_MODEL": "hashing-256", "GUIDEBOT_KNOWLEDGE_DIR": str(hashing_settings.knowledge_dir)}
+
+
+@pytest.fixture()
+def hashing_server(hashing_settings: Settings, hashing_env: dict[str, str]):
+    with serve(hashing_env, data_dir=hashing_settings.data_dir) as server:
         yield server
 
 
-def test_running_guidebot_index_while_clients_ask_fails_no_request(hashing_server) -> None:
+def test_running_guidebot_index_while_clients_ask_fails_no_request(hashing_server, hashing_env: dict[str, str]) -> None:
     server = hashing_server
     statuses: list[int] = []
     stop = threading.Event()
@@ -371,7 +377,7 @@ def test_running_guidebot_index_while_clients_ask_fails_no_request(hashing_serve
     builds = {(server.data_dir / "index").resolve()}
     for _ in range(2):
         subprocess.run(
-            [str(GUIDEBOT), "index", "--force"], env=server_env(server.data_dir, {"GUIDEBOT_MODEL": "hashing-256"}),
+            [str(GUIDEBOT), "index", "--force"], env=server_env(server.data_dir, hashing_env),
             cwd=server.data_dir.parent, check=True, capture_output=True, timeout=120,
         )
         builds.add((server.data_dir / "index").resolve())
