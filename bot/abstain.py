@@ -35,16 +35,11 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.fitted import model_arrays
 from bot.retrieval import FEATURES
-
-if TYPE_CHECKING:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
 
 # Bump when the model or its features change, so `guidebot index` refits it.
 ABSTAIN_VERSION = "28"
@@ -90,27 +85,9 @@ def _import_sklearn() -> None:
         pass  # the fit's own import raises it where it can be reported
 
 
-@dataclass(frozen=True)
-class Fitted:
-    """Both models of one fit: the logistic model on the evidence standardised (`mean`, `scale`), the network on
-    every column standardised (`net_mean`, `net_scale`)."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    logistic: LogisticRegression
-    net_mean: np.ndarray
-    net_scale: np.ndarray
-    network: MLPClassifier
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        logistic = self.logistic.predict_proba(_standardise(x, self.mean, self.scale))[:, 1]
-        network = self.network.predict_proba(_standardise(x, self.net_mean, self.net_scale))[:, 1]
-        return (logistic + network) / 2
-
-
-def _fit(x: np.ndarray, y: np.ndarray) -> Fitted:
-    """Standardise the evidence columns for the logistic model (the embedding columns keep their geometry) and
-    every column for the network."""
+def _fit(x: np.ndarray, y: np.ndarray) -> dict:
+    """Both models, as the index stores them (`probabilities` reads them): the logistic model on the evidence
+    columns standardised (the embedding columns keep their geometry), the network on every column standardised."""
     from sklearn.linear_model import LogisticRegression  # only when fitting: answering needs numpy alone
     from sklearn.neural_network import MLPClassifier
 
@@ -127,7 +104,20 @@ def _fit(x: np.ndarray, y: np.ndarray) -> Fitted:
     net_scale[net_scale < 1e-6] = 1.0
     network = MLPClassifier((NETWORK_HIDDEN,), alpha=NETWORK_ALPHA, max_iter=NETWORK_PASSES, random_state=0)
     network.fit(_standardise(x, net_mean, net_scale), y)
-    return Fitted(mean, scale, logistic, net_mean, net_scale, network)
+    return {
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": logistic.coef_[0].tolist(),
+        "intercept": float(logistic.intercept_[0]),
+        "network": {
+            "mean": net_mean.tolist(),
+            "scale": net_scale.tolist(),
+            "hidden": network.coefs_[0].tolist(),
+            "hidden_bias": network.intercepts_[0].tolist(),
+            "coef": network.coefs_[1][:, 0].tolist(),
+            "intercept": float(network.intercepts_[1][0]),
+        },
+    }
 
 
 def design(features: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -173,7 +163,7 @@ def fit_abstention(
     folds = RepeatedStratifiedKFold(n_splits=CV_SPLITS, n_repeats=CV_REPEATS, random_state=seed)
 
     def held_out(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return test, _fit(x[train], y[train]).probabilities(x[test])
+        return test, probabilities(_fit(x[train], y[train]), x[test])
 
     # liblinear and the network's matrix products release the GIL: the folds run on every core, each with one BLAS
     # thread (threads of both on every core took twice as long). The network stops at NETWORK_PASSES on purpose;
@@ -186,21 +176,9 @@ def fit_abstention(
         fitted = _fit(x, y)
     curve = risk_coverage(probs, in_scope.astype(bool), correct.astype(bool))
     point = choose_point(curve)
-    network = fitted.network
     return {
         "features": list(FEATURES),
-        "mean": fitted.mean.tolist(),
-        "scale": fitted.scale.tolist(),
-        "coef": fitted.logistic.coef_[0].tolist(),
-        "intercept": float(fitted.logistic.intercept_[0]),
-        "network": {
-            "mean": fitted.net_mean.tolist(),
-            "scale": fitted.net_scale.tolist(),
-            "hidden": network.coefs_[0].tolist(),
-            "hidden_bias": network.intercepts_[0].tolist(),
-            "coef": network.coefs_[1][:, 0].tolist(),
-            "intercept": float(network.intercepts_[1][0]),
-        },
+        **fitted,
         "threshold": point.threshold,
         "target_coverage": TARGET_COVERAGE,
         "coverage_at_threshold": point.coverage,
@@ -210,19 +188,23 @@ def fit_abstention(
     }
 
 
-def _sigmoid(logit: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-logit)))
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
 
 
-def in_scope_probability(params: dict, features: dict[str, float], vector: np.ndarray) -> float:
-    """The logistic model's probability, averaged with the network's where the index has one."""
+def probabilities(params: dict, x: np.ndarray) -> np.ndarray:
+    """In-scope probabilities of `design` rows: the logistic model's, averaged with the network's where the index
+    has one. The fit's folds are scored here too, so the threshold is chosen on what answering computes."""
     mean, scale, coef = model_arrays(params)
-    evidence = np.array([features[name] for name in params["features"]], dtype=np.float64)
-    x = design(evidence, vector)[0]
-    logistic = _sigmoid(float(_standardise(x, mean, scale) @ coef + params["intercept"]))
+    logistic = _sigmoid(_standardise(x, mean, scale) @ coef + params["intercept"])
     net = params.get("network")
     if not net:
         return logistic
     net_mean, net_scale, hidden, hidden_bias, net_coef = model_arrays(net, ("mean", "scale", "hidden", "hidden_bias", "coef"))
     activations = np.maximum(_standardise(x, net_mean, net_scale) @ hidden + hidden_bias, 0.0)
-    return (logistic + _sigmoid(float(activations @ net_coef + net["intercept"]))) / 2
+    return (logistic + _sigmoid(activations @ net_coef + net["intercept"])) / 2
+
+
+def in_scope_probability(params: dict, features: dict[str, float], vector: np.ndarray) -> float:
+    evidence = np.array([features[name] for name in params["features"]], dtype=np.float64)
+    return float(probabilities(params, design(evidence, vector))[0])
