@@ -168,6 +168,18 @@ is "your", "um" a pause."""
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
 _INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
+TOP_PHYSICIAN = "Chief Medical Officer"
+_TOP_PHYSICIAN = re.compile(
+    r"\b(?:(?:top|head|senior[- ]?most|most\s+senior|highest[- ]ranking)\s+(?:medical|physician|doctor|clinical)\s+"
+    r"(?:leader|executive|officer|administrator)(?P<plural>s?)\b"
+    r"|(?:top|head)\s+(?:doctor|physician)(?=\s+(?:job|role|position|post|spot|slot|seat|chair|at|in|of|for)\b)"
+    r"|(?<=\bthe\s)top\s+(?:doctor|physician)\b(?!-))",
+    re.IGNORECASE,
+)
+"""Members describe the top physician job rather than name it ("the top physician exec slot", "top doc at a
+hospital", "the head medical executive"): read as the name, where the documents define it, so that such a
+question is retrieved and judged as "CMO" is. "Top doctors" (the best ones) and "chief physician executive" (a
+title of its own) are not descriptions."""
 """Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 
 
@@ -181,6 +193,8 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _INITIALISM.sub(lambda m: INITIALISMS[m.group(1)], text)
+    if any(_squeeze(long_form) == _squeeze(TOP_PHYSICIAN) for long_form in acronyms.values()):
+        text = _TOP_PHYSICIAN.sub(lambda m: TOP_PHYSICIAN + (m.group("plural") or ""), text)
     pattern, by_long_form = _long_forms(tuple(acronyms.items()))
     if pattern is None:
         return text

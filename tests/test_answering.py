@@ -61,6 +61,15 @@ def test_the_topic_reads_the_same_however_it_is_spelt(engine: AnswerEngine):
     assert answers[0].confidence == pytest.approx(answers[1].confidence)
 
 
+def test_a_description_of_the_top_job_is_answered_and_refused_as_the_name_is(engine: AnswerEngine):
+    """"The top doc" for "the CMO": the answer and the decision to answer are the name's, whichever way it is put."""
+    described = engine.answer_many(["What does the top doc at a hospital do?", "How much does the top physician executive at a hospital make?"])
+    named = engine.answer_many(["What does the CMO at a hospital do?", "How much does the CMO at a hospital make?"])
+    assert [a.answered for a in described] == [a.answered for a in named] == [True, False]
+    assert described[0].lead[0].text == named[0].lead[0].text
+    assert described[1].confidence == pytest.approx(named[1].confidence)
+
+
 @pytest.mark.parametrize(
     "typed",
     [

@@ -161,6 +161,17 @@ def test_every_spelling_of_a_defined_name_reads_as_its_acronym():
     assert canonical_names("Registrations, certainly, in the pterodactyl department", acronyms) == "Registrations, certainly, in the pterodactyl department"
 
 
+def test_a_description_of_the_top_physician_job_reads_as_its_name_but_the_best_doctors_do_not():
+    acronyms = collect_acronyms([load_document(GUIDE_MD).text])
+    for typed in ("the top physician exec", "the top doc", "the head medical executive", "the senior-most physician leader", "the top doctor"):
+        assert canonical_names(f"What does {typed} do?", acronyms) == "What does the CMO do?", typed
+    assert canonical_names("the top physician role at a hospital", acronyms) == "the CMO role at a hospital"
+    assert canonical_names("What Do Top Physician Leaders Earn?", acronyms) == "What Do CMOs Earn?"
+    for kept in ("Are top doctors paid more?", "a top-doctor award", "Is a chief physician executive a CMO?", "the top medical schools"):
+        assert canonical_names(kept, acronyms) == kept
+    assert canonical_names("the top doctor", {"MBA": "Master of Business Administration"}) == "the top doctor"
+
+
 def test_hospital_shorthand_in_capitals_reads_as_the_guides_words_but_chat_words_stay():
     acronyms = collect_acronyms([load_document(GUIDE_MD).text])
     assert canonical_names("our CMO asked me to join the UR committee", acronyms) == "our CMO asked me to join the utilization review committee"
