@@ -168,6 +168,7 @@ is "your", "um" a pause."""
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
 _INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
+"""Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 TOP_PHYSICIAN = "Chief Medical Officer"
 _TOP_PHYSICIAN = re.compile(
     r"\b(?:(?:top|head|senior[- ]?most|most\s+senior|highest[- ]ranking)\s+(?:medical|physician|doctor|clinical)\s+"
@@ -180,7 +181,6 @@ _TOP_PHYSICIAN = re.compile(
 hospital", "the head medical executive"): read as the name, where the documents define it, so that such a
 question is retrieved and judged as "CMO" is. "Top doctors" (the best ones) and "chief physician executive" (a
 title of its own) are not descriptions."""
-"""Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 
 
 def canonical_names(question: str, acronyms: dict[str, str]) -> str:
