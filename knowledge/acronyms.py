@@ -193,9 +193,9 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _INITIALISM.sub(lambda m: INITIALISMS[m.group(1)], text)
-    if any(_squeeze(long_form) == _squeeze(TOP_PHYSICIAN) for long_form in acronyms.values()):
-        text = _TOP_PHYSICIAN.sub(lambda m: TOP_PHYSICIAN + (m.group("plural") or ""), text)
     pattern, by_long_form = _long_forms(tuple(acronyms.items()))
+    if _squeeze(TOP_PHYSICIAN) in by_long_form:
+        text = _TOP_PHYSICIAN.sub(lambda m: TOP_PHYSICIAN + (m.group("plural") or ""), text)
     if pattern is None:
         return text
     return pattern.sub(lambda m: by_long_form[_squeeze(m.group("name"))] + m.group("plural"), text)
