@@ -12,10 +12,11 @@ import numpy as np
 from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.query import asking_sentence, clean_question, for_retrieval
-from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, search
+from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
 from bot.spelling import Speller
 from index.embedder import Embedder
+from index import lexical
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS
 from knowledge.chunking import Chunk, leans_back, only_adds
@@ -30,6 +31,9 @@ UNKNOWN_SHARE = 1 / 3
 question of any evaluation set comes near (none has two such words)."""
 NEAR_TWIN = 0.95
 NEAR_TWIN_MARGIN = 0.02
+TWIN_FOCUS_LEAN = 0.5
+"""How far out of scope (focus log-odds) a word a question adds to its in-scope twin may lean before the two are
+no longer one question: 0.5 and 1.0 read the same on every set."""
 """A question this close (cosine) to a bank question, and this much closer to it than to any of the other bank's,
 takes that bank's side whatever the abstention model says (`in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
@@ -98,12 +102,15 @@ class AnswerEngine:
         bigger system") it dragged on-topic ones under. An asking sentence that leans on its context ("What
         should I tell her?") is not judged alone (`asking_sentence`).
 
-        A question all but word for word one of a bank's takes that bank's side (`near_twin`).
+        A question all but word for word one of a bank's takes that bank's side (`near_twin`), unless the words it
+        adds to an in-scope twin ask what the guide leaves out (`same_focus_as_twin`).
 
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone."""
         twin = near_twin(evidence.features)
+        if twin and not self.same_focus_as_twin(evidence):
+            twin = None
         confidence, answer = self.confidence(evidence if twin is not None or ask is None else self.evidence(*ask))
         if twin is not None:
             answer = twin
@@ -111,6 +118,23 @@ class AnswerEngine:
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
             return confidence, False
         return confidence, answer
+
+    def same_focus_as_twin(self, evidence: Evidence) -> bool:
+        """Whether the words a question adds to its nearest in-scope bank question ask nothing the guide leaves out.
+
+        A cosine of 0.95 is one or two words apart, and those can be the whole question: "mmm vs mba — which one
+        is cheaper + faster to finish" sits at 0.95 from the bank's "mmm vs mba?? which one" and was answered as
+        its twin, though what it adds ("cheaper", "faster") leans hard toward the off-topic bank (`focus_odds`).
+        Such a question is no twin; the abstention model decides it (0.22: refused)."""
+        rows = evidence.bank_in_nearest[0]
+        if not len(rows) or rows[0] >= len(self.index.bank_texts):
+            return True
+        twin = set(lexical.tokenize_one(retrieval_text(self.index.bank_texts[int(rows[0])], self.index.acronyms)))
+        extra = [t for t in evidence.tokens if t not in twin]
+        if not extra:
+            return True
+        lowest, _ = focus_odds(self.index, extra)
+        return lowest > -TWIN_FOCUS_LEAN
 
     def query(self, question: str) -> str:
         """What retrieval reads for `question`: markup, small talk and shouting gone, typos mended."""

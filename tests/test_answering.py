@@ -70,6 +70,15 @@ def test_a_description_of_the_top_job_is_answered_and_refused_as_the_name_is(eng
     assert described[1].confidence == pytest.approx(named[1].confidence)
 
 
+def test_a_near_twin_of_a_covered_bank_question_that_adds_an_off_topic_focus_is_judged_on_its_own(engine: AnswerEngine):
+    """The bank's "mmm vs mba?? which one" is answered; asked again with what it costs and how long it takes, the
+    question is one the guide does not answer, though its cosine to the bank's is 0.95."""
+    twin, asked = engine.answer_many(["mmm vs mba?? which one", "mmm vs mba — which one is cheaper + faster to finish"])
+    assert twin.answered
+    assert not asked.answered
+    assert asked.confidence < 0.5
+
+
 @pytest.mark.parametrize(
     "typed",
     [
