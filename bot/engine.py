@@ -15,8 +15,8 @@ from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
 from bot.spelling import Speller
-from index.embedder import Embedder
 from index import lexical
+from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS
 from knowledge.chunking import Chunk, leans_back, only_adds
@@ -31,11 +31,11 @@ UNKNOWN_SHARE = 1 / 3
 question of any evaluation set comes near (none has two such words)."""
 NEAR_TWIN = 0.95
 NEAR_TWIN_MARGIN = 0.02
+"""A question this close (cosine) to a bank question, and this much closer to it than to any of the other bank's,
+takes that bank's side whatever the abstention model says (`in_scope`)."""
 TWIN_FOCUS_LEAN = 0.5
 """How far out of scope (focus log-odds) a word a question adds to its in-scope twin may lean before the two are
 no longer one question: 0.5 and 1.0 read the same on every set."""
-"""A question this close (cosine) to a bank question, and this much closer to it than to any of the other bank's,
-takes that bank's side whatever the abstention model says (`in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
