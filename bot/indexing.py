@@ -12,7 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
-from bot.retrieval import question_texts, question_vectors, search
+from bot.retrieval import Evidence, question_texts, question_vectors, search, with_ranked_sentences
 from bot.section_model import fit_section_model
 from bot.sentences import RANKER_VERSION, fit_ranker, sentence_features
 from bot.settings import Settings
@@ -226,11 +226,12 @@ def stage_index(settings: Settings, embedder: Embedder, *, progress: Progress | 
         step("Fitting the section model and the sentence ranker on the question bank")
         section_model, staged.bank_in_section_probs = fit_section_model(in_vectors, in_sections)
         staged.ranker = {"section_model": section_model}  # retrieval reads it while the ranker is fitted
-        staged.ranker.update(fit_sentence_ranker(staged, in_bank, in_vectors))
+        in_evidence = [search(staged, q.text, in_vectors[i], exclude_bank_in=i, ranked=False) for i, q in enumerate(in_bank)]
+        staged.ranker.update(fit_sentence_ranker(staged, in_evidence))
         staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
         write_json(build_dir / RANKER, staged.ranker)
         step("Calibrating abstention on the question banks")
-        write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_vectors, out_texts, out_vectors))
+        write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_evidence, out_texts, out_vectors))
     step("Deriving roles and credentials")
     write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
     write_json(build_dir / MANIFEST, manifest.to_json())
@@ -261,19 +262,18 @@ def answer_row(chunks, question) -> int:
     return -1
 
 
-def fit_sentence_ranker(index: GuideIndex, in_bank, in_vectors: np.ndarray) -> dict:
-    """Each bank question with a named answer is searched with itself left out of the bank.
+def fit_sentence_ranker(index: GuideIndex, in_evidence: list[Evidence]) -> dict:
+    """Each bank question with a named answer, as searched with itself left out of the bank (`in_evidence`).
 
     Self-training on the other bank questions (labelled with the best sentence of their own
     section by a first fit) was tried and measured no better on the held-out sets.
     """
     features: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    for i, question in enumerate(in_bank):
+    for i, evidence in enumerate(in_evidence):
         answer = int(index.bank_in_sentences[i])
         if answer < 0:
             continue
-        evidence = search(index, question.text, in_vectors[i], exclude_bank_in=i)
         rows, x = sentence_features(index, evidence)
         if answer not in rows:
             continue
@@ -282,17 +282,18 @@ def fit_sentence_ranker(index: GuideIndex, in_bank, in_vectors: np.ndarray) -> d
     return fit_ranker(features, labels) if features else {"reason": "no bank question names its answer"}
 
 
-def calibrate(index: GuideIndex, in_bank, in_vectors: np.ndarray, out_texts: list[str], out_vectors: np.ndarray) -> dict:
-    """Fit the abstention model: each bank question is scored with itself left out."""
+def calibrate(index: GuideIndex, in_bank, in_evidence: list[Evidence], out_texts: list[str], out_vectors: np.ndarray) -> dict:
+    """Fit the abstention model: each bank question is scored with itself left out. The in-scope bank's searches
+    are the sentence ranker's (`in_evidence`), their sentences ranked now that it is fitted: searched once, not twice."""
     rows: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     in_scope: list[bool] = []
     correct: list[bool] = []
-    for i, question in enumerate(in_bank):
-        evidence = search(index, question.text, in_vectors[i], exclude_bank_in=i)
+    for question, unranked in zip(in_bank, in_evidence, strict=True):
+        evidence = with_ranked_sentences(index, unranked)
         top_sections = list(dict.fromkeys((index.chunks[i].document_id, index.chunks[i].section_slug) for i in evidence.order))[:3]
         rows.append(evidence.vector())
-        vectors.append(in_vectors[i])
+        vectors.append(evidence.query_vector)
         in_scope.append(True)
         correct.append((question.document_id, question.section_slug) in top_sections)
     for i, text in enumerate(out_texts):

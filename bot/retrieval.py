@@ -243,12 +243,16 @@ def search(
     *,
     exclude_bank_in: int | None = None,
     exclude_bank_out: int | None = None,
+    ranked: bool = True,
 ) -> Evidence:
     """Rank sections by fusing three rankings (RRF), then chunks within each section.
 
     Dense similarity and BM25 score each chunk; the bank of in-scope questions
     votes for the section its nearest questions belong to. Sections, not
     chunks, are fused so that a section with two paragraphs is not counted twice.
+    Without `ranked`, the sentences are left unranked (`with_ranked_sentences`), and the evidence lacks its
+    "lead_score" feature until they are: an index build searches the in-scope bank before its sentence
+    ranker is fitted.
     """
     named = canonical_names(question, index.acronyms)
     expanded = expand_acronyms(named, index.acronyms)
@@ -348,6 +352,12 @@ def search(
         named_tokens=tuple(lexical.tokenize_one(named)),
         section_probs=section_probs,
     )
-    ranked = tuple(rank_sentences(index, evidence)) if order else ()
-    features["lead_score"] = ranked[0].score if ranked else -10.0
+    return with_ranked_sentences(index, evidence) if ranked else evidence
+
+
+def with_ranked_sentences(index: GuideIndex, evidence: Evidence) -> Evidence:
+    """The evidence with its candidate sentences ranked by the index's sentence ranker, and the best one's score
+    as the "lead_score" feature."""
+    ranked = tuple(rank_sentences(index, evidence)) if evidence.order else ()
+    evidence.features["lead_score"] = ranked[0].score if ranked else -10.0
     return replace(evidence, ranked=ranked)
