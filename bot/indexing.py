@@ -12,9 +12,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
-from bot.retrieval import Evidence, question_texts, question_vectors, search, with_ranked_sentences
+from bot.retrieval import Evidence, question_texts, question_vectors, search
 from bot.section_model import fit_section_model
-from bot.sentences import RANKER_VERSION, fit_ranker, sentence_features
+from bot.sentences import RANKER_VERSION, fit_ranker, score, sentence_features
 from bot.settings import Settings
 from index import dense, lexical
 from index.embedder import Embedder, for_bulk
@@ -227,11 +227,12 @@ def stage_index(settings: Settings, embedder: Embedder, *, progress: Progress | 
         section_model, staged.bank_in_section_probs = fit_section_model(in_vectors, in_sections)
         staged.ranker = {"section_model": section_model}  # retrieval reads it while the ranker is fitted
         in_evidence = [search(staged, q.text, in_vectors[i], exclude_bank_in=i, ranked=False) for i, q in enumerate(in_bank)]
-        staged.ranker.update(fit_sentence_ranker(staged, in_evidence))
+        in_candidates = [sentence_features(staged, evidence) for evidence in in_evidence]
+        staged.ranker.update(fit_sentence_ranker(staged, in_candidates))
         staged.ranker["unmatched_answers"] = [q.text for q, row in zip(in_bank, in_sentences, strict=False) if q.answer and row < 0]
         write_json(build_dir / RANKER, staged.ranker)
         step("Calibrating abstention on the question banks")
-        write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_evidence, out_texts, out_vectors))
+        write_json(build_dir / ABSTAIN, calibrate(staged, in_bank, in_evidence, in_candidates, out_texts, out_vectors))
     step("Deriving roles and credentials")
     write_json(build_dir / ENTITIES, _entities(docs, chunks, acronyms, settings))
     write_json(build_dir / MANIFEST, manifest.to_json())
@@ -262,35 +263,41 @@ def answer_row(chunks, question) -> int:
     return -1
 
 
-def fit_sentence_ranker(index: GuideIndex, in_evidence: list[Evidence]) -> dict:
-    """Each bank question with a named answer, as searched with itself left out of the bank (`in_evidence`).
+def fit_sentence_ranker(index: GuideIndex, in_candidates: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Each bank question with a named answer, as searched with itself left out of the bank: its candidate
+    sentences' rows and features (`sentence_features`), labelled by whether each is the answer.
 
     Self-training on the other bank questions (labelled with the best sentence of their own
     section by a first fit) was tried and measured no better on the held-out sets.
     """
     features: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    for i, evidence in enumerate(in_evidence):
+    for i, (rows, x) in enumerate(in_candidates):
         answer = int(index.bank_in_sentences[i])
-        if answer < 0:
-            continue
-        rows, x = sentence_features(index, evidence)
-        if answer not in rows:
+        if answer < 0 or answer not in rows:
             continue
         features.append(x)
         labels.append(rows == answer)
     return fit_ranker(features, labels) if features else {"reason": "no bank question names its answer"}
 
 
-def calibrate(index: GuideIndex, in_bank, in_evidence: list[Evidence], out_texts: list[str], out_vectors: np.ndarray) -> dict:
-    """Fit the abstention model: each bank question is scored with itself left out. The in-scope bank's searches
-    are the sentence ranker's (`in_evidence`), their sentences ranked now that it is fitted: searched once, not twice."""
+def calibrate(
+    index: GuideIndex,
+    in_bank,
+    in_evidence: list[Evidence],
+    in_candidates: list[tuple[np.ndarray, np.ndarray]],
+    out_texts: list[str],
+    out_vectors: np.ndarray,
+) -> dict:
+    """Fit the abstention model: each bank question is scored with itself left out. The in-scope bank is read
+    from the sentence ranker's searches and candidate sentences, scored now that it is fitted: searched once, not
+    twice. Its best sentence's score is the "lead_score" that `search` gives an answer (`with_ranked_sentences`)."""
     rows: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     in_scope: list[bool] = []
     correct: list[bool] = []
-    for question, unranked in zip(in_bank, in_evidence, strict=True):
-        evidence = with_ranked_sentences(index, unranked)
+    for question, evidence, (candidates, x) in zip(in_bank, in_evidence, in_candidates, strict=True):
+        evidence.features["lead_score"] = float(score(index.ranker, x).max()) if len(candidates) else -10.0
         top_sections = list(dict.fromkeys((index.chunks[i].document_id, index.chunks[i].section_slug) for i in evidence.order))[:3]
         rows.append(evidence.vector())
         vectors.append(evidence.query_vector)
