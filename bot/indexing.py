@@ -12,7 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bot.abstain import ABSTAIN_VERSION, fit_abstention, prepare_fit
-from bot.retrieval import Evidence, question_texts, question_vectors, search
+from bot.retrieval import NO_LEAD_SCORE, Evidence, question_texts, question_vectors, search
 from bot.section_model import fit_section_model
 from bot.sentences import RANKER_VERSION, fit_ranker, score, sentence_features
 from bot.settings import Settings
@@ -291,13 +291,13 @@ def calibrate(
 ) -> dict:
     """Fit the abstention model: each bank question is scored with itself left out. The in-scope bank is read
     from the sentence ranker's searches and candidate sentences, scored now that it is fitted: searched once, not
-    twice. Its best sentence's score is the "lead_score" that `search` gives an answer (`with_ranked_sentences`)."""
+    twice. Its best sentence's score is the "lead_score" that `search` gives an answer."""
     rows: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     in_scope: list[bool] = []
     correct: list[bool] = []
     for question, evidence, (candidates, x) in zip(in_bank, in_evidence, in_candidates, strict=True):
-        evidence.features["lead_score"] = float(score(index.ranker, x).max()) if len(candidates) else -10.0
+        evidence.features["lead_score"] = float(score(index.ranker, x).max()) if len(candidates) else NO_LEAD_SCORE
         top_sections = list(dict.fromkeys((index.chunks[i].document_id, index.chunks[i].section_slug) for i in evidence.order))[:3]
         rows.append(evidence.vector())
         vectors.append(evidence.query_vector)

@@ -51,6 +51,8 @@ FEATURES = (
     "lead_score",
 )
 VOTE_NEIGHBOURS = 10
+NO_LEAD_SCORE = -10.0
+"""The "lead_score" feature of a question with no candidate sentence."""
 BANK_KEPT = max(BANK_NEIGHBOURS, VOTE_NEIGHBOURS, SENTENCE_VOTES)
 """How many of the nearest in-scope bank questions a search keeps: as many as its readers use."""
 FOCUS_SMOOTHING = 1.0
@@ -250,9 +252,9 @@ def search(
     Dense similarity and BM25 score each chunk; the bank of in-scope questions
     votes for the section its nearest questions belong to. Sections, not
     chunks, are fused so that a section with two paragraphs is not counted twice.
-    Without `ranked`, the sentences are left unranked (`with_ranked_sentences`), and the evidence lacks its
-    "lead_score" feature until they are: an index build searches the in-scope bank before its sentence
-    ranker is fitted.
+    Without `ranked`, the candidate sentences are left unranked and the evidence lacks its "lead_score"
+    feature (the best sentence's score): an index build searches the in-scope bank before its sentence
+    ranker is fitted, and scores their sentences once it is.
     """
     named = canonical_names(question, index.acronyms)
     expanded = expand_acronyms(named, index.acronyms)
@@ -352,12 +354,8 @@ def search(
         named_tokens=tuple(lexical.tokenize_one(named)),
         section_probs=section_probs,
     )
-    return with_ranked_sentences(index, evidence) if ranked else evidence
-
-
-def with_ranked_sentences(index: GuideIndex, evidence: Evidence) -> Evidence:
-    """The evidence with its candidate sentences ranked by the index's sentence ranker, and the best one's score
-    as the "lead_score" feature."""
-    ranked = tuple(rank_sentences(index, evidence)) if evidence.order else ()
-    evidence.features["lead_score"] = ranked[0].score if ranked else -10.0
-    return replace(evidence, ranked=ranked)
+    if not ranked:
+        return evidence
+    sentences = tuple(rank_sentences(index, evidence)) if order else ()
+    features["lead_score"] = sentences[0].score if sentences else NO_LEAD_SCORE
+    return replace(evidence, ranked=sentences)
