@@ -150,8 +150,18 @@ _EXPLETIVE = re.compile(
     r"|\b(?:is|are|was|were)\s+there\b|\bthere\s+(?:is|are|was|were)\b|\bthere's\b"
 )
 """An "it" or "there" that stands for nothing said before ("What is it that MSLs do?", "Are there locum roles?")."""
-VAGUE = frozenset({"good", "bad", "idea", "ok", "okay", "thoughts", "sense", "worth", "right", "wrong", "better", "best", "fine", "true"})
-"""Words that judge without naming what is judged ("Good idea or not?")."""
+MANNER_FORMS = frozenset(
+    (
+        "best better good great worst worth top ideal actually really honestly basically just seriously exactly truly literally"
+        " than versus vs compare compared comparison difference different differ"
+    ).split()
+)
+"""Words that say how a member asks ("which is *better*, MHA or MBA?", "the *difference* between …", "what does a
+CMO *actually* do?"), not what about."""
+VAGUE = MANNER_FORMS | {"bad", "idea", "ok", "okay", "thoughts", "sense", "right", "wrong", "fine", "true"}
+"""Words that judge or compare without naming what is judged ("Good idea or not?", "What's actually different?")."""
+CLIPPED_QUESTION_WORDS = frozenset({"whats", "hows", "whos", "wheres", "whys"})
+"""Question words typed without their apostrophe ("whats the connection"): "what's" is no content word either."""
 _CONTENT_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
@@ -182,8 +192,10 @@ def _heads(text: str) -> list[str]:
 
 
 def _content_words(text: str, stop_words: frozenset[str]) -> int:
-    """Words of `text` that are neither stop words nor vague; a contraction counts as its head ("what's": "what")."""
-    return sum(1 for w in _CONTENT_WORD.findall(text.lower()) if w.split("'")[0] not in stop_words and w not in VAGUE)
+    """Distinct words of `text` that are neither stop words nor vague; a contraction counts as its head ("what's":
+    "what"). Distinct, because "day to day" is one thing asked about, not two."""
+    words = {w for w in _CONTENT_WORD.findall(text.lower()) if w not in VAGUE and w not in CLIPPED_QUESTION_WORDS}
+    return len({w for w in words if w.split("'")[0] not in stop_words})
 
 
 def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str] = frozenset()) -> str | None:
@@ -220,11 +232,13 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
 
 def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *, defines: bool = True) -> bool:
     """Whether `ask` is a question on its own: nothing in it points back, and it has two words of its own content,
-    or names one of the guide's names, or (`defines`) asks what one word means."""
+    or names one of the guide's names, or (`defines`) asks what one word means ("What's capitation?", not "What's
+    different day to day?", which compares what came before)."""
     if _points_back(ask):
         return False
     content = _content_words(ask, stop_words)
-    return any(w in names for w in _heads(ask)) or content >= 2 or (defines and content == 1 and _DEFINES.match(ask) is not None)
+    defining = defines and content == 1 and _DEFINES.match(ask) is not None and not VAGUE.intersection(_heads(ask))
+    return any(w in names for w in _heads(ask)) or content >= 2 or defining
 
 
 RUN_ON_CONTEXT_WORDS = 6

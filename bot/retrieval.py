@@ -20,7 +20,7 @@ from index import dense as dense_ops
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from bot.query import focus_of
+from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
 from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
 from bot.sentences import RankedSentence, rank_sentences
@@ -56,12 +56,6 @@ NO_LEAD_SCORE = -10.0
 BANK_KEPT = max(BANK_NEIGHBOURS, VOTE_NEIGHBOURS, SENTENCE_VOTES)
 """How many of the nearest in-scope bank questions a search keeps: as many as its readers use."""
 FOCUS_SMOOTHING = 1.0
-MANNER_FORMS = frozenset(
-    (
-        "best better good great worst worth top ideal actually really honestly basically just seriously exactly truly literally"
-        " than versus vs compare compared comparison difference different differ"
-    ).split()
-)
 MANNER_WORDS = frozenset(lexical.tokenize_one(" ".join(sorted(MANNER_FORMS))))
 """Words that say how a member asks ("which is *better*, MHA or MBA?", "is the MMM better *than* an MBA?", "the
 *difference* between …", "what does a CMO *actually* do?"), not what about: no focus evidence either way. The

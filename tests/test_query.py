@@ -110,6 +110,18 @@ def test_an_asking_sentence_that_chooses_among_or_counts_what_came_before_is_not
         assert asking_sentence(leaning, STOP) is None, leaning
 
 
+def test_a_comparison_that_leaves_out_what_it_compares_is_not_judged_alone():
+    """"whats actually different day to day?" asks about the two CMOs named before it: judged alone, it read as
+    nothing the guide covers (0.07) and the message was refused; judged whole, it is answered."""
+    for leaning in (
+        "hospital cmo vs payer cmo - whats actually different day to day?",
+        "I've read about the MMM and the MBA. Honestly, what's really the difference?",
+        "Hospital CMO versus payer CMO. What's different day to day?",
+    ):
+        assert asking_sentence(leaning, STOP) is None, leaning
+    assert asking_sentence("I'm a hospitalist. What's different about a payer CMO's work?", STOP) == "What's different about a payer CMO's work?"
+
+
 def test_an_empty_it_or_there_and_a_name_of_the_guide_leave_a_question_standing_on_its_own():
     assert asking_sentence("I run a clinic. What is it that PBM pharmacists do?", STOP) == "What is it that PBM pharmacists do?"
     assert asking_sentence("Hi all. Are there locum CMO roles anywhere?", STOP) == "Are there locum CMO roles anywhere?"
