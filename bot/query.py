@@ -242,6 +242,10 @@ def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *
 
 
 RUN_ON_CONTEXT_WORDS = 6
+_PUNCTUATED = re.compile(r"[,;:.!?\u2014\u2013]\s+\S|\s[-\u2014\u2013]\s")
+"""Punctuation inside a message: a message that has it was not typed as one run-on line, and a question word in it
+after six words is a clause of its sentence ("Besides an MBA, is the MMM a reasonable degree for a physician *who*
+wants to lead?"), not the start of a question."""
 _QUESTION_WORD = re.compile(r"\b(?:what|what's|whats|how|why|who|whom|which|where|when)\b", re.IGNORECASE)
 
 
@@ -253,7 +257,7 @@ def _run_on_question(text: str, stop_words: frozenset[str], names: frozenset[str
     does a hospital COO do, and how is that different from what the CMO does?"). Without punctuation to split
     it, the context decided again: with a context sentence before each question of the blind sets, typed in
     lower case without punctuation, 86.3 % of the covered questions were answered and 6.5 % of the others."""
-    if _ASKS.match(text):
+    if _ASKS.match(text) or _PUNCTUATED.search(text):
         return None
     starts = [m.start() for m in _QUESTION_WORD.finditer(text) if len(text[: m.start()].split()) >= RUN_ON_CONTEXT_WORDS]
     if not starts:

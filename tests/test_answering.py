@@ -138,6 +138,13 @@ def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEn
     assert any("American Association for Physician Leadership" in s.text for s in answer.lead)
 
 
+def test_a_committee_typed_as_cmte_is_a_committee_not_continuing_medical_education(engine: AnswerEngine):
+    """Mended one keystroke away, "cmte" read as "CME", a word of the off-topic bank, and the question was refused."""
+    answer = engine.answer("worth joining the QI cmte if i want admin roles later? what do u learn there")
+    assert answer.answered
+    assert any("quality improvement (QI) committees" in s.text for s in answer.lead)
+
+
 def test_questions_whose_focus_the_guide_never_mentions_are_refused_though_their_topic_is_its(engine: AnswerEngine):
     questions = [
         "To whom does the CMO or VPMA report?",

@@ -136,6 +136,20 @@ def test_a_clause_after_a_dash_asks_on_its_own_only_when_it_opens_like_a_questio
     assert asking_sentence("MBA vs MHA vs MMM for a future CMO - what's the difference? Thanks", STOP) == "MBA vs MHA vs MMM for a future CMO - what's the difference?"
 
 
+def test_a_punctuated_sentence_is_no_run_on_line_and_its_relative_who_starts_no_question():
+    """Split at its "who", "Besides an MBA, is a Master of Medical Management a reasonable degree for a physician
+    who wants to lead?" was judged on "who wants to lead?" alone and refused (0.47)."""
+    for sentence in (
+        "Besides an MBA, is a Master of Medical Management a reasonable degree for a physician who wants to lead?",
+        "For trainees and early-career psychiatrists considering a role like this, what preparation would you recommend?",
+        "honest q for the physician leaders here: what's the biggest mental shift going from bedside doc to chief med officer?",
+    ):
+        assert asking_sentence(sentence, STOP) is None, sentence
+    assert asking_sentence("im a hospitalist on the path to cmo and building my exec skills how much do cmos make?", STOP) == (
+        "how much do cmos make?"
+    )
+
+
 def test_a_question_typed_at_the_end_of_one_run_on_line_is_found_after_its_last_question_word():
     message = "im a hospitalist on the path to cmo and building my exec skills how much do cmos make"
     assert asking_sentence(message, STOP) == "how much do cmos make"
