@@ -242,6 +242,24 @@ def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *
 
 
 RUN_ON_CONTEXT_WORDS = 6
+_RELATIVE = re.compile(
+    r"\b(?:a|an|the|any|some|every|each|no|one|someone|anyone|everyone|people|those|person)\s+(?:[\w-]+\s+)?$", re.IGNORECASE
+)
+_ASKS_AFTER_WHEN = re.compile(r"\s+(?:do|does|did|should|can|could|would|will|is|are|was|were|shall|might|may)\b", re.IGNORECASE)
+
+
+def _opens_question(text: str, match: re.Match[str]) -> bool:
+    """Whether the question word at `match` starts a question rather than a clause of the sentence before it: "who"
+    or "which" after a noun phrase relates ("a doc *who* wants to be a CMO"), and "when" or "where" asks only
+    before an auxiliary ("*when* should I …", not "… the clinical side *when* a new product is developed")."""
+    word = match.group(0).lower()
+    if word in ("who", "whom", "whose", "which"):
+        return _RELATIVE.search(text[: match.start()]) is None
+    if word in ("when", "where"):
+        return _ASKS_AFTER_WHEN.match(text, match.end()) is not None
+    return True
+
+
 _PUNCTUATED = re.compile(r"[,;:.!?\u2014\u2013]\s+\S|\s[-\u2014\u2013]\s")
 """Punctuation inside a message: a message that has it was not typed as one run-on line, and a question word in it
 after six words is a clause of its sentence ("Besides an MBA, is the MMM a reasonable degree for a physician *who*
@@ -259,7 +277,11 @@ def _run_on_question(text: str, stop_words: frozenset[str], names: frozenset[str
     lower case without punctuation, 86.3 % of the covered questions were answered and 6.5 % of the others."""
     if _ASKS.match(text) or _PUNCTUATED.search(text):
         return None
-    starts = [m.start() for m in _QUESTION_WORD.finditer(text) if len(text[: m.start()].split()) >= RUN_ON_CONTEXT_WORDS]
+    starts = [
+        m.start()
+        for m in _QUESTION_WORD.finditer(text)
+        if len(text[: m.start()].split()) >= RUN_ON_CONTEXT_WORDS and _opens_question(text, m)
+    ]
     if not starts:
         return None
     ask = text[starts[-1] :]

@@ -150,6 +150,21 @@ def test_a_punctuated_sentence_is_no_run_on_line_and_its_relative_who_starts_no_
     )
 
 
+def test_a_relative_who_or_a_subordinate_when_in_a_run_on_line_starts_no_question():
+    for sentence in (
+        "mba vs mha vs mmm for a doc who wants to be a cmo??",
+        "Explain capitation like I'm a surgeon who has only ever done fee-for-service",
+        "in pharma who gets the last word on the clinical side when a new product is being developed",
+    ):
+        assert asking_sentence(sentence, STOP) is None, sentence
+    assert asking_sentence("im a hospitalist on the path to cmo and building my exec skills when should i start an mba", STOP) == (
+        "when should i start an mba"
+    )
+    assert asking_sentence("our group just got bought and morale is terrible who awards the cpe credential", STOP) == (
+        "who awards the cpe credential"
+    )
+
+
 def test_a_question_typed_at_the_end_of_one_run_on_line_is_found_after_its_last_question_word():
     message = "im a hospitalist on the path to cmo and building my exec skills how much do cmos make"
     assert asking_sentence(message, STOP) == "how much do cmos make"
