@@ -230,15 +230,24 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     return ask if _stands_alone(ask, stop_words, names) else None
 
 
+_BACK_TO_THE_ROLE = re.compile(
+    r"\b(?:the|this|that)\s+(?:job|role|position|post|title|gig|seat|degree|credential|program|programme)\b(?!\s+(?:of|at|in|for|as|with)\b)",
+    re.IGNORECASE,
+)
+"""A job, role or degree named only as "the job" points back to the one the context named ("I'm applying for our
+open CQO role. What would the focus of the job be?"), unless what follows names it ("the role of a CMO at …")."""
+
+
 def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *, defines: bool = True) -> bool:
     """Whether `ask` is a question on its own: nothing in it points back, and it has two words of its own content,
     or names one of the guide's names, or (`defines`) asks what one word means ("What's capitation?", not "What's
     different day to day?", which compares what came before)."""
-    if _points_back(ask):
+    named = any(w in names for w in _heads(ask))
+    if _points_back(ask) or (not named and _BACK_TO_THE_ROLE.search(ask)):
         return False
     content = _content_words(ask, stop_words)
     defining = defines and content == 1 and _DEFINES.match(ask) is not None and not VAGUE.intersection(_heads(ask))
-    return any(w in names for w in _heads(ask)) or content >= 2 or defining
+    return named or content >= 2 or defining
 
 
 RUN_ON_CONTEXT_WORDS = 6

@@ -122,6 +122,18 @@ def test_a_comparison_that_leaves_out_what_it_compares_is_not_judged_alone():
     assert asking_sentence("I'm a hospitalist. What's different about a payer CMO's work?", STOP) == "What's different about a payer CMO's work?"
 
 
+def test_the_job_or_the_role_points_back_to_the_one_the_context_named():
+    for leaning in (
+        "I'm thinking about applying for our open CQO role. What would the focus of the job be?",
+        "I'm about to move into a Medical Director role. What will I actually be responsible for once I'm in the job?",
+        "I was just named interim chief resident. What should I do in the first 48 hours to get a handle on the role?",
+    ):
+        assert asking_sentence(leaning, STOP) is None, leaning
+    assert asking_sentence("I'm a hospitalist. What's the role of a CMO at a health plan?", STOP) == "What's the role of a CMO at a health plan?"
+    named = "I'm a hospitalist. Is the CMO job really just clinical?"
+    assert asking_sentence(named, STOP, frozenset({"cmo"})) == "Is the CMO job really just clinical?"
+
+
 def test_an_empty_it_or_there_and_a_name_of_the_guide_leave_a_question_standing_on_its_own():
     assert asking_sentence("I run a clinic. What is it that PBM pharmacists do?", STOP) == "What is it that PBM pharmacists do?"
     assert asking_sentence("Hi all. Are there locum CMO roles anywhere?", STOP) == "Are there locum CMO roles anywhere?"
