@@ -9,6 +9,8 @@ from itertools import pairwise
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_NEVER_ENDS = re.compile(r"(?:^|\s)(?:vs|v|e\.g|i\.e|cf|approx|dr|mr|mrs|ms|st|jr|sr)\.$", re.IGNORECASE)
+_INITIALS = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")
 _PUNCT = r"[\s,!.:;~—–-]*"
 _GREETING = re.compile(
     r"^\s*(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|morning|good\s+(?:morning|afternoon|evening|day)|@?guide\s?bot|@bot)\b"
@@ -119,6 +121,22 @@ def for_retrieval(text: str) -> str:
     return unshouted(without_pleasantries(_URL.sub(" ", text.translate(TYPOGRAPHY))))
 
 
+def sentences_of(text: str) -> list[str]:
+    """The sentences of `text`, split after ".", "?" or "!": never after "vs." or "e.g." ("MHA vs. MBA: how do the
+    two degrees differ?" is one sentence), and after initials ("M.D.") only where a question starts ("I'm an M.D.
+    What should I do?", but "Must I hold an M.D. to work as a medical writer?" is one sentence)."""
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[start : match.start()]
+        if _NEVER_ENDS.search(before) or (_INITIALS.search(before) and not _ASKS.match(text, match.end())):
+            continue
+        sentences.append(before)
+        start = match.end()
+    sentences.append(text[start:])
+    return [s for s in sentences if s.strip()]
+
+
 def focus_of(text: str, min_words: int = 25) -> str | None:
     """The asking part of a long, chatty message: its last question sentence.
 
@@ -128,7 +146,7 @@ def focus_of(text: str, min_words: int = 25) -> str | None:
     """
     if len(text.split()) < min_words:
         return None
-    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    sentences = sentences_of(text)
     if len(sentences) < 2:
         return None
     questions = [s for s in sentences if s.rstrip().endswith("?")]
@@ -215,7 +233,7 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     opens like a question and has two content words of its own. A message of one sentence
     is judged whole, unless it is a run-on line that asks at its end (`_run_on_question`).
     """
-    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    sentences = sentences_of(text)
     if len(sentences) < 2:
         return _run_on_question(text, stop_words, names)
     questions = [s for s in sentences if s.rstrip().endswith("?")]
@@ -304,4 +322,4 @@ def _points_back(sentence: str) -> bool:
     words = _heads(_EXPLETIVE.sub(" ", sentence.lower()))
     if words[:1] == ["which"] and words[1:2] and words[1] in CHOOSING:
         return True
-    return any(w in ANAPHORA for w in words) or any(a == "all" and b in NUMBERS for a, b in pairwise(words))
+    return any(w in ANAPHORA for w in words) or any(a in ("all", "the", "these", "those") and b in NUMBERS for a, b in pairwise(words))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.query import asking_sentence, for_retrieval, is_small_talk, unshouted, without_pleasantries
+from bot.query import asking_sentence, for_retrieval, is_small_talk, sentences_of, unshouted, without_pleasantries
 from bot.retrieval import AUXILIARIES
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -81,6 +81,17 @@ def test_links_and_phone_signatures_are_not_read_as_the_question():
     assert for_retrieval("what does a VPMA do? Get Outlook for Android") == "what does a VPMA do?"
     assert for_retrieval("Quick one for you -- what does a VPMA do?") == "what does a VPMA do?"
     assert for_retrieval("I was sent from my hospital") == "I was sent from my hospital"
+
+
+def test_a_sentence_ends_at_no_abbreviation_and_at_initials_only_where_a_question_starts():
+    assert sentences_of("MHA vs. MBA: how do the two degrees differ in focus?") == ["MHA vs. MBA: how do the two degrees differ in focus?"]
+    assert sentences_of("Must I hold an M.D. to work as a medical writer?") == ["Must I hold an M.D. to work as a medical writer?"]
+    assert sentences_of("I'm an M.D. What should I do next?") == ["I'm an M.D.", "What should I do next?"]
+    assert sentences_of("Chairs v. medical directors, e.g. in a big system. Which suits me?") == [
+        "Chairs v. medical directors, e.g. in a big system.",
+        "Which suits me?",
+    ]
+    assert asking_sentence("MHA vs. MBA: how do the two degrees differ in focus?", STOP) is None
 
 
 def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
