@@ -62,6 +62,7 @@ class AnswerEngine:
         self.max_chars = max_chars
         self.names = frozenset(name.lower() for name in index.acronyms if len(name) > 2)
         """The guide's names a question can be about on its own ("What does a VPMA do?"); "MD" and "DO" are words too."""
+        self._bank_retrieval_tokens: dict[int, frozenset[str]] = {}
         self.speller = Speller.from_texts(
             [c.text for c in index.chunks] + [c.section for c in index.chunks], index.bank_texts, keep=ABBREVIATIONS
         )
@@ -129,12 +130,21 @@ class AnswerEngine:
         rows = evidence.bank_in_nearest[0]
         if not len(rows) or rows[0] >= len(self.index.bank_texts):
             return True
-        twin = set(lexical.tokenize_one(retrieval_text(self.index.bank_texts[int(rows[0])], self.index.acronyms)))
+        twin = self._retrieval_tokens(int(rows[0]))
         extra = [t for t in evidence.tokens if t not in twin]
         if not extra:
             return True
         lowest, _ = focus_odds(self.index, extra)
         return lowest > -TWIN_FOCUS_LEAN
+
+    def _retrieval_tokens(self, row: int) -> frozenset[str]:
+        """An in-scope bank question's words as retrieval reads them (names spelt out as a question's are), kept
+        per row: `GuideIndex.bank_in_tokens` holds the raw text's, which differ where a name is spelt out."""
+        tokens = self._bank_retrieval_tokens.get(row)
+        if tokens is None:
+            text = retrieval_text(self.index.bank_texts[row], self.index.acronyms)
+            tokens = self._bank_retrieval_tokens[row] = frozenset(lexical.tokenize_one(text))
+        return tokens
 
     def query(self, question: str) -> str:
         """What retrieval reads for `question`: markup, small talk and shouting gone, typos mended."""
