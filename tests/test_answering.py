@@ -138,6 +138,13 @@ def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEn
     assert any("American Association for Physician Leadership" in s.text for s in answer.lead)
 
 
+def test_a_life_sciences_company_is_the_guides_pharmaceutical_or_biotechnology_company(engine: AnswerEngine):
+    answer = engine.answer("What does a CMO at a life sciences company do?")
+    assert answer.answered
+    assert answer.lead[0].text.startswith("Within a pharmaceutical or biotechnology company, the CMO guides clinical research")
+    assert engine.answer("How do I become a medical science liaison?").abstained
+
+
 def test_a_committee_typed_as_cmte_is_a_committee_not_continuing_medical_education(engine: AnswerEngine):
     """Mended one keystroke away, "cmte" read as "CME", a word of the off-topic bank, and the question was refused."""
     answer = engine.answer("worth joining the QI cmte if i want admin roles later? what do u learn there")
