@@ -168,13 +168,12 @@ INITIALISMS = {
 """Hospital shorthand for what the guide spells out ("the UR committee"), read only in capitals: "ur" in chat
 is "your", "um" a pause."""
 
-INDUSTRY_TERMS = {"life sciences": "pharmaceutical and biotechnology", "life science": "pharmaceutical and biotechnology"}
+_LIFE_SCIENCES = re.compile(r"\blife[\s-]+sciences?\b", re.IGNORECASE)
 """The industry's own name for the guide's "pharmaceutical or biotechnology company", as search firms and public pages
 write it: "science" alone leans out of scope (the off-topic bank's medical science liaisons), so "What does a CMO at
 a life sciences company do?" was refused (0.04) while "… at a biotech do?" was answered."""
 
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
-_INDUSTRY_TERM = re.compile(r"\b(" + "|".join(sorted(INDUSTRY_TERMS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
 """Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
@@ -201,7 +200,7 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     """
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
-    text = _INDUSTRY_TERM.sub(lambda m: INDUSTRY_TERMS[" ".join(m.group(1).lower().split())], text)
+    text = _LIFE_SCIENCES.sub("pharmaceutical and biotechnology", text)
     text = _INITIALISM.sub(lambda m: INITIALISMS[m.group(1)], text)
     pattern, by_long_form = _long_forms(tuple(acronyms.items()))
     if _squeeze(TOP_PHYSICIAN) in by_long_form:

@@ -117,6 +117,7 @@ def test_an_asking_sentence_that_chooses_among_or_counts_what_came_before_is_not
         "Two offers on the table. Is either one a real step toward the C-suite?",
         "I've got a CMO panel interview next month. What other themes should the board hear from me?",
         "Anyone moved from a hospital CMO job to pharma? Curious whether the pay is better in industry.",
+        "I'm weighing the MHA and the MBA. How do the two degrees differ in focus?",
     ):
         assert asking_sentence(leaning, STOP) is None, leaning
 
