@@ -94,6 +94,15 @@ def test_a_sentence_ends_at_no_abbreviation_and_at_initials_only_where_a_questio
     assert asking_sentence("MHA vs. MBA: how do the two degrees differ in focus?", STOP) is None
 
 
+@given(st.lists(st.sampled_from([*"ab .?!MDvseg-,:", "vs.", "M.D.", "e.g.", " what", " who", " when ", "\n"]), max_size=80).map("".join))
+def test_a_message_splits_into_sentences_that_hold_all_of_it_in_order(text: str):
+    sentences = sentences_of(text)
+    assert "".join("".join(s.split()) for s in sentences) == "".join(text.split())
+    assert all(s.strip() for s in sentences)
+    ask = asking_sentence(text, STOP)
+    assert ask is None or ask in text
+
+
 def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
     assert asking_sentence("I'm on the CMO path. Who won the Super Bowl last year?", STOP) == "Who won the Super Bowl last year?"
     assert asking_sentence("Who won the Super Bowl? I'm on the CMO path.", STOP) == "Who won the Super Bowl?"
