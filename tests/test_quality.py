@@ -90,6 +90,8 @@ FLOORS = {
     "real_s": Floor(DATA / "real_s.jsonl", DATA / "real_s_oos.jsonl", 0.92, 0.97, 0.95, 0.87, 0.87),
     "fresh_t": Floor(DATA / "fresh_t.jsonl", DATA / "fresh_t_oos.jsonl", 0.97, 0.98, 0.97, 0.95, 0.97),
     "real_t": Floor(DATA / "real_t.jsonl", DATA / "real_t_oos.jsonl", 0.85, 0.95, 0.82, 0.87, 0.93),
+    "fresh_u": Floor(DATA / "fresh_u.jsonl", DATA / "fresh_u_oos.jsonl", 0.95, 0.98, 0.95, 0.95, 0.97),
+    "fresh_v": Floor(DATA / "fresh_v.jsonl", DATA / "fresh_v_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
