@@ -260,11 +260,12 @@ def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *
     """Whether `ask` is a question on its own: nothing in it points back, and it has two words of its own content,
     or names one of the guide's names, or (`defines`) asks what one word means ("What's capitation?", not "What's
     different day to day?", which compares what came before)."""
-    named = any(w in names for w in _heads(ask))
+    heads = _heads(ask)
+    named = any(w in names for w in heads)
     if _points_back(ask) or (not named and _BACK_TO_THE_ROLE.search(ask)):
         return False
     content = _content_words(ask, stop_words)
-    defining = defines and content == 1 and _DEFINES.match(ask) is not None and not VAGUE.intersection(_heads(ask))
+    defining = defines and content == 1 and _DEFINES.match(ask) is not None and not VAGUE.intersection(heads)
     return named or content >= 2 or defining
 
 
