@@ -11,6 +11,9 @@ _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _NEVER_ENDS = re.compile(r"(?:^|\s)(?:vs|v|e\.g|i\.e|cf|approx|dr|mr|mrs|ms|st|jr|sr)\.$", re.IGNORECASE)
 _INITIALS = re.compile(r"(?:^|\s)(?:[A-Za-z]\.){2,}$")
+_TAIL = 24
+"""How much of a sentence's end the two patterns above read: enough for "approx." or "V.P.M.A.", and a long message
+of many full stops is read once, not once per stop."""
 _PUNCT = r"[\s,!.:;~—–-]*"
 _GREETING = re.compile(
     r"^\s*(?:(?:hi|hey|hello|hiya|howdy|yo|greetings|morning|good\s+(?:morning|afternoon|evening|day)|@?guide\s?bot|@bot)\b"
@@ -129,7 +132,8 @@ def sentences_of(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         before = text[start : match.start()]
-        if _NEVER_ENDS.search(before) or (_INITIALS.search(before) and not _ASKS.match(text, match.end())):
+        tail = before[-_TAIL:]
+        if _NEVER_ENDS.search(tail) or (_INITIALS.search(tail) and not _ASKS.match(text, match.end())):
             continue
         sentences.append(before)
         start = match.end()
@@ -273,6 +277,8 @@ RUN_ON_CONTEXT_WORDS = 6
 _RELATIVE = re.compile(
     r"\b(?:a|an|the|any|some|every|each|no|one|someone|anyone|everyone|people|those|person)\s+(?:[\w-]+\s+)?$", re.IGNORECASE
 )
+_RELATIVE_REACH = 48
+"""How far before a "who" `_RELATIVE` looks: a determiner and one word ("a busy doc who")."""
 _ASKS_AFTER_WHEN = re.compile(r"\s+(?:do|does|did|should|can|could|would|will|is|are|was|were|shall|might|may)\b", re.IGNORECASE)
 
 
@@ -282,7 +288,7 @@ def _opens_question(text: str, match: re.Match[str]) -> bool:
     before an auxiliary ("*when* should I …", not "… the clinical side *when* a new product is developed")."""
     word = match.group(0).lower()
     if word in ("who", "whom", "whose", "which"):
-        return _RELATIVE.search(text[: match.start()]) is None
+        return _RELATIVE.search(text[max(0, match.start() - _RELATIVE_REACH) : match.start()]) is None
     if word in ("when", "where"):
         return _ASKS_AFTER_WHEN.match(text, match.end()) is not None
     return True
