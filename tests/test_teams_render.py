@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.teams.cards import BUTTON_MAX, CARD_BUDGET, FEEDBACK_ACTION
@@ -189,6 +189,7 @@ def test_without_a_lead_the_first_passages_best_sentence_leads() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(summaries, st.sampled_from([None, "https://bot.example.org"]), st.sampled_from([None, "up", "down"]), short)
+@example(Summary(kind="role", title="", points=(), intro="`0" * 2000), None, None, "")
 def test_any_summary_gives_a_valid_adaptive_card_within_limits(
     summary: Summary, public_url: str | None, thanked: str | None, command: str
 ) -> None:

@@ -33,6 +33,9 @@ SOURCE_MAX = 120
 BUTTON_MAX = 40
 SUGGESTIONS_MAX = 4
 INTRO_LINES_MAX = 12
+CODE_SPANS_MAX = 12
+"""`code` spans an intro line may show in monospace; a line with more is no list of commands, and shown as typed:
+each span is a run of its own, and a line of 700 backticks made a 40 KB card."""
 FEEDBACK_LABELS = {"up": "👍 Helpful", "down": "👎 Not helpful"}
 THANKS = {"up": "Thanks for the 👍, your feedback was recorded.", "down": "Thanks for the 👎, your feedback was recorded."}
 
@@ -98,7 +101,7 @@ def _intro(intro: str) -> list[dict[str, Any]]:
     blocks = []
     for line in clip(intro.strip(), POINT_MAX * 2).splitlines()[:INTRO_LINES_MAX]:
         parts = one_line(line).split("`")
-        if len(parts) % 2 == 0:  # an unpaired backtick: show the line as it is
+        if len(parts) % 2 == 0 or len(parts) > 2 * CODE_SPANS_MAX + 1:  # an unpaired backtick, or no command list
             parts = [one_line(line)]
         inlines = [run(part, fontType="Monospace", weight="Bolder") if i % 2 else run(part) for i, part in enumerate(parts)]
         if any(i["text"].strip() for i in inlines):
