@@ -18,7 +18,7 @@ from bot.spelling import Speller
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from knowledge.acronyms import ABBREVIATIONS
+from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND
 from knowledge.chunking import Chunk, leans_back, only_adds
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -64,7 +64,9 @@ class AnswerEngine:
         """The guide's names a question can be about on its own ("What does a VPMA do?"); "MD" and "DO" are words too."""
         self._bank_retrieval_tokens: dict[int, frozenset[str]] = {}
         self.speller = Speller.from_texts(
-            [c.text for c in index.chunks] + [c.section for c in index.chunks], index.bank_texts, keep=ABBREVIATIONS
+            [c.text for c in index.chunks] + [c.section for c in index.chunks],
+            index.bank_texts,
+            keep=(*ABBREVIATIONS, *CLINICAL_SHORTHAND),
         )
 
     def answer(self, question: str) -> Answer:

@@ -54,7 +54,7 @@ class Speller:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], bank: Iterable[str] = (), keep: Iterable[str] = ()) -> Speller:
-        """The guide's words, the words in `keep` (clippings expanded later), and the question banks' words
+        """The guide's words, the words in `keep` (clippings, expanded later or kept as typed), and the question banks' words
         that are not themselves typos.
 
         The banks teach words members use that the guide does not ("salary", "CMIO",

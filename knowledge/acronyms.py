@@ -159,6 +159,17 @@ ABBREVIATIONS = {
 }
 """Clipped words members type in chat ("chief med officer", "admin roles", "regs", "yrs"): plain English,
 not the guide's, so that the model and BM25 (which know neither clipping) read the word it stands for."""
+CLINICAL_SHORTHAND = frozenset(
+    {
+        "surg", "surgs", "gensurg", "neurosurg", "onco", "heme", "hemeonc", "endo", "nephro", "neph", "neuro", "cardio",
+        "cardiol", "gastro", "pulm", "pulmo", "crit", "derm", "rheum", "ortho", "ophtho", "optho", "ophth", "psych",
+        "peds", "pedi", "anesth", "anes", "rads", "obgyn", "geri", "rehab", "palli", "nocturnist", "nocturnists",
+        "nicu", "picu", "sicu", "micu", "cvicu", "pacu", "tele", "appt", "appts",
+    }
+)
+"""Clinicians' clippings for their specialty, unit or schedule ("gen surg", "onco", "endo", "NICU", "appt"): neither
+English nor the guide's, so the speller took them for typos of its words ("surg" became "sure", "onco" "once",
+"endo" "end", "nicu" "nice", "appt" "apps"). They say who is asking, not what: kept as typed, and not expanded."""
 INITIALISMS = {
     "UR": "utilization review",
     "UM": "utilization management",

@@ -38,6 +38,13 @@ def test_acronyms_names_short_words_and_far_typos_are_left_alone():
         assert speller().correct(question) == question
 
 
+def test_a_clinicians_shorthand_for_a_specialty_or_unit_is_no_typo(engine: AnswerEngine):
+    """"gen surg" had been read as "gen sure", "onco" as "once", "endo" as "end", "NICU" as "nice"."""
+    for typed in ("gen surg attending", "onco doc", "endo fellow", "nicu director", "peds anes attending", "missed my appt"):
+        question = f"{typed} here, how do I become a CMO?"
+        assert engine.query(question).lower().split()[: len(typed.split())] == typed.split()
+
+
 def test_the_dictionary_knows_common_english_and_not_the_typos():
     words = english_words()
     assert {"committee", "interview", "budget", "salary", "vacation"} <= words
