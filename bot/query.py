@@ -6,6 +6,8 @@ import re
 import unicodedata
 from itertools import pairwise
 
+from knowledge.stopwords import ENGLISH_STOP_WORDS
+
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
@@ -142,12 +144,18 @@ def sentences_of(text: str) -> list[str]:
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:
-    """The asking part of a long, chatty message: its last question sentence.
+    """The asking part of a chatty message: the last question sentence of a long one, or the question after a dash,
+    colon or semicolon that ends a one-sentence message of context (`asking_clause`).
 
     Members write context first and ask last ("I'm a hospitalist eight years
     out … which degree do people usually pick?"); the context alone would pull
-    retrieval toward whatever the member mentioned in passing.
+    retrieval toward whatever the member mentioned in passing. A question that
+    points back ("… What is it, and why would a CMO need to get it?" after a
+    sentence about capitation) asks about the context, which then leads alone.
     """
+    clause = asking_clause(text)
+    if clause is not None:
+        return clause if len(clause.split()) >= 3 else None
     if len(text.split()) < min_words:
         return None
     sentences = sentences_of(text)
@@ -155,7 +163,28 @@ def focus_of(text: str, min_words: int = 25) -> str | None:
         return None
     questions = [s for s in sentences if s.rstrip().endswith("?")]
     focus = questions[-1] if questions else sentences[-1]
-    return focus if len(focus.split()) >= 3 else None
+    return focus if len(focus.split()) >= 3 and not _points_back(focus) else None
+
+
+def asking_clause(text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) -> str | None:
+    """The question that ends a one-sentence message after a dash, colon or semicolon, when at least
+    `RUN_ON_CONTEXT_WORDS` words of context come before it ("hospitalist here, QI committee chair, aiming for CMO -
+    does a CMO still see patients?"); None otherwise. A shorter head names what is asked about rather than who asks
+    ("cmo career path - what are the main building blocks?", "payer cmo - do they write the coverage policies?"), and a
+    question of fewer than two content words of its own, or one that points back, asks about it ("MBA vs MHA vs MMM
+    for a future CMO - what's the difference?", "At a drug company, who gives the final clinical say on new product
+    development - is that the chief doc?").
+    Without it, the context decided: "internist on the path to CMO, 10 yrs in, chair of our QI committee: who does the
+    CMO report to?" was answered (0.81) with the QI committee's sentence."""
+    if len(sentences_of(text)) > 1:
+        return None
+    clauses = _CLAUSE_BREAK.split(text)
+    if len(clauses) < 2 or not _ASKS.match(clauses[-1]):
+        return None
+    ask = clauses[-1]
+    if len(text.split()) - len(ask.split()) < RUN_ON_CONTEXT_WORDS or _content_words(ask, stop_words) < 2 or _points_back(ask):
+        return None
+    return ask
 
 
 ANAPHORA = frozenset(
@@ -235,10 +264,14 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     pharma? Curious whether the comp is better."). Context can run into the asking
     sentence too, before a dash, colon or semicolon; the clause after it asks when it
     opens like a question and has two content words of its own. A message of one sentence
-    is judged whole, unless it is a run-on line that asks at its end (`_run_on_question`).
+    is judged whole, unless context runs into its question the same way (`asking_clause`) or it is
+    a run-on line that asks at its end (`_run_on_question`).
     """
     sentences = sentences_of(text)
     if len(sentences) < 2:
+        clause = asking_clause(text, stop_words)
+        if clause is not None:
+            return clause if _stands_alone(clause, stop_words, names) else None
         return _run_on_question(text, stop_words, names)
     questions = [s for s in sentences if s.rstrip().endswith("?")]
     if len(questions) > 1:

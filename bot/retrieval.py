@@ -135,7 +135,8 @@ def question_texts(
     spans: list[tuple[int, int]] = []
     for question in questions:
         expanded = dense_text(question, acronyms, topic)
-        focus = focus_of(expanded)
+        asked = focus_of(question)
+        focus = dense_text(asked, acronyms, topic) if asked else None
         start = len(texts)
         texts.append(expanded)
         if focus:

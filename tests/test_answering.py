@@ -132,6 +132,30 @@ def test_the_asking_sentence_decides_whatever_context_comes_before_it(engine: An
     assert [a.question for a in engine.answer_many(on_topic) if a.abstained] == []
 
 
+def test_context_that_runs_into_a_one_sentence_question_does_not_decide_it(engine: AnswerEngine):
+    """Judged whole, the context carried these over the bar (0.81 and 0.68), answered with the QI committee's
+    sentence; the question after the colon or dash is what the member asks."""
+    off_topic = [
+        "internist on the path to CMO, 10 yrs in, chair of our QI committee: who does the CMO report to?",
+        "hospitalist here, QI committee chair, aiming for CMO - does a CMO still see patients?",
+        "EM doc on the path to the c-suite, loving the QI work - what's a typical CMO bonus?",
+    ]
+    assert [a.question for a in engine.answer_many(off_topic) if a.answered] == []
+    covered = engine.answer("family doc, ten years in, running our UR committee - should I go for the CPE?")
+    assert covered.answered and covered.passages[0].source.section == "Essential Educational Credentials"
+
+
+def test_a_long_messages_closing_question_that_points_back_leaves_the_context_to_lead_retrieval(engine: AnswerEngine):
+    """"Is that actually the usual route …?" asks about the business degree named before it: added to the query on its
+    own, it read as a question about the CMO path and led with the guide's overview."""
+    answer = engine.answer(
+        "I'm a nephrologist about ten years in and my department chair keeps pushing me toward a business degree. "
+        "Is that actually the usual route for people who end up as CMO?"
+    )
+    assert answer.answered
+    assert answer.passages[0].source.section == "Essential Educational Credentials"
+
+
 def test_an_initialism_the_guide_never_spells_out_is_understood(engine: AnswerEngine):
     answer = engine.answer("Which credential is from the AAPL?")
     assert answer.answered

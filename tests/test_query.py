@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.query import asking_sentence, for_retrieval, is_small_talk, sentences_of, unshouted, without_pleasantries
+from bot.query import asking_sentence, focus_of, for_retrieval, is_small_talk, sentences_of, unshouted, without_pleasantries
 from bot.retrieval import AUXILIARIES
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -119,6 +119,32 @@ def test_context_that_runs_into_the_asking_sentence_before_a_dash_is_left_out():
     assert asking_sentence("I'm an internist. MBA vs MHA - which one?", STOP) == "MBA vs MHA - which one?"
 
 
+def test_context_that_runs_into_the_question_of_a_one_sentence_message_is_left_out():
+    """Six words or more before a dash or colon are the member's context; the question after it is what is asked, for
+    retrieval and for the decision to answer."""
+    message = "internist on the path to CMO, 10 yrs in, chair of our QI committee: who does the CMO report to?"
+    assert asking_sentence(message, STOP) == "who does the CMO report to?"
+    assert focus_of(message) == "who does the CMO report to?"
+    message = "hospitalist here, QI committee chair, aiming for CMO - does a CMO still see patients?"
+    assert asking_sentence(message, STOP) == focus_of(message) == "does a CMO still see patients?"
+
+
+def test_a_long_messages_last_question_is_its_focus_unless_it_points_back():
+    story = "I'm a hospitalist about nine years out and I chair our quality committee, which I enjoy more than I expected. "
+    assert focus_of(story + "Which degree do most CMOs pick?") == "Which degree do most CMOs pick?"
+    message = "Our CEO keeps talking about capitation in leadership meetings and I nod along. What is it, and why would a CMO need to get it?"
+    assert focus_of(message) is None
+
+
+def test_a_short_head_or_a_question_that_leans_on_it_stays_whole():
+    for message in ("cmo career path - what are the main building blocks?", "payer cmo - do they write the coverage policies?",
+                    "MHA vs. MBA: how do the two degrees differ?", "vp medical affairs - any outward facing work?",
+                    "MBA vs MHA vs MMM for a future CMO - what's the difference?",
+                    "At a drug company, who gives the final clinical say on new product development - is that the chief doc?"):
+        assert asking_sentence(message, STOP) is None, message
+        assert focus_of(message) is None, message
+
+
 def test_an_asking_sentence_that_chooses_among_or_counts_what_came_before_is_not_judged_alone():
     for leaning in (
         "MBA vs MHA vs MMM for a doc who wants to be a CMO. Do all three count for search committees?",
@@ -175,7 +201,6 @@ def test_a_punctuated_sentence_is_no_run_on_line_and_its_relative_who_starts_no_
     for sentence in (
         "Besides an MBA, is a Master of Medical Management a reasonable degree for a physician who wants to lead?",
         "For trainees and early-career psychiatrists considering a role like this, what preparation would you recommend?",
-        "honest q for the physician leaders here: what's the biggest mental shift going from bedside doc to chief med officer?",
     ):
         assert asking_sentence(sentence, STOP) is None, sentence
     assert asking_sentence("im a hospitalist on the path to cmo and building my exec skills how much do cmos make?", STOP) == (
