@@ -176,13 +176,8 @@ def asking_clause(text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) ->
     development - is that the chief doc?").
     Without it, the context decided: "internist on the path to CMO, 10 yrs in, chair of our QI committee: who does the
     CMO report to?" was answered (0.81) with the QI committee's sentence."""
-    if len(sentences_of(text)) > 1:
-        return None
-    clauses = _CLAUSE_BREAK.split(text)
-    if len(clauses) < 2 or not _ASKS.match(clauses[-1]):
-        return None
-    ask = clauses[-1]
-    if len(text.split()) - len(ask.split()) < RUN_ON_CONTEXT_WORDS or _content_words(ask, stop_words) < 2 or _points_back(ask):
+    ask = _after_break(text, stop_words) if len(sentences_of(text)) == 1 else None
+    if ask is None or len(text.split()) - len(ask.split()) < RUN_ON_CONTEXT_WORDS or _points_back(ask):
         return None
     return ask
 
@@ -279,10 +274,16 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     ask = (questions or sentences)[-1]
     if any(_ASKS_INDIRECTLY.match(s) for s in sentences[sentences.index(ask) + 1 :]):
         return None
-    clauses = _CLAUSE_BREAK.split(ask)
-    if len(clauses) > 1 and _content_words(clauses[-1], stop_words) >= 2 and _ASKS.match(clauses[-1]):
-        ask = clauses[-1]
+    ask = _after_break(ask, stop_words) or ask
     return ask if _stands_alone(ask, stop_words, names) else None
+
+
+def _after_break(sentence: str, stop_words: frozenset[str]) -> str | None:
+    """The clause after a sentence's last dash, colon or semicolon, when it opens like a question and has two content
+    words of its own; None otherwise."""
+    clauses = _CLAUSE_BREAK.split(sentence)
+    last = clauses[-1]
+    return last if len(clauses) > 1 and _ASKS.match(last) and _content_words(last, stop_words) >= 2 else None
 
 
 _BACK_TO_THE_ROLE = re.compile(
