@@ -153,22 +153,20 @@ def focus_of(text: str, min_words: int = 25) -> str | None:
     points back ("… What is it, and why would a CMO need to get it?" after a
     sentence about capitation) asks about the context, which then leads alone.
     """
-    clause = asking_clause(text)
-    if clause is not None:
-        return clause if len(clause.split()) >= 3 else None
-    if len(text.split()) < min_words:
-        return None
     sentences = sentences_of(text)
-    if len(sentences) < 2:
+    if len(sentences) == 1:
+        clause = asking_clause(text)
+        return clause if clause is not None and len(clause.split()) >= 3 else None
+    if len(text.split()) < min_words or len(sentences) < 2:
         return None
     questions = [s for s in sentences if s.rstrip().endswith("?")]
     focus = questions[-1] if questions else sentences[-1]
     return focus if len(focus.split()) >= 3 and not _points_back(focus) else None
 
 
-def asking_clause(text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) -> str | None:
-    """The question that ends a one-sentence message after a dash, colon or semicolon, when at least
-    `RUN_ON_CONTEXT_WORDS` words of context come before it ("hospitalist here, QI committee chair, aiming for CMO -
+def asking_clause(sentence: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) -> str | None:
+    """The question that ends a one-sentence message (its callers have split it) after a dash, colon or semicolon, when
+    at least `RUN_ON_CONTEXT_WORDS` words of context come before it ("hospitalist here, QI committee chair, aiming for CMO -
     does a CMO still see patients?"); None otherwise. A shorter head names what is asked about rather than who asks
     ("cmo career path - what are the main building blocks?", "payer cmo - do they write the coverage policies?"), and a
     question of fewer than two content words of its own, or one that points back, asks about it ("MBA vs MHA vs MMM
@@ -176,8 +174,8 @@ def asking_clause(text: str, stop_words: frozenset[str] = ENGLISH_STOP_WORDS) ->
     development - is that the chief doc?").
     Without it, the context decided: "internist on the path to CMO, 10 yrs in, chair of our QI committee: who does the
     CMO report to?" was answered (0.81) with the QI committee's sentence."""
-    ask = _after_break(text, stop_words) if len(sentences_of(text)) == 1 else None
-    if ask is None or len(text.split()) - len(ask.split()) < RUN_ON_CONTEXT_WORDS or _points_back(ask):
+    ask = _after_break(sentence, stop_words)
+    if ask is None or len(sentence.split()) - len(ask.split()) < RUN_ON_CONTEXT_WORDS or _points_back(ask):
         return None
     return ask
 
