@@ -3,12 +3,12 @@
 The dev sets are the issue's (our paraphrases and real members' wording); the
 others in tests/data were written without the question banks in view (the
 fresh and real ones blind: their writers saw only the guide and the dev sets,
-never the bot's answers). Every set but fresh W, real U and real V now feeds the banks
+never the bot's answers). Every set but fresh L to fresh T and real L to real T now feeds the banks
 (`knowledge/questions/cmo-career-path-asked.yaml`), so on the shipped index they
 would measure recall: each is measured instead on an index whose banks leave out
 its half of the sets (`guidebot_testing.crossfold`), against a floor just under the figure
-measured when it was first held out (or, for a set that joined the banks later, on the halves
-since). Those three are in no bank and are measured on the shipped index (README, "Evaluation").
+measured when it was first held out. Those eighteen are in no bank and are
+measured on the shipped index (README, "Evaluation").
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Floor:
 
 
 FLOORS = {
-    "dev": Floor(EVAL / "dev.jsonl", EVAL / "dev_oos.jsonl", 0.97, 0.97, 0.87, 0.96, 0.99),
+    "dev": Floor(EVAL / "dev.jsonl", EVAL / "dev_oos.jsonl", 0.97, 0.97, 0.87, 0.97, 0.99),
     "dev_real": Floor(EVAL / "dev_real.jsonl", EVAL / "dev_real_oos.jsonl", 0.87, 0.90, 0.78, 0.87, 0.85),
     "heldout": Floor(DATA / "heldout.jsonl", DATA / "heldout_oos.jsonl", 0.94, 0.98, 0.90, 0.95, 0.97),
     "heldout2": Floor(DATA / "heldout2.jsonl", DATA / "heldout2_oos.jsonl", 0.86, 0.93, 0.83, 0.93, 0.97),
@@ -61,7 +61,7 @@ FLOORS = {
     "web_real": Floor(DATA / "web_real.jsonl", DATA / "web_real_oos.jsonl", 0.88, 0.96, 0.83, 0.9, 0.72),
     "fresh_g": Floor(DATA / "fresh_g.jsonl", DATA / "fresh_g_oos.jsonl", 0.93, 0.98, 0.91, 0.95, 0.95),
     "real_g": Floor(DATA / "real_g.jsonl", DATA / "real_g_oos.jsonl", 0.90, 0.97, 0.85, 0.97, 0.93),
-    "fresh_h": Floor(DATA / "fresh_h.jsonl", DATA / "fresh_h_oos.jsonl", 0.88, 0.98, 0.86, 0.95, 0.92),
+    "fresh_h": Floor(DATA / "fresh_h.jsonl", DATA / "fresh_h_oos.jsonl", 0.88, 0.98, 0.86, 0.98, 0.92),
     "real_h": Floor(DATA / "real_h.jsonl", DATA / "real_h_oos.jsonl", 0.87, 0.98, 0.87, 0.90, 0.96),
     "fresh_i": Floor(DATA / "fresh_i.jsonl", DATA / "fresh_i_oos.jsonl", 0.91, 0.95, 0.88, 0.98, 0.97),
     "real_i": Floor(DATA / "real_i.jsonl", DATA / "real_i_oos.jsonl", 0.92, 0.97, 0.95, 0.95, 0.93),
@@ -87,14 +87,11 @@ FLOORS = {
     "fresh_r": Floor(DATA / "fresh_r.jsonl", DATA / "fresh_r_oos.jsonl", 0.95, 0.98, 0.95, 0.97, 0.92),
     "real_r": Floor(DATA / "real_r.jsonl", DATA / "real_r_oos.jsonl", 0.90, 0.95, 0.87, 0.85, 0.80),
     "fresh_s": Floor(DATA / "fresh_s.jsonl", DATA / "fresh_s_oos.jsonl", 0.95, 0.98, 0.95, 0.97, 0.97),
-    "real_s": Floor(DATA / "real_s.jsonl", DATA / "real_s_oos.jsonl", 0.92, 0.97, 0.90, 0.87, 0.77),
+    "real_s": Floor(DATA / "real_s.jsonl", DATA / "real_s_oos.jsonl", 0.92, 0.97, 0.95, 0.87, 0.87),
     "fresh_t": Floor(DATA / "fresh_t.jsonl", DATA / "fresh_t_oos.jsonl", 0.97, 0.98, 0.97, 0.95, 0.97),
     "real_t": Floor(DATA / "real_t.jsonl", DATA / "real_t_oos.jsonl", 0.85, 0.95, 0.82, 0.87, 0.93),
     "fresh_u": Floor(DATA / "fresh_u.jsonl", DATA / "fresh_u_oos.jsonl", 0.95, 0.98, 0.95, 0.95, 0.97),
     "fresh_v": Floor(DATA / "fresh_v.jsonl", DATA / "fresh_v_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
-    "fresh_w": Floor(DATA / "fresh_w.jsonl", DATA / "fresh_w_oos.jsonl", 0.96, 0.98, 0.96, 0.98, 0.97),
-    "real_u": Floor(DATA / "real_u.jsonl", DATA / "real_u_oos.jsonl", 0.88, 0.97, 0.88, 0.91, 0.93),
-    "real_v": Floor(DATA / "real_v.jsonl", DATA / "real_v_oos.jsonl", 0.88, 0.97, 0.91, 0.94, 0.72),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
@@ -193,7 +190,7 @@ CONTEXTS = (
     "Radiologist, mostly remote reads now, thinking about leadership.",
     "Hi team, quick one from a surgeon considering the admin path.",
 )
-BLIND = ("fresh_w", "real_u", "real_v")
+BLIND = ("fresh_l", "real_l", "fresh_m", "real_m", "fresh_n", "real_n")
 
 
 def _with_context(question: str, context: str, placement: str) -> str:
@@ -205,9 +202,11 @@ def _with_context(question: str, context: str, placement: str) -> str:
     return f"{question} {context}" if question.endswith(("?", ".", "!")) else f"{question}? {context}"
 
 
-@pytest.mark.parametrize(("placement", "more_refused_at_most", "more_answered_at_most"), [("before", 0.03, 0.05), ("after", 0.03, 0.04), ("run-on", 0.04, 0.05)])
+@pytest.mark.parametrize(
+    ("placement", "refused_at_most", "answered_at_most"), [("before", 0.04, 0.05), ("after", 0.035, 0.045), ("run-on", 0.09, 0.07)]
+)
 def test_a_members_context_around_the_question_does_not_decide_whether_it_is_answered(
-    engine: AnswerEngine, placement: str, more_refused_at_most: float, more_answered_at_most: float
+    engine: AnswerEngine, placement: str, refused_at_most: float, answered_at_most: float
 ):
     """Members say who they are before (or after) they ask. With one of these sentences before each question of
     the blind sets, judging the whole message answered 94.3 % of the on-topic and refused 94.8 % of the off-topic
@@ -215,15 +214,10 @@ def test_a_members_context_around_the_question_does_not_decide_whether_it_is_ans
     under), after it 96.0 % and 95.2 %; judging the asking sentence alone where it stands on its own, 98.0 % and
     98.1 %, and 97.7 % and 96.7 % (README, "How it answers"). Typed as one run-on line, in lower case without
     punctuation, the message had no sentence to judge alone: 88.3 % and 93.8 %; with the question found after
-    its last question word (`bot.query`), 92.3 % and 94.3 %. Measured against the same questions asked plainly,
-    so that what is held is what the context changes: on the three sets in no bank, at most one or three more
-    decisions in a hundred (README, "The twelfth round")."""
+    its last question word (`bot.query`), 92.3 % and 94.3 %."""
     on = [row["q"] for n in BLIND for row in read_jsonl(DATA / f"{n}.jsonl")]
     off = [row["q"] for n in BLIND for row in read_jsonl(DATA / f"{n}_oos.jsonl")]
-    refused_plainly = {a.question for a in engine.answer_many(on) if a.abstained}
-    answered_plainly = {a.question for a in engine.answer_many(off) if a.answered}
-    with_context = [engine.answer_many([_with_context(q, CONTEXTS[i % len(CONTEXTS)], placement) for i, q in enumerate(qs)]) for qs in (on, off)]
-    refused = [q for q, a in zip(on, with_context[0], strict=True) if a.abstained]
-    answered = [q for q, a in zip(off, with_context[1], strict=True) if a.answered]
-    assert len(refused) <= len(refused_plainly) + more_refused_at_most * len(on), sorted(set(refused) - refused_plainly)
-    assert len(answered) <= len(answered_plainly) + more_answered_at_most * len(off), sorted(set(answered) - answered_plainly)
+    refused = [a.question for a in engine.answer_many([_with_context(q, CONTEXTS[i % len(CONTEXTS)], placement) for i, q in enumerate(on)]) if a.abstained]
+    answered = [a.question for a in engine.answer_many([_with_context(q, CONTEXTS[i % len(CONTEXTS)], placement) for i, q in enumerate(off)]) if a.answered]
+    assert len(refused) <= refused_at_most * len(on), refused
+    assert len(answered) <= answered_at_most * len(off), answered
