@@ -42,12 +42,10 @@ from bot.fitted import model_arrays
 from bot.retrieval import FEATURES
 
 # Bump when the model or its features change, so `guidebot index` refits it.
-ABSTAIN_VERSION = "32"
-TARGET_COVERAGE = 0.95
-"""95 %, at which the threshold is about 0.51. The banks hold every question set but three, and a set's
-paraphrases of one question sit in the banks together, so the cross-validation scores in-scope bank questions
-more confidently than a new question: at 94 % the threshold rose to 0.575 and new covered questions were
-refused. README "Evaluation" gives the halves' and blind sets' figures at 94, 95 and 95.5 %."""
+ABSTAIN_VERSION = "31"
+TARGET_COVERAGE = 0.94
+"""94 % rather than 95 %: with some 3,500 off-topic bank questions, 95 % let the threshold slide to 0.45 and
+held-out refusals with it; README "Evaluation" gives the halves' and blind sets' figures at 93, 94 and 95 %."""
 REGULARISATION = 0.1
 # How much the question embedding counts beside the evidence features.
 EMBEDDING_WEIGHT = 0.3

@@ -31,16 +31,10 @@ if TYPE_CHECKING:
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 DATA = PROJECT_ROOT / "tests" / "data"
 HALVES = (
-    (
-        "dev", "heldout", "typos", "fresh_a", "fresh_c", "fresh_e", "fresh_g", "fresh_i", "dev_real", "real_g", "real_i", "web_real", "web_s",
-        "fresh_l", "fresh_n", "fresh_p", "fresh_r", "fresh_t", "fresh_u", "real_m", "real_o", "real_q", "real_s",
-    ),
-    (
-        "heldout2", "heldout_para", "fresh_b", "fresh_d", "fresh_f", "fresh_h", "fresh_j", "heldout_real", "real_h", "real_j", "fresh_k", "real_k", "web_o", "web_h",
-        "fresh_m", "fresh_o", "fresh_q", "fresh_s", "fresh_v", "real_l", "real_n", "real_p", "real_r", "real_t",
-    ),
+    ("dev", "heldout", "typos", "fresh_a", "fresh_c", "fresh_e", "fresh_g", "fresh_i", "dev_real", "real_g", "real_i", "web_real", "web_s"),
+    ("heldout2", "heldout_para", "fresh_b", "fresh_d", "fresh_f", "fresh_h", "fresh_j", "heldout_real", "real_h", "real_j", "fresh_k", "real_k", "web_o", "web_h"),
 )
-REAL = {"dev_real", "heldout_real", "web_real", "real_g", "real_h", "real_i", "real_j", "real_k", "web_o", "web_h", "web_s", *(f"real_{c}" for c in "lmnopqrst")}
+REAL = {"dev_real", "heldout_real", "web_real", "real_g", "real_h", "real_i", "real_j", "real_k", "web_o", "web_h", "web_s"}
 FIGURES = ("hit_at_1", "hit_at_3", "lead_hit", "answered", "oos_refused")
 
 
