@@ -12,6 +12,7 @@ import numpy as np
 from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.query import asking_sentence, clean_question, for_retrieval
+from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
 from bot.spelling import Speller
@@ -63,6 +64,7 @@ class AnswerEngine:
         self.names = frozenset(name.lower() for name in index.acronyms if len(name) > 2)
         """The guide's names a question can be about on its own ("What does a VPMA do?"); "MD" and "DO" are words too."""
         self._bank_retrieval_tokens: dict[int, frozenset[str]] = {}
+        self.states_reporting_lines = states_reporting_line(s for c in index.chunks for s in c.sentences)
         self.speller = Speller.from_texts(
             [c.text for c in index.chunks] + [c.section for c in index.chunks],
             index.bank_texts,
@@ -110,7 +112,9 @@ class AnswerEngine:
 
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
-        words it knows, the topic's, would decide alone."""
+        words it knows, the topic's, would decide alone. So is a question of whom a role reports to while the
+        documents state no reporting line (`bot.reporting_lines`): the model does not read direction ("Who
+        oversees the CMO?" beside "What does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):
             twin = None
@@ -119,6 +123,8 @@ class AnswerEngine:
             answer = twin
         unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
+            return confidence, False
+        if answer and not self.states_reporting_lines and asks_reporting_line(query):
             return confidence, False
         return confidence, answer
 

@@ -6,6 +6,7 @@ import pytest
 
 from bot.answer import Answer
 from bot.engine import AnswerEngine
+from bot.evaluation import read_jsonl
 from bot.retrieval import dense_text, focus_odds
 from bot.settings import PROJECT_ROOT
 from index import lexical
@@ -273,6 +274,62 @@ def test_a_question_about_reporting_lines_is_refused_though_chatty_context_about
         "at most systems does the chief medical officer report to the ceo or straight to the board?"
     )
     assert answer.abstained and answer.reason == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who oversees the CMO?",
+        "Who is the CMO accountable to?",
+        "who does the vp of medical affairs work for",
+        "Is the medical director accountable to the CMO?",
+        "whos above the vpma in the org chart",
+        "Quick one - is the VPMA my boss if I'm a service line medical director?",
+    ],
+)
+def test_a_question_about_whom_a_role_reports_to_is_refused_however_it_is_worded(engine: AnswerEngine, question: str):
+    """The embedding does not read direction: "Who oversees the CMO?" sits beside "What does the CMO oversee?" and was
+    answered at 0.97 with the CMO's duties; "Who is the CMO accountable to?" beside "What is the CMO accountable for?"."""
+    answer = engine.answer(question)
+    assert answer.abstained and answer.reason == "out_of_scope", answer.lead
+    assert answer.suggestions, "a refusal still points to the nearest sections"
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("What does the CMO oversee?", "primarily oversees clinical quality"),
+        ("Who oversees clinical quality in a hospital?", "primarily oversees clinical quality"),
+        ("What is a medical director responsible for?", "establishing clinical protocols"),
+        (
+            "As a medical director reporting to the CMO, what's my next step toward the VPMA role?",
+            "Vice President of Medical Affairs",
+        ),
+        ("My boss suggested an MBA. Which degrees are common for physician executives?", "Master of Business Administration"),
+        (
+            "Does managing day-to-day staff performance fall under the medical director's responsibilities?",
+            "managing day-to-day staff performance",
+        ),
+    ],
+)
+def test_the_words_of_a_reporting_line_in_other_senses_are_answered(engine: AnswerEngine, question: str, phrase: str):
+    """What a role oversees or answers for, and a member's own reporting line told as context, are the guide's."""
+    answer = engine.answer(question)
+    assert answer.answered, answer.confidence
+    assert any(phrase in s.text for s in answer.lead), [s.text for s in answer.lead]
+
+
+def test_three_blind_writers_reporting_line_questions_are_refused_and_their_look_alikes_answered(engine: AnswerEngine):
+    """Three writers who saw only the guide wrote 133 questions on reporting lines and hierarchy (the third set was
+    never used to tune the rule) and 132 the guide answers in the same words in other senses ("what does the CMO
+    oversee", "accountable for", "public reporting", a member's own boss in context). The model alone refused 113
+    of the first (85 %); with the reporting-line rule 130, and the second are answered as before (130)."""
+    covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / "reporting_lines.jsonl")]
+    lines = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / "reporting_lines_oos.jsonl")]
+    answered = sum(a.answered for a in engine.answer_many(covered)) / len(covered)
+    refused = sum(a.abstained for a in engine.answer_many(lines)) / len(lines)
+    assert answered >= 0.97, answered
+    assert refused >= 0.96, refused
 
 
 def test_asking_which_is_better_is_judged_on_what_is_compared(engine: AnswerEngine):

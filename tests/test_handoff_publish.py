@@ -136,3 +136,21 @@ def test_publishing_again_replaces_the_section_and_titles_are_one_clean_line(tmp
 
     document = load_markdown(document_path(documents))
     assert document.id == DOCUMENT_ID and [b.text for b in document.blocks if b.kind == "heading"] == ["New title?", "Another question?"]
+
+
+def test_a_published_reporting_line_lifts_the_refusal_of_reporting_line_questions(settings: Settings, engine: AnswerEngine, embedder: Any) -> None:
+    """The guide states no reporting line, so questions that ask one are refused whatever the model says
+    (`bot.reporting_lines`); once the program team publishes one, the documents state it and such a question is
+    answered from it like any other."""
+    question = "Who do the CMOs at the program's partner hospitals report to?"
+    reply = "At the program's partner hospitals the CMO reports to the CEO and meets the board's quality committee every quarter."
+    assert engine.answer(question).abstained, "the guide alone states no reporting line"
+    handoff = answered_handoff(settings, question, reply)
+    published = runner.invoke(cli(settings), ["handoffs", "publish", handoff.id, "--title", question])
+    assert published.exit_code == 0, published.output
+
+    build_index(settings, embedder)
+    answer = AnswerEngine(load_index(settings.index_dir), embedder).answer(question)
+    assert answer.answered, (answer.reason, answer.confidence)
+    assert answer.passages[0].source.document_id == DOCUMENT_ID
+    assert any("reports to the CEO" in s.text for s in answer.lead)
