@@ -319,17 +319,33 @@ def test_the_words_of_a_reporting_line_in_other_senses_are_answered(engine: Answ
     assert any(phrase in s.text for s in answer.lead), [s.text for s in answer.lead]
 
 
-def test_three_blind_writers_reporting_line_questions_are_refused_and_their_look_alikes_answered(engine: AnswerEngine):
-    """Three writers who saw only the guide wrote 133 questions on reporting lines and hierarchy (the third set was
-    never used to tune the rule) and 132 the guide answers in the same words in other senses ("what does the CMO
-    oversee", "accountable for", "public reporting", a member's own boss in context). The model alone refused 113
-    of the first (85 %); with the reporting-line rule 130, and the second are answered as before (130)."""
-    covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / "reporting_lines.jsonl")]
-    lines = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / "reporting_lines_oos.jsonl")]
+EDGES = {
+    "reporting_lines": (0.97, 0.96),
+    "clinical_practice": (0.97, 0.97),
+    "specialties": (0.92, 0.87),
+    "interim_and_other_titles": (0.97, 0.97),
+    "pay_and_logistics": (0.97, 0.95),
+}
+"""Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_alikes_answered(engine: AnswerEngine, edge: str):
+    """For each focus the issue names at the guide's edge, writers who read only the guide wrote questions on it that
+    the guide does not answer, and as many it does answer in the same words ("what does the CMO oversee", "as a
+    radiologist, which degree…", "what does a CMO need to know about capitation"). None is in a bank. Reporting lines
+    (three writers, 133 and 132; the rule of `bot.reporting_lines` was written on the first two, the third kept
+    blind): the model alone refused 113, with the rule 130, and answered 130 either way. The others (40 and 40 each)
+    were first measured at 40/40 and 40/40 (clinical practice), 36/40 refused and 38/40 answered (specialties: "Do
+    pathologists face particular barriers in reaching the C-suite?" answered at 0.97), 40/40 and 40/40 (interim roles
+    and other titles), 39/40 and 40/40 (pay and logistics)."""
+    answered_floor, refused_floor = EDGES[edge]
+    covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
+    beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]
     answered = sum(a.answered for a in engine.answer_many(covered)) / len(covered)
-    refused = sum(a.abstained for a in engine.answer_many(lines)) / len(lines)
-    assert answered >= 0.97, answered
-    assert refused >= 0.96, refused
+    refused = sum(a.abstained for a in engine.answer_many(beyond)) / len(beyond)
+    assert answered >= answered_floor, answered
+    assert refused >= refused_floor, refused
 
 
 def test_asking_which_is_better_is_judged_on_what_is_compared(engine: AnswerEngine):
