@@ -51,6 +51,14 @@ _ASKING = (
 medical director reporting to the CMO, what's my next step?", "Does managing staff fall under the medical director's
 responsibilities?") asks nothing of it: the line must be what the question asks."""
 _ASKS = re.compile("|".join(_ASKING), re.IGNORECASE)
+_MAY_ASK = re.compile(
+    r"\b(?:whom|report|answer|accountab|responsib|subordinat|work|boss|supervis|superior|overs|over\b|manag|evaluat|hire"
+    r"|fire|appointed|above|under\b|authority|power|charge|takes?\s|orders|direction|instructions|chart|command|dotted|outrank"
+    r"|rank|below|beneath|hierarch)",
+    re.IGNORECASE,
+)
+"""A word every way of `_ASKING` needs: most questions have none, and the full pattern, large and cold in the CPU's
+caches after a run of the model, cost an answer about 0.1 ms at p50 (`make bench`)."""
 _STATES = re.compile(r"\b" + _LINE + r"\s+" + _ROLE, re.IGNORECASE)
 
 
@@ -58,6 +66,8 @@ def asks_reporting_line(message: str) -> bool:
     """Whether a question sentence of the message asks whom a role reports to. Context sentences do not count
     ("I have six docs reporting to me. Does that count as admin experience?"), and a message without a question
     mark is read as one question."""
+    if not _MAY_ASK.search(message):
+        return False
     sentences = sentences_of(message)
     questions = [s for s in sentences if s.rstrip().endswith("?")] or sentences
     return any(_ASKS.search(s) for s in questions)
