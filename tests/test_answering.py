@@ -326,6 +326,7 @@ EDGES = {
     "interim_and_other_titles": (0.97, 0.97),
     "pay_and_logistics": (0.97, 0.95),
     "adjacent_topics": (0.97, 0.92),
+    "search_and_networking": (0.95, 0.90),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -340,7 +341,8 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     were first measured at 40/40 and 40/40 (clinical practice), 36/40 refused and 38/40 answered (specialties: "Do
     pathologists face particular barriers in reaching the C-suite?" answered at 0.97), 40/40 and 40/40 (interim roles
     and other titles), 39/40 and 40/40 (pay and logistics), 38/40 and 40/40 (healthcare management in general, as public
-    pages ask it, against what the guide says of the same concepts)."""
+    pages ask it, against what the guide says of the same concepts), 37/40 and 39/40 (executive search and networking:
+    recruiters' fees, interview logistics, against why a network and search firms matter)."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]
