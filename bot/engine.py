@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -12,6 +12,7 @@ import numpy as np
 from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.query import asking_sentence, clean_question, for_retrieval
+from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
@@ -37,6 +38,13 @@ takes that bank's side whatever the abstention model says (`in_scope`)."""
 TWIN_FOCUS_LEAN = 0.5
 """How far out of scope (focus log-odds) a word a question adds to its in-scope twin may lean before the two are
 no longer one question: 0.5 and 1.0 read the same on every set."""
+UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], bool]], ...] = (
+    (asks_reporting_line, states_reporting_line),
+    (asks_past_the_path, states_past_the_path),
+)
+"""Focuses the documents never state whose questions the model reads as stated (it does not read direction: "Who
+oversees the CMO?", "the next step after becoming a CMO"), each as (does a message ask it, do these sentences state
+it). A question that asks one is refused while the documents do not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
@@ -64,7 +72,9 @@ class AnswerEngine:
         self.names = frozenset(name.lower() for name in index.acronyms if len(name) > 2)
         """The guide's names a question can be about on its own ("What does a VPMA do?"); "MD" and "DO" are words too."""
         self._bank_retrieval_tokens: dict[int, frozenset[str]] = {}
-        self.states_reporting_lines = states_reporting_line(s for c in index.chunks for s in c.sentences)
+        sentences = [s for c in index.chunks for s in c.sentences]
+        self.unstated = tuple(asks for asks, states in UNSTATED_FOCUSES if not states(sentences))
+        """The detectors of `UNSTATED_FOCUSES` whose focus no sentence of the documents states."""
         self.speller = Speller.from_texts(
             [c.text for c in index.chunks] + [c.section for c in index.chunks],
             index.bank_texts,
@@ -112,9 +122,9 @@ class AnswerEngine:
 
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
-        words it knows, the topic's, would decide alone. So is a question of whom a role reports to while the
-        documents state no reporting line (`bot.reporting_lines`): the model does not read direction ("Who
-        oversees the CMO?" beside "What does the CMO oversee?")."""
+        words it knows, the topic's, would decide alone. So is a question of whom a role reports to, or of a
+        career past the CMO job, while the documents state none (`UNSTATED_FOCUSES`): the model does not read
+        direction ("Who oversees the CMO?" beside "What does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):
             twin = None
@@ -124,7 +134,7 @@ class AnswerEngine:
         unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
             return confidence, False
-        if answer and not self.states_reporting_lines and asks_reporting_line(query):
+        if answer and any(asks(query) for asks in self.unstated):
             return confidence, False
         return confidence, answer
 

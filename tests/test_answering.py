@@ -319,6 +319,38 @@ def test_the_words_of_a_reporting_line_in_other_senses_are_answered(engine: Answ
     assert any(phrase in s.text for s in answer.lead), [s.text for s in answer.lead]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What's the next step after becoming a CMO?",
+        "is there a job above cmo at a hospital",
+        "I've been CMO at a 300-bed community hospital for four years. What is the realistic next step for someone like me?",
+        "board seats after cmo - how do ppl land those",
+    ],
+)
+def test_a_question_about_a_career_past_the_cmo_job_is_refused(engine: AnswerEngine, question: str):
+    """The guide's path ends at landing the job ("to secure a CMO placement"); the model read "the next step after
+    becoming a CMO" as a step of the path (0.99) and a sitting CMO's next step as the CMO's duties (0.98)."""
+    answer = engine.answer(question)
+    assert answer.abstained and answer.reason == "out_of_scope", answer.lead
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("What's the final stage before landing a CMO job?", "The final stage of the career path"),
+        ("Which role is a direct path to CMO?", "direct path to CMO"),
+        ("How important is my network when going after a chief medical officer job?", "C-suite level network"),
+        ("Now that I'm CMO at a payer, what should my focus be?", "utilization management"),
+        ("I'm now a hospital CMO. What does my role primarily oversee?", "primarily oversees clinical quality"),
+    ],
+)
+def test_the_paths_own_steps_and_a_sitting_cmos_question_on_the_role_are_answered(engine: AnswerEngine, question: str, phrase: str):
+    answer = engine.answer(question)
+    assert answer.answered, answer.confidence
+    assert any(phrase in s.text for s in answer.lead), [s.text for s in answer.lead]
+
+
 EDGES = {
     "reporting_lines": (0.97, 0.96),
     "clinical_practice": (0.97, 0.97),
@@ -327,6 +359,7 @@ EDGES = {
     "pay_and_logistics": (0.97, 0.95),
     "adjacent_topics": (0.97, 0.92),
     "search_and_networking": (0.95, 0.90),
+    "after_the_cmo_job": (0.97, 0.96),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -342,7 +375,9 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     pathologists face particular barriers in reaching the C-suite?" answered at 0.97), 40/40 and 40/40 (interim roles
     and other titles), 39/40 and 40/40 (pay and logistics), 38/40 and 40/40 (healthcare management in general, as public
     pages ask it, against what the guide says of the same concepts), 37/40 and 39/40 (executive search and networking:
-    recruiters' fees, interview logistics, against why a network and search firms matter)."""
+    recruiters' fees, interview logistics, against why a network and search firms matter). A career past the CMO job (two
+    writers, 79 and 80; the rule of `bot.after_the_path` was written on the first, the second kept blind): the model
+    alone refused 67 (36 of the blind 40), with the rule 77 (38), and answered 79 either way."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]
