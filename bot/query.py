@@ -185,6 +185,16 @@ ANAPHORA = frozenset(
      "both", "either", "neither", "former", "latter", "other"}
 )
 """Words that point back to an earlier sentence: an asking sentence holding one is not a question on its own."""
+_COMPARES_WHAT_CAME_BEFORE = re.compile(
+    r"\beach\s+(?:one|of|degree|option|program|credential|choice)\b|\b(?:does|do|would|will|can|could|should)\s+each\b"
+    r"|\bthe\s+differences?\W*$",
+    re.IGNORECASE,
+)
+_COMPARES_HERE = re.compile(r"\b(?:vs|versus|between|or|and|against|compared)\b", re.IGNORECASE)
+"""A sentence that asks of "each one" or "each degree", or ends on "the difference" without naming what it compares,
+compares what came before it ("Could you outline what each degree emphasizes?", "What does each offer?", "What's the
+clearest way to explain the difference?" after a sentence weighing an MBA against an MHA); "MBA vs MHA vs MMM - what's
+the difference?" names its own, and "more oversight at each step" is no choice among things named."""
 NUMBERS = frozenset({"two", "three", "four", "five"})
 CHOOSING = frozenset({"is", "are", "one", "ones", "of", "would", "should", "do", "does", "did", "will", "makes", "make"})
 """After an opening "which", words that choose among things named before ("which is better?", "which one?")."""
@@ -360,5 +370,8 @@ def _points_back(sentence: str) -> bool:
     ("What is it that MSLs do?", "Are there locum roles?")."""
     words = _heads(_EXPLETIVE.sub(" ", sentence.lower()))
     if words[:1] == ["which"] and words[1:2] and words[1] in CHOOSING:
+        return True
+    compares = _COMPARES_WHAT_CAME_BEFORE.search(sentence)
+    if compares and not _COMPARES_HERE.search(sentence, 0, compares.start()):
         return True
     return any(w in ANAPHORA for w in words) or any(a in ("all", "the", "these", "those") and b in NUMBERS for a, b in pairwise(words))

@@ -169,6 +169,23 @@ def test_a_comparison_that_leaves_out_what_it_compares_is_not_judged_alone():
     assert asking_sentence("I'm a hospitalist. What's different about a payer CMO's work?", STOP) == "What's different about a payer CMO's work?"
 
 
+def test_asking_of_each_one_or_for_the_difference_leans_on_what_the_context_named():
+    """Judged alone, "Could you outline what each degree emphasizes?" (after a mentee's MBA against MHA) named nothing
+    of the guide's and was refused (0.34); so were "What does each offer for someone aiming at CMO?" and "What's the
+    clearest way to explain the difference?" after a comparison."""
+    for leaning in (
+        "She is weighing an MBA against an MHA. Could you outline what each degree emphasizes?",
+        "I keep going back and forth between an executive MBA and an MMM. What does each offer for someone aiming at CMO?",
+        "She keeps asking what a hospital CMO does versus one at an insurer. What's the clearest way to explain the difference?",
+    ):
+        assert asking_sentence(leaning, STOP) is None, leaning
+    for standing in (
+        "I'm a hospitalist. What's the difference between an MBA and an MHA for a future CMO?",
+        "Peds hospitalist, associate program director. As you move toward the top, do you get more oversight and budget each step?",
+    ):
+        assert asking_sentence(standing, STOP) is not None, standing
+
+
 def test_the_job_or_the_role_points_back_to_the_one_the_context_named():
     for leaning in (
         "I'm thinking about applying for our open CQO role. What would the focus of the job be?",
