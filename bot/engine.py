@@ -13,6 +13,7 @@ from bot.abstain import in_scope_probability
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.after_the_path import asks_past_the_path, states_past_the_path
+from bot.elsewhere import asks_elsewhere, states_elsewhere
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
@@ -41,9 +42,10 @@ no longer one question: 0.5 and 1.0 read the same on every set."""
 UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], bool]], ...] = (
     (asks_reporting_line, states_reporting_line),
     (asks_past_the_path, states_past_the_path),
+    (asks_elsewhere, states_elsewhere),
 )
-"""Focuses the documents never state whose questions the model reads as stated (it does not read direction: "Who
-oversees the CMO?", "the next step after becoming a CMO"), each as (does a message ask it, do these sentences state
+"""Focuses the documents never state whose questions the model reads as stated (it does not read direction or setting:
+"Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country"), each as (does a message ask it, do these sentences state
 it). A question that asks one is refused while the documents do not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 MAX_LEAD_CHARS = 450
@@ -122,9 +124,10 @@ class AnswerEngine:
 
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
-        words it knows, the topic's, would decide alone. So is a question of whom a role reports to, or of a
-        career past the CMO job, while the documents state none (`UNSTATED_FOCUSES`): the model does not read
-        direction ("Who oversees the CMO?" beside "What does the CMO oversee?")."""
+        words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
+        past the CMO job, or of another country's physician executives, while the documents state none
+        (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
+        does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):
             twin = None

@@ -360,6 +360,7 @@ EDGES = {
     "adjacent_topics": (0.97, 0.92),
     "search_and_networking": (0.95, 0.90),
     "after_the_cmo_job": (0.97, 0.96),
+    "other_countries_and_professions": (0.95, 0.97),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -377,7 +378,10 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     pages ask it, against what the guide says of the same concepts), 37/40 and 39/40 (executive search and networking:
     recruiters' fees, interview logistics, against why a network and search firms matter). A career past the CMO job (two
     writers, 79 and 80; the rule of `bot.after_the_path` was written on the first, the second kept blind): the model
-    alone refused 67 (36 of the blind 40), with the rule 77 (38), and answered 79 either way."""
+    alone refused 67 (36 of the blind 40), with the rule 77 (38), and answered 79 either way. Other countries and
+    professions (two writers, 80 and 80; `bot.elsewhere` written on the first, the second kept blind): refused 74, with
+    the rule 79 (39 of 40 blind either way), and answered 77 (74 before asking "each one" or "the difference" was read
+    as leaning on the context)."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.after_the_path import asks_past_the_path, states_past_the_path
+from bot.elsewhere import asks_elsewhere, states_elsewhere
 from bot.engine import UNSTATED_FOCUSES
 from bot.query import sentences_of
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
@@ -22,6 +23,7 @@ def test_the_guide_states_none_of_them_so_every_refusal_is_on():
 def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_reporting_line(["At the partner hospitals the CMO reports to the CEO."])
     assert states_past_the_path(["Many physicians move into system roles after serving as a CMO."])
+    assert states_elsewhere(["In the NHS the equivalent post is the trust medical director."])
     assert not states_reporting_line(["The CQO manages data for public reporting of quality measures."])
 
 
@@ -78,3 +80,29 @@ def test_questions_of_a_career_past_the_cmo_job(message: str):
 )
 def test_the_paths_own_steps_and_a_sitting_cmos_questions_on_the_role(message: str):
     assert not asks_past_the_path(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "How Does the CMO Role Differ From Country to Country?",
+        "cmo jobs in india - do hospitals there even care about an mba or mmm",
+        "what quality metrics do uk hospitals use instead of hcahps for a cqo type role",
+        "Does the CPE count for anything if I move to Australia?",
+    ],
+)
+def test_questions_about_another_countrys_physician_executives(message: str):
+    assert asks_elsewhere(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Trained in Lagos, now an internist in Houston - what does a VPMA actually do?",
+        "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?",
+        "did med school in india, working in ohio now. what extra degree do most physician execs get",
+        "What does a CMO at a global pharma company do?",
+    ],
+)
+def test_a_place_in_the_members_own_history_is_context(message: str):
+    assert not asks_elsewhere(message)

@@ -1,0 +1,55 @@
+"""Questions about physician executives in another country or health system ("How does the CMO role differ from
+country to country?"), which the guide, written for US hospitals, payers and drug companies, never describes.
+
+The model reads the question's role words, not its setting: "How does the CMO role differ from country to country?"
+was answered (0.57) with the roles' settings, "what quality metrics do uk hospitals use instead of hcahps for a cqo
+type role" (0.73) with the CQO's, "cmo jobs in india - do hospitals there even care about an mba or mmm" (0.70) with
+the credentials. A question sentence that names another country, region or system (the NHS, the military) is refused
+while no sentence of the documents names one. A place in the member's own history ("trained in India, now an
+internist in Ohio - which degrees do physician execs usually get?") is context, not what is asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.query import sentences_of
+
+_PLACES = (
+    r"u\.?k\.?|united\s+kingdom|great\s+britain|britain|british|england|english\s+hospitals?|scotland|scottish|wales|welsh"
+    r"|ireland|irish|nhs(?:\s+trusts?)?|canada|canadian|toronto|ontario|quebec|australia|australian|new\s+zealand|nz"
+    r"|india|indian\s+hospitals?|pakistan|bangladesh|sri\s+lanka|nepal|singapore|philippines|malaysia|indonesia|thailand"
+    r"|vietnam|hong\s+kong|taiwan|china|chinese\s+hospitals?|japan|japanese|korea|korean|nigeria|kenya|ghana|south\s+africa"
+    r"|egypt|ethiopia|uganda|tanzania|rwanda|africa|african\s+hospitals?|saudi(?:\s+arabia)?|uae|united\s+arab\s+emirates"
+    r"|emirates|dubai|abu\s+dhabi|qatar|kuwait|bahrain|oman|gulf\s+(?:states|countries|region)|middle\s+east|israel"
+    r"|germany|german|france|french\s+hospitals?|netherlands|dutch|belgium|switzerland|swiss|austria|sweden|swedish|norway"
+    r"|denmark|finland|scandinavia\w*|nordic|spain|spanish\s+hospitals?|italy|italian|portugal|poland|greece|europe"
+    r"|european|eu|brazil|mexico|argentina|colombia|chile|peru|latin\s+america|south\s+america|caribbean|asia|asian\s+hospitals?"
+    r"|abroad|overseas|internationally|other\s+countries|another\s+country|country\s+to\s+country|around\s+the\s+world"
+    r"|worldwide|single[\s-]payer|military|army|navy|air\s+force|armed\s+forces|veterans\s+affairs"
+    r"|va\s+(?:health|system|hospitals?|medical\s+centers?)|command\s+surgeon"
+)
+_PLACE = re.compile(rf"\b(?:{_PLACES})\b", re.IGNORECASE)
+"""Countries, regions and systems a member might ask about. Names that are also common words ("Turkey", "Chad",
+"Jordan") and US states that share a country's name ("Georgia") are left out."""
+_OWN_HISTORY = re.compile(
+    r"\b(?:trained|training|grew\s+up|born|raised|(?:i'?m|am|is|are|was|were|originally|came|comes)\s+from|studied|graduated"
+    r"|graduate|immigrated|moved|came|originally|native"
+    r"|school|residency|did|img|served|former|ex|retired|veteran|citizen|visa|left)\b(?:\W+\w+){0,4}\W+$",
+    re.IGNORECASE,
+)
+"""Words, up to five words before a place, that make it the member's own history ("trained in India", "grew up in
+Vietnam", "former army doc")."""
+
+
+def asks_elsewhere(message: str) -> bool:
+    """Whether a question sentence names another country, region or health system as what it asks about."""
+    sentences = sentences_of(message)
+    questions = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    return any(not _OWN_HISTORY.search(s[: m.start()]) for s in questions for m in _PLACE.finditer(s))
+
+
+def states_elsewhere(sentences: Iterable[str]) -> bool:
+    """Whether any sentence of the documents names another country, region or health system."""
+    return any(_PLACE.search(s) for s in sentences)
