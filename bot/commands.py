@@ -73,6 +73,8 @@ _ABOUT_THE_BOT = re.compile(
     r"|who\s+are\s+you|what\s+are\s+you|what\s+is\s+(?:this\s+bot|guidebot)"
     r"|what\s+(?:topics|questions|things)\s+(?:do|can)\s+you\s+(?:cover|answer|help\s+with)|what\s+do\s+you\s+(?:cover|know)"
     r"|help\s+me|can\s+you\s+help(?:\s+me)?|how\s+can\s+you\s+help(?:\s+me)?"
+    r"|what\s+(?:can|do|else\s+can)\s+you\s+help(?:\s+me)?\s+with|what\s+can\s+i\s+use\s+you\s+for"
+    r"|who\s+(?:made|built|created|wrote|runs)\s+you"
     r")[\s?!.]*$",
     re.IGNORECASE,
 )

@@ -105,7 +105,7 @@ def test_a_sentence_is_a_question_not_a_command(text: str) -> None:
     "text",
     ["what can you do?", "Hey, what can you do?", "how do I use this bot?", "who are you?", "What is guidebot?",
      "help me", "what topics do you cover?", "Can you help?", "what can I ask you?", "hi", "Hello there!", "hey guidebot 👋",
-     "thanks!", "Thank you 🙏", "ok"],
+     "thanks!", "Thank you 🙏", "ok", "what can you help me with", "What can I use you for?", "who built you?"],
 )
 def test_a_question_about_the_bot_itself_or_small_talk_gets_the_help(text: str) -> None:
     """Refusing "what can you do?" or "hi" with "the guide doesn't cover that" tells a new member nothing."""
