@@ -10,10 +10,10 @@ from itertools import pairwise
 import numpy as np
 
 from bot.abstain import in_scope_probability
-from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
-from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.after_the_path import asks_past_the_path, states_past_the_path
+from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.elsewhere import asks_elsewhere, states_elsewhere
+from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
@@ -44,9 +44,10 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_past_the_path, states_past_the_path),
     (asks_elsewhere, states_elsewhere),
 )
-"""Focuses the documents never state whose questions the model reads as stated (it does not read direction or setting:
-"Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country"), each as (does a message ask it, do these sentences state
-it). A question that asks one is refused while the documents do not state it (`AnswerEngine.in_scope`)."""
+"""Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
+setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country"): each
+as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
+not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
