@@ -3,6 +3,8 @@ counts as asking one, and what counts as the documents stating it (which turns i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bot.after_the_path import asks_past_the_path, states_past_the_path
@@ -27,82 +29,39 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_reporting_line(["The CQO manages data for public reporting of quality measures."])
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        "To whom does the CMO or VPMA report?",
-        "cmo reports to ceo or board?",
-        "Who sits above the VPMA?",
-        "does the vpma fall under the cmo or is it the other way round",
-        "EM doc here, 6 docs report to me. Who does the medical director answer to?",
-    ],
-)
-def test_questions_of_a_reporting_line(message: str):
-    assert asks_reporting_line(message)
+ASKS = [
+    (asks_reporting_line, "To whom does the CMO or VPMA report?", True),
+    (asks_reporting_line, "cmo reports to ceo or board?", True),
+    (asks_reporting_line, "Who sits above the VPMA?", True),
+    (asks_reporting_line, "does the vpma fall under the cmo or is it the other way round", True),
+    (asks_reporting_line, "EM doc here, 6 docs report to me. Who does the medical director answer to?", True),
+    (asks_reporting_line, "What does the CMO oversee?", False),
+    (asks_reporting_line, "What is the CMO accountable for?", False),
+    (asks_reporting_line, "I have 6 docs reporting to me as section chief. Does that count as formal admin experience?", False),
+    (asks_reporting_line, "As a medical director reporting to the CMO, what's my next step toward the VPMA role?", False),
+    (asks_reporting_line, "Does managing day-to-day staff performance fall under the medical director's responsibilities?", False),
+    (asks_reporting_line, "Which quality data does the CQO manage for public reporting?", False),
+    (asks_past_the_path, "What's the next step after becoming a CMO?", True),
+    (asks_past_the_path, "is there a job above cmo at a hospital", True),
+    (asks_past_the_path, "I've been CMO for four years. What is the realistic next step for me?", True),
+    (asks_past_the_path, "Is the CMO job a dead end?", True),
+    (asks_past_the_path, "How important is my network when going after a CMO job?", False),
+    (asks_past_the_path, "What comes after the medical director role on the path to CMO?", False),
+    (asks_past_the_path, "Now that I'm CMO at a payer, what should my focus be?", False),
+    (asks_past_the_path, "Is the CQO role a good path to CMO or a dead end?", False),
+    (asks_elsewhere, "How Does the CMO Role Differ From Country to Country?", True),
+    (asks_elsewhere, "cmo jobs in india - do hospitals there even care about an mba or mmm", True),
+    (asks_elsewhere, "what quality metrics do uk hospitals use instead of hcahps for a cqo type role", True),
+    (asks_elsewhere, "Does the CPE count for anything if I move to Australia?", True),
+    (asks_elsewhere, "Trained in Lagos, now an internist in Houston - what does a VPMA actually do?", False),
+    (asks_elsewhere, "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?", False),
+    (asks_elsewhere, "did med school in india, working in ohio now. what extra degree do most physician execs get", False),
+    (asks_elsewhere, "What does a CMO at a global pharma company do?", False),
+]
+"""(detector, message, whether it asks the detector's focus). The same words asking something else, a member's own
+reporting line, the path's own steps, a sitting CMO asking about the role and a place in the member's history do not."""
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        "What does the CMO oversee?",
-        "What is the CMO accountable for?",
-        "I have 6 docs reporting to me as section chief. Does that count as formal admin experience?",
-        "As a medical director reporting to the CMO, what's my next step toward the VPMA role?",
-        "Does managing day-to-day staff performance fall under the medical director's responsibilities?",
-        "Which quality data does the CQO manage for public reporting?",
-    ],
-)
-def test_the_same_words_asking_something_else(message: str):
-    assert not asks_reporting_line(message)
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "What's the next step after becoming a CMO?",
-        "is there a job above cmo at a hospital",
-        "I've been CMO for four years. What is the realistic next step for me?",
-        "Is the CMO job a dead end?",
-    ],
-)
-def test_questions_of_a_career_past_the_cmo_job(message: str):
-    assert asks_past_the_path(message)
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "How important is my network when going after a CMO job?",
-        "What comes after the medical director role on the path to CMO?",
-        "Now that I'm CMO at a payer, what should my focus be?",
-        "Is the CQO role a good path to CMO or a dead end?",
-    ],
-)
-def test_the_paths_own_steps_and_a_sitting_cmos_questions_on_the_role(message: str):
-    assert not asks_past_the_path(message)
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "How Does the CMO Role Differ From Country to Country?",
-        "cmo jobs in india - do hospitals there even care about an mba or mmm",
-        "what quality metrics do uk hospitals use instead of hcahps for a cqo type role",
-        "Does the CPE count for anything if I move to Australia?",
-    ],
-)
-def test_questions_about_another_countrys_physician_executives(message: str):
-    assert asks_elsewhere(message)
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "Trained in Lagos, now an internist in Houston - what does a VPMA actually do?",
-        "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?",
-        "did med school in india, working in ohio now. what extra degree do most physician execs get",
-        "What does a CMO at a global pharma company do?",
-    ],
-)
-def test_a_place_in_the_members_own_history_is_context(message: str):
-    assert not asks_elsewhere(message)
+@pytest.mark.parametrize(("asks", "message", "expected"), ASKS, ids=[f"{a.__name__}:{m[:40]}" for a, m, _ in ASKS])
+def test_what_each_focus_reads_as_asking_it(asks: Callable[[str], bool], message: str, expected: bool):
+    assert asks(message) is expected
