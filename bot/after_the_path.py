@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.query import sentences_of
+from bot.query import question_sentences
 
 _TOP = r"(?:cmos?|chief\s+medical\s+officers?)"
 _SETTING = r"(?:(?:hospital|health[\s-]system|system|payer|insurer|pharma|biotech|community|regional)\s+)?"
@@ -49,8 +49,7 @@ def asks_past_the_path(message: str) -> bool:
     where a career goes next."""
     if not _MAY_ASK.search(message):
         return False
-    sentences = sentences_of(message)
-    questions = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    questions = question_sentences(message)
     if any(_PAST_THE_END.search(s) for s in questions):
         return True
     return _HOLDS_THE_JOB.search(message) is not None and any(_ONWARD.search(s) for s in questions)

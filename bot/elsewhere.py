@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.query import sentences_of
+from bot.query import question_sentences
 
 _PLACES = (
     r"u\.?k\.?|united\s+kingdom|great\s+britain|britain|british|england|english\s+hospitals?|scotland|scottish|wales|welsh"
@@ -45,8 +45,7 @@ Vietnam", "former army doc")."""
 
 def asks_elsewhere(message: str) -> bool:
     """Whether a question sentence names another country, region or health system as what it asks about."""
-    sentences = sentences_of(message)
-    questions = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    questions = question_sentences(message)
     return any(not _OWN_HISTORY.search(s[: m.start()]) for s in questions for m in _PLACE.finditer(s))
 
 

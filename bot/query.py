@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from itertools import pairwise
@@ -141,6 +142,15 @@ def sentences_of(text: str) -> list[str]:
         start = match.end()
     sentences.append(text[start:])
     return [s for s in sentences if s.strip()]
+
+
+@functools.lru_cache(maxsize=256)
+def question_sentences(text: str) -> tuple[str, ...]:
+    """The sentences of `text` that end in a question mark, or all of them when none does (a question typed without
+    one). Each focus the guide never states reads these (`bot.engine.UNSTATED_FOCUSES`), so one message is split
+    once, not once per focus."""
+    sentences = sentences_of(text)
+    return tuple(s for s in sentences if s.rstrip().endswith("?")) or tuple(sentences)
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.query import sentences_of
+from bot.query import question_sentences
 
 _ROLE = (
     r"(?:the\s+|a\s+|an\s+|our\s+|my\s+|their\s+|both\s+(?:the\s+)?|either\s+(?:the\s+)?)?(?:hospital's\s+|system's\s+|[a-z]+\s+)?"
@@ -68,8 +68,7 @@ def asks_reporting_line(message: str) -> bool:
     mark is read as one question."""
     if not _MAY_ASK.search(message):
         return False
-    sentences = sentences_of(message)
-    questions = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    questions = question_sentences(message)
     return any(_ASKS.search(s) for s in questions)
 
 
