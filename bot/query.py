@@ -121,10 +121,19 @@ TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "ʼ": "'", "‚": "'", "“"
 """Curly quotes and dashes as straight ones: phones and word processors type them, the guide and banks mix both."""
 
 
+_THE_GUIDE = re.compile(
+    r"\b(?:the|our|your|this)\s+(?:(?:leadership\s+)?program(?:me)?(?:'s)?|career|cmo)\s+(?:guide|handbook|guidebook)\b"
+    r"|\b(?:the|our|your|this)\s+(?:guidebook|handbook)\b",
+    re.IGNORECASE,
+)
+"""The guide as members name it ("what does the program guide say about search firms?"): "program" is the
+off-topic bank's word ("the best MBA programs"), and it refused that question (0.37) where "the guide" was answered."""
+
+
 def for_retrieval(text: str) -> str:
     """What retrieval reads of a cleaned question: straight quotes and dashes (phones type "what’s"), no links (their
-    words are no one's question), no small talk around it, no shouting."""
-    return unshouted(without_pleasantries(_URL.sub(" ", text.translate(TYPOGRAPHY))))
+    words are no one's question), no small talk around it, no shouting, and the guide named as "the guide"."""
+    return unshouted(without_pleasantries(_THE_GUIDE.sub("the guide", _URL.sub(" ", text.translate(TYPOGRAPHY)))))
 
 
 def sentences_of(text: str) -> list[str]:
@@ -262,6 +271,30 @@ def _content_words(text: str, stop_words: frozenset[str]) -> int:
     return len({w for w in words if w.split("'")[0] not in stop_words})
 
 
+_AS_WHO = re.compile(r"\s*(?:as|being)\s+(?:an?|the)\s+(?P<who>[^,?;:]{2,80}?)\s*,\s*(?P<ask>\S.*)$", re.IGNORECASE | re.DOTALL)
+_WHO_HERE = re.compile(r"\s*(?P<who>[^,?;:]{2,60}?)\s+here\s*(?:[,;:.!]\s*|\s+[-\u2014\u2013]+\s*)(?P<ask>\S.*)$", re.IGNORECASE | re.DOTALL)
+_WHO_DASH = re.compile(r"\s*(?P<who>[^,?;:]{2,50}?)\s*(?:,|\s[-\u2014\u2013]+|[\u2014\u2013])\s*(?P<ask>\S.*)$", re.IGNORECASE | re.DOTALL)
+_PERSON = re.compile(r"(?:ist|ian|eon|doc|doctor|attending|md|resident|fellow|intensivist)s?$", re.IGNORECASE)
+_ROLE_WORDS = frozenset({"chief", "officer", "director", "president", "vp", "executive", "leader", "administrator", "affairs"})
+
+
+def who_clause(sentence: str, names: frozenset[str] = frozenset()) -> str | None:
+    """The question after a head that says who asks ("As a radiologist, how do I get started toward CMO?",
+    "Radiologist here - …", "gen surg attending — …"), when the head names none of the guide's roles; None otherwise."""
+    for pattern in (_AS_WHO, _WHO_HERE, _WHO_DASH):
+        match = pattern.match(sentence)
+        if match is None:
+            continue
+        who = _heads(match.group("who"))
+        if not who or any(w in names or w in _ROLE_WORDS for w in who):
+            return None
+        if pattern is _WHO_DASH and (len(who) > 5 or not _PERSON.search(who[-1])):
+            continue
+        ask = match.group("ask")
+        return ask if _ASKS.match(ask) else None
+    return None
+
+
 def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str] = frozenset()) -> str | None:
     """The sentence of a message of several that asks, when it is a question on its own; None otherwise.
 
@@ -282,7 +315,7 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     """
     sentences = sentences_of(text)
     if len(sentences) < 2:
-        clause = asking_clause(text, stop_words)
+        clause = asking_clause(text, stop_words) or who_clause(text, names)
         if clause is not None:
             return clause if _stands_alone(clause, stop_words, names) else None
         return _run_on_question(text, stop_words, names)
@@ -292,7 +325,7 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     ask = (questions or sentences)[-1]
     if any(_ASKS_INDIRECTLY.match(s) for s in sentences[sentences.index(ask) + 1 :]):
         return None
-    ask = _after_break(ask, stop_words) or ask
+    ask = _after_break(ask, stop_words) or who_clause(ask, names) or ask
     return ask if _stands_alone(ask, stop_words, names) else None
 
 

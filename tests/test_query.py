@@ -129,6 +129,26 @@ def test_context_that_runs_into_the_question_of_a_one_sentence_message_is_left_o
     assert asking_sentence(message, STOP) == focus_of(message) == "does a CMO still see patients?"
 
 
+def test_a_head_that_says_who_asks_is_left_out_of_a_one_sentence_message():
+    """A specialty told as the asker's own ("As a radiologist, …", "Radiologist here - …") carried the decision: "As a
+    radiologist, how do I get started toward CMO?" was refused (0.07) though the question alone was answered (0.96)."""
+    names = frozenset({"cmo", "mba", "mha", "vpma"})
+    for message, question in (
+        ("As a radiologist, how do I get started toward CMO?", "how do I get started toward CMO?"),
+        ("Radiologist here - do I need an MBA to be a CMO?", "do I need an MBA to be a CMO?"),
+        ("gen surg attending — what does a CMO at a biotech company do day to day?", "what does a CMO at a biotech company do day to day?"),
+        ("I'm a hospitalist. As an internist by training, which degree do CMOs usually get?", "which degree do CMOs usually get?"),
+    ):
+        assert asking_sentence(message, STOP, names) == question, message
+    for whole in (
+        "As a payer CMO, what are my main duties?",
+        "career path - what are the main building blocks?",
+        "As a radiologist, any tips?",
+        "As the new medical director, what should I learn first?",
+    ):
+        assert asking_sentence(whole, STOP, names) is None, whole
+
+
 def test_a_long_messages_last_question_is_its_focus_unless_it_points_back():
     story = "I'm a hospitalist about nine years out and I chair our quality committee, which I enjoy more than I expected. "
     assert focus_of(story + "Which degree do most CMOs pick?") == "Which degree do most CMOs pick?"
