@@ -13,10 +13,12 @@ from bot.abstain import in_scope_probability
 from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.elsewhere import asks_elsewhere, states_elsewhere
+from bot.pay import asks_pay, states_pay
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
+from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
 from index import lexical
 from index.embedder import Embedder
@@ -43,6 +45,8 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_reporting_line, states_reporting_line),
     (asks_past_the_path, states_past_the_path),
     (asks_elsewhere, states_elsewhere),
+    (asks_specialties, states_specialties),
+    (asks_pay, states_pay),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country"): each

@@ -361,6 +361,9 @@ EDGES = {
     "search_and_networking": (0.95, 0.90),
     "after_the_cmo_job": (0.97, 0.96),
     "other_countries_and_professions": (0.95, 0.97),
+    "specialties_told_and_asked": (0.97, 0.97),
+    "credentials": (0.91, 0.93),
+    "management_terms": (0.84, 0.88),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -381,7 +384,12 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     alone refused 67 (36 of the blind 40), with the rule 77 (38), and answered 79 either way. Other countries and
     professions (two writers, 80 and 80; `bot.elsewhere` written on the first, the second kept blind): refused 74, with
     the rule 79 (39 of 40 blind either way), and answered 77 (74 before asking "each one" or "the difference" was read
-    as leaning on the context)."""
+    as leaning on the context). Specialties told as context and asked about (three writers, 140 and 140;
+    `bot.specialties` written on the first two, the third kept blind): refused 128, with the rule 137 (the blind third
+    36 → 38 of 40; its two misses, one field asked about as a route, then became the rule's last pattern), answered 138. Credentials in every wording (45 and 45): answered 41, 42
+    with seven in-scope bank questions on certifications, refused 43. Management terms the guide names (45 and 45):
+    answered 39, refused 41: "Which type of CMO focuses on utilization management?" sits at 0.93 from the off-topic
+    bank's "What are the principal kinds of utilization management?"."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]
@@ -479,3 +487,41 @@ def test_asking_what_makes_a_good_cmo_is_answered_from_the_competencies_and_the_
     assert answer.answered and "non-clinical skills" in answer.lead[0].text
     for other in ("What traits make a good CMIO?", "What qualities should a chief nursing officer have?"):
         assert engine.answer(other).abstained, other
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("What certifications does a chief medical officer need?", "Certified Physician Executive"),
+        ("what credentials matter for a CMO role?", "second, advanced degree"),
+        ("As a radiologist, how do I get started toward CMO?", ""),
+        ("gen surg attending — what does a CMO at a biotech company do day to day?", "pharmaceutical or biotechnology company"),
+        ("what does the program guide say about search firms", "executive search firms"),
+    ],
+)
+def test_credentials_a_specialty_told_as_context_and_the_guide_named_by_members_are_answered(
+    engine: AnswerEngine, question: str, phrase: str
+):
+    """"What certifications does a CMO need?" was refused (0.10): the off-topic bank's certifications (CPHQ, FACHE, board
+    certification) outnumbered the guide's. "As a radiologist, …" was refused at 0.07 where the question alone read
+    0.96, and "the program guide" at 0.37 where "the guide" was answered ("program" is the off-topic bank's word)."""
+    answer = engine.answer(question)
+    assert answer.answered, answer.confidence
+    assert any(phrase in s.text for s in answer.lead), [s.text for s in answer.lead]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What should I know about CMO pay?",
+        "What does CMO pay look like at a payer?",
+        "Do oncologists have an edge for biotech CMO roles?",
+        "Pathologist with lots of lab QA experience — are pathologists a natural fit for the CQO role?",
+        "is anesthesia a good springboard for becoming a chief quality officer?",
+    ],
+)
+def test_pay_and_specialties_as_what_is_asked_are_refused(engine: AnswerEngine, question: str):
+    """The model answered these (0.54–0.97) from the role words around them: "pay" sits beside "payer" and
+    "payment" in its embedding, and a specialty is a word no guide sentence holds (`bot.pay`, `bot.specialties`)."""
+    answer = engine.answer(question)
+    assert answer.abstained and answer.reason == "out_of_scope", answer.lead

@@ -9,10 +9,12 @@ import pytest
 
 from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.elsewhere import asks_elsewhere, states_elsewhere
+from bot.pay import asks_pay, states_pay
 from bot.engine import UNSTATED_FOCUSES
 from bot.query import sentences_of
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.settings import PROJECT_ROOT
+from bot.specialties import asks_specialties, states_specialties
 
 GUIDE = (PROJECT_ROOT / "knowledge" / "documents" / "cmo-career-path.md").read_text(encoding="utf-8")
 GUIDE_SENTENCES = [s for line in GUIDE.splitlines() for s in sentences_of(line)]
@@ -26,6 +28,9 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_reporting_line(["At the partner hospitals the CMO reports to the CEO."])
     assert states_past_the_path(["Many physicians move into system roles after serving as a CMO."])
     assert states_elsewhere(["In the NHS the equivalent post is the trust medical director."])
+    assert states_pay(["CMO salaries in the program's partner hospitals range widely."])
+    assert not states_pay(["Capitation provides a fixed payment per patient to cover their care."])
+    assert states_specialties(["Most of the program's CMOs came from internal medicine and other specialties."])
     assert not states_reporting_line(["The CQO manages data for public reporting of quality measures."])
 
 
@@ -57,6 +62,27 @@ ASKS = [
     (asks_elsewhere, "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?", False),
     (asks_elsewhere, "did med school in india, working in ohio now. what extra degree do most physician execs get", False),
     (asks_elsewhere, "What does a CMO at a global pharma company do?", False),
+    (asks_pay, "What should I know about CMO pay?", True),
+    (asks_pay, "What does CMO pay look like at a payer?", True),
+    (asks_pay, "How much do Chief Medical Officers make?", True),
+    (asks_pay, "whats the pay like for a cqo", True),
+    (asks_pay, "Do CMOs get paid more at payers than at hospitals?", True),
+    (asks_pay, "How does capitation pay providers?", False),
+    (asks_pay, "Do quality scores affect how much a hospital gets paid?", False),
+    (asks_pay, "Does adding an MBA to my MD really pay off?", False),
+    (asks_pay, "I hear the pay is better on the payer side. What does a payer CMO focus on?", False),
+    (asks_pay, "The first benefit people name is a higher salary, but what does the MBA actually train you in?", False),
+    (asks_specialties, "What specialties most easily lend themselves to moving into hospital leadership?", True),
+    (asks_specialties, "Does specialty even matter for becoming a CMO?", True),
+    (asks_specialties, "Do oncologists have an edge for biotech CMO roles?", True),
+    (asks_specialties, "are hospitalists favoured for cmo jobs since we know how the hospital runs", True),
+    (asks_specialties, "do er docs make better cmos than hospitalists", True),
+    (asks_specialties, "As a radiologist, how do I get started toward CMO?", False),
+    (asks_specialties, "I'm a specialist in GI. Which degree do physician executives usually get?", False),
+    (asks_specialties, "How do hospitalists, so well placed in patient safety, develop toward leadership?", False),
+    (asks_specialties, "Why are specialized executive recruiters involved in filling senior posts?", False),
+    (asks_specialties, "is anesthesia a good springboard for becoming a chief quality officer?", True),
+    (asks_specialties, "Is the CQO role a good path to CMO?", False),
 ]
 """(detector, message, whether it asks the detector's focus). The same words asking something else, a member's own
 reporting line, the path's own steps, a sitting CMO asking about the role and a place in the member's history do not."""

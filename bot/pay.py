@@ -1,0 +1,52 @@
+"""Questions about what physician executives are paid ("What should I know about CMO pay?", "What does CMO pay look
+like at a payer?"), which the guide never states: its money words are the organisation's (payment models, payers,
+budgets, P&L).
+
+The model mostly refuses them, but "pay" sits beside "payer" and "payment" in its embedding: those two questions were
+answered at 0.89 and 0.92 with the payer CMO's and capitation's sentences. A question sentence that asks about pay,
+salary, compensation or what a role earns is refused while no sentence of the documents states any. Earning a degree
+or a credential ("Which credential can I earn …?") is not pay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.query import question_sentences
+
+_PAY = re.compile(
+    r"\b(?:salary|salaries|compensation|comp\s+(?:package|range|bump)|remuneration|wages?|earnings|bonus(?:es)?|stipends?"
+    r"|stock\s+options|total\s+rewards|benefits\s+package|take[\s-]home|(?:six|seven)[\s-]figures?)\b"
+    r"|\b(?:cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|leaders?|physicians?|doctors?|docs?|my|the|their|your)(?:'s|s')?"
+    r"\s+pay\b(?!\s+(?:for|off|attention|into))"
+    r"|\bpay\s+(?:bump|cut|range|scale|band|package|grade|raise|gap|difference|like|look)\b"
+    r"|\b(?:i|we|you|they|cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?|docs?)\s+(?:get|are|is|be|were|was)\s+paid\b"
+    r"|\bhow\s+much\s+(?:money\s+)?(?:do|does|did|would|will|can|could|should|might)\s+(?:[\w'-]+\s+){1,4}(?:make|earn|get\s+paid|bring\s+in|take\s+home)\b"
+    r"|\bearn\s+(?:more|less|about|around|over|under)\b",
+    re.IGNORECASE,
+)
+"""A person's pay, asked about; a hospital or a provider being paid ("How does capitation pay providers?", "Do quality
+scores affect how much a hospital gets paid?") is the guide's payment models, and "pay off" is worth."""
+_CONTRAST = re.compile(r",\s+but\s+(?=(?:what|how|why|which|who|is|are|do|does|can|should)\b)", re.IGNORECASE)
+
+
+def _asked(sentence: str) -> str:
+    """The part of a sentence that asks: after a ", but" that turns to the question ("… is a higher salary, but what
+    are the real benefits?")."""
+    return _CONTRAST.split(sentence)[-1]
+
+
+def asks_pay(message: str) -> bool:
+    """Whether a sentence that asks (a question mark, or a question word first) asks about a person's pay."""
+    return any(
+        _PAY.search(_asked(s)) for s in question_sentences(message) if s.rstrip().endswith("?") or _OPENS.match(s)
+    )
+
+
+_OPENS = re.compile(r"\s*(?:what|what's|whats|how|why|which|who|is|are|do|does|did|can|could|should|would|will)\b", re.IGNORECASE)
+
+
+def states_pay(sentences: Iterable[str]) -> bool:
+    """Whether any sentence of the documents states what a role is paid."""
+    return any(_PAY.search(s) for s in sentences)
