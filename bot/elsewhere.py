@@ -28,7 +28,7 @@ _PLACES = (
     r"|european|eu|brazil|mexico|argentina|colombia|chile|peru|latin\s+america|south\s+america|caribbean|asia|asian\s+hospitals?"
     r"|abroad|overseas|internationally|other\s+countries|another\s+country|country\s+to\s+country|around\s+the\s+world"
     r"|worldwide|single[\s-]payer|military|army|navy|air\s+force|armed\s+forces|veterans\s+affairs"
-    r"|va\s+(?:health|system|hospitals?|medical\s+centers?)|command\s+surgeon"
+    r"|va\s+(?:health|system|hospitals?|medical\s+centers?)|(?:the|a)\s+va|command\s+surgeon"
 )
 _PLACE = re.compile(rf"\b(?:{_PLACES})\b", re.IGNORECASE)
 """Countries, regions and systems a member might ask about. Names that are also common words ("Turkey", "Chad",

@@ -364,6 +364,7 @@ EDGES = {
     "specialties_told_and_asked": (0.97, 0.97),
     "credentials": (0.91, 0.93),
     "management_terms": (0.84, 0.88),
+    "which_role": (0.97, 0.92),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -389,7 +390,10 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     36 → 38 of 40; its two misses, one field asked about as a route, then became the rule's last pattern), answered 138. Credentials in every wording (45 and 45): answered 41, 42
     with seven in-scope bank questions on certifications, refused 43. Management terms the guide names (45 and 45):
     answered 39, refused 41: "Which type of CMO focuses on utilization management?" sits at 0.93 from the off-topic
-    bank's "What are the principal kinds of utilization management?"."""
+    bank's "What are the principal kinds of utilization management?". Which role, setting or credential a duty belongs to
+    (two writers, 95 and 85; the second kept blind while 19 in-scope and 25 off-topic bank questions of that shape were
+    written): the blind second answered 44 → 45 of 45 and refused 42 → 44 of 45, with "the VA" now a setting of
+    `bot.elsewhere`; both together answer 94 and refuse 80."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]
