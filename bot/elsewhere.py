@@ -4,9 +4,10 @@ country to country?"), which the guide, written for US hospitals, payers and dru
 The model reads the question's role words, not its setting: "How does the CMO role differ from country to country?"
 was answered (0.57) with the roles' settings, "what quality metrics do uk hospitals use instead of hcahps for a cqo
 type role" (0.73) with the CQO's, "cmo jobs in india - do hospitals there even care about an mba or mmm" (0.70) with
-the credentials. A question sentence that names another country, region or system (the NHS, the military) is refused
-while no sentence of the documents names one. A place in the member's own history ("trained in India, now an
-internist in Ohio - which degrees do physician execs usually get?") is context, not what is asked.
+the credentials. A question sentence that names another country, region or system (the NHS, the military, the VA, a
+public health department, a contract research organization) is refused while no sentence of the documents names one.
+A place in the member's own history ("trained in India, now an internist in Ohio - which degrees do physician execs
+usually get?") is context, not what is asked.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _PLACES = (
     r"|abroad|overseas|internationally|other\s+countries|another\s+country|country\s+to\s+country|around\s+the\s+world"
     r"|worldwide|single[\s-]payer|military|army|navy|air\s+force|armed\s+forces|veterans\s+affairs"
     r"|va\s+(?:health|system|hospitals?|medical\s+centers?)|(?:the|a)\s+va|command\s+surgeon"
+    r"|(?:state|county|city|local)?\s*(?:public\s+health|health)\s+departments?|public\s+health\s+agenc(?:y|ies)"
+    r"|contract\s+research\s+organi[sz]ations?|cros?"
 )
 _PLACE = re.compile(rf"\b(?:{_PLACES})\b", re.IGNORECASE)
 """Countries, regions and systems a member might ask about. Names that are also common words ("Turkey", "Chad",

@@ -59,6 +59,8 @@ ASKS = [
     (asks_elsewhere, "what quality metrics do uk hospitals use instead of hcahps for a cqo type role", True),
     (asks_elsewhere, "Does the CPE count for anything if I move to Australia?", True),
     (asks_elsewhere, "what does a CMO do at the VA?", True),
+    (asks_elsewhere, "What does a CMO focus on in a county health department?", True),
+    (asks_elsewhere, "what does a CMO do at a CRO", True),
     (asks_elsewhere, "Trained in Lagos, now an internist in Houston - what does a VPMA actually do?", False),
     (asks_elsewhere, "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?", False),
     (asks_elsewhere, "did med school in india, working in ohio now. what extra degree do most physician execs get", False),
