@@ -49,7 +49,9 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_pay, states_pay),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
-setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country"): each
+setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
+reads the role words around a specialty or pay ("are pathologists a natural fit for the CQO role?", "CMO pay at a
+payer"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
@@ -130,7 +132,8 @@ class AnswerEngine:
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
-        past the CMO job, or of another country's physician executives, while the documents state none
+        past the CMO job, of another country's physician executives, of specialties or of pay, while the documents
+        state none
         (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
         does the CMO oversee?")."""
         twin = near_twin(evidence.features)
