@@ -31,6 +31,10 @@ scores affect how much a hospital gets paid?") is the guide's payment models, an
 _CONTRAST = re.compile(r",\s+but\s+(?=(?:what|how|why|which|who|is|are|do|does|can|should)\b)", re.IGNORECASE)
 
 
+_OPENS = re.compile(r"\s*(?:what|what's|whats|how|why|which|who|is|are|do|does|did|can|could|should|would|will)\b", re.IGNORECASE)
+"""A sentence that opens like a question asks, with or without its question mark ("whats the pay like for a cqo")."""
+
+
 def _asked(sentence: str) -> str:
     """The part of a sentence that asks: after a ", but" that turns to the question ("… is a higher salary, but what
     are the real benefits?")."""
@@ -42,9 +46,6 @@ def asks_pay(message: str) -> bool:
     return any(
         _PAY.search(_asked(s)) for s in question_sentences(message) if s.rstrip().endswith("?") or _OPENS.match(s)
     )
-
-
-_OPENS = re.compile(r"\s*(?:what|what's|whats|how|why|which|who|is|are|do|does|did|can|could|should|would|will)\b", re.IGNORECASE)
 
 
 def states_pay(sentences: Iterable[str]) -> bool:

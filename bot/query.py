@@ -274,7 +274,7 @@ def _content_words(text: str, stop_words: frozenset[str]) -> int:
 _AS_WHO = re.compile(r"\s*(?:as|being)\s+(?:an?|the)\s+(?P<who>[^,?;:]{2,80}?)\s*,\s*(?P<ask>\S.*)$", re.IGNORECASE | re.DOTALL)
 _WHO_HERE = re.compile(r"\s*(?P<who>[^,?;:]{2,60}?)\s+here\s*(?:[,;:.!]\s*|\s+[-\u2014\u2013]+\s*)(?P<ask>\S.*)$", re.IGNORECASE | re.DOTALL)
 _WHO_DASH = re.compile(r"\s*(?P<who>[^,?;:]{2,50}?)\s*(?:,|\s[-\u2014\u2013]+|[\u2014\u2013])\s*(?P<ask>\S.*)$", re.IGNORECASE | re.DOTALL)
-_PERSON = re.compile(r"(?:ist|ian|eon|doc|doctor|attending|md|resident|fellow|intensivist)s?$", re.IGNORECASE)
+_PERSON = re.compile(r"(?:ist|ian|eon|doc|doctor|attending|md|resident|fellow)s?$", re.IGNORECASE)
 _ROLE_WORDS = frozenset({"chief", "officer", "director", "president", "vp", "executive", "leader", "administrator", "affairs"})
 
 

@@ -22,7 +22,7 @@ _OWN = re.compile(r"\b(?:i'?m|i\s+am|as|being|was|became)\s+(?:an?\s+)?(?:[\w-]+
 """Words just before "specialist" that make it the member's own description ("I'm a specialist", "as a subspecialist")."""
 _SPECIALISTS = re.compile(
     r"\b(?:[a-z]+ologists|psychiatrists|physiatrists|hospitalists|internists|intensivists|(?:non-?)?proceduralists"
-    r"|surgeons|pediatricians|paediatricians|obstetricians|gynaecologists|orthopedists|anesthetists|neonatologists"
+    r"|surgeons|pediatricians|paediatricians|obstetricians|orthopedists|anesthetists"
     r"|(?:er|em|ed|ob|peds|primary\s+care|family\s+medicine|im|icu|er/em)\s+(?:docs|doctors|physicians)|pcps|family\s+physicians"
     r"|primary\s+care\s+physicians)\b",
     re.IGNORECASE,
