@@ -13,6 +13,7 @@ from bot.abstain import in_scope_probability
 from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.elsewhere import asks_elsewhere, states_elsewhere
+from bot.other_functions import asks_other_function, states_other_function
 from bot.pay import asks_pay, states_pay
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
@@ -47,11 +48,12 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_elsewhere, states_elsewhere),
     (asks_specialties, states_specialties),
     (asks_pay, states_pay),
+    (asks_other_function, states_other_function),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
-reads the role words around a specialty or pay ("are pathologists a natural fit for the CQO role?", "CMO pay at a
-payer"): each
+reads the role words around a specialty, pay or a function no role of the guide owns ("are pathologists a natural fit
+for the CQO role?", "CMO pay at a payer", "Which role handles HR?"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
@@ -132,8 +134,8 @@ class AnswerEngine:
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
-        past the CMO job, of another country's physician executives, of specialties or of pay, while the documents
-        state none
+        past the CMO job, of another country's physician executives, of specialties, of pay or of which executive owns
+        a function the guide gives no role, while the documents state none
         (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
         does the CMO oversee?")."""
         twin = near_twin(evidence.features)

@@ -364,7 +364,7 @@ EDGES = {
     "specialties_told_and_asked": (0.97, 0.97),
     "credentials": (0.91, 0.93),
     "management_terms": (0.84, 0.88),
-    "which_role": (0.97, 0.92),
+    "which_role": (0.98, 0.97),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -393,7 +393,9 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     bank's "What are the principal kinds of utilization management?". Which role, setting or credential a duty belongs to
     (two writers, 95 and 85; the second kept blind while 19 in-scope and 25 off-topic bank questions of that shape were
     written): the blind second answered 44 → 45 of 45 and refused 42 → 44 of 45, with "the VA" now a setting of
-    `bot.elsewhere` (and a public health department and a CRO since); both together answer 95 and refuse 81."""
+    `bot.elsewhere` (and a public health department and a CRO since); both together answer 95 and refuse 81, and 83 with
+    `bot.other_functions` (which executive owns HR, GME …). A third writer's 30 and 30, blind to both: answered 29,
+    refused 30, with the rule or without it."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]

@@ -9,6 +9,7 @@ import pytest
 
 from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.elsewhere import asks_elsewhere, states_elsewhere
+from bot.other_functions import asks_other_function, states_other_function
 from bot.pay import asks_pay, states_pay
 from bot.engine import UNSTATED_FOCUSES
 from bot.query import sentences_of
@@ -28,6 +29,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_reporting_line(["At the partner hospitals the CMO reports to the CEO."])
     assert states_past_the_path(["Many physicians move into system roles after serving as a CMO."])
     assert states_elsewhere(["In the NHS the equivalent post is the trust medical director."])
+    assert states_other_function(["At partner hospitals the VPMA also oversees graduate medical education."])
+    assert not states_other_function(["HCAHPS and CMS Core Measures are tied to value-based purchasing."])
     assert states_pay(["CMO salaries in the program's partner hospitals range widely."])
     assert not states_pay(["Capitation provides a fixed payment per patient to cover their care."])
     assert states_specialties(["Most of the program's CMOs came from internal medicine and other specialties."])
@@ -65,6 +68,12 @@ ASKS = [
     (asks_elsewhere, "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?", False),
     (asks_elsewhere, "did med school in india, working in ohio now. what extra degree do most physician execs get", False),
     (asks_elsewhere, "What does a CMO at a global pharma company do?", False),
+    (asks_other_function, "Which role handles HR and hiring for the hospital?", True),
+    (asks_other_function, "who in the c-suite oversees the IT department", True),
+    (asks_other_function, "What kind of leader runs emergency preparedness for a hospital?", True),
+    (asks_other_function, "Which role deals with HCAHPS scores?", False),
+    (asks_other_function, "Which executive's work is most closely tied to value-based purchasing?", False),
+    (asks_other_function, "What does the VPMA do about nursing shortages?", False),
     (asks_pay, "What should I know about CMO pay?", True),
     (asks_pay, "What does CMO pay look like at a payer?", True),
     (asks_pay, "How much do Chief Medical Officers make?", True),
