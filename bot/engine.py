@@ -15,11 +15,13 @@ from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.elsewhere import asks_elsewhere, states_elsewhere
 from bot.other_functions import asks_other_function, states_other_function
 from bot.pay import asks_pay, states_pay
+from bot.quantities import asks_quantity, states_quantity
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
+from bot.trends import asks_trend, states_trend
 from bot.spelling import Speller
 from index import lexical
 from index.embedder import Embedder
@@ -49,11 +51,14 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_specialties, states_specialties),
     (asks_pay, states_pay),
     (asks_other_function, states_other_function),
+    (asks_quantity, states_quantity),
+    (asks_trend, states_trend),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
-reads the role words around a specialty, pay or a function no role of the guide owns ("are pathologists a natural fit
-for the CQO role?", "CMO pay at a payer", "Which role handles HR?"): each
+reads the role words around a specialty, pay, a function no role of the guide owns, a figure or a trend ("are
+pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
+medical director manages?", "What is driving the growth of the CQO role?"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
@@ -134,8 +139,9 @@ class AnswerEngine:
         A message mostly of words no one knows ("lorem ipsum dolor sit amet as an aspiring CMO?") is refused
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
-        past the CMO job, of another country's physician executives, of specialties, of pay or of which executive owns
-        a function the guide gives no role, while the documents state none
+        past the CMO job, of another country's physician executives, of specialties, of pay, of which executive owns
+        a function the guide gives no role, of a figure it never gives or of how the field is changing, while the
+        documents state none
         (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
         does the CMO oversee?")."""
         twin = near_twin(evidence.features)

@@ -365,6 +365,8 @@ EDGES = {
     "credentials": (0.91, 0.93),
     "management_terms": (0.84, 0.88),
     "which_role": (0.98, 0.97),
+    "quantities": (0.86, 0.96),
+    "trends": (0.96, 0.92),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -395,7 +397,11 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     written): the blind second answered 44 → 45 of 45 and refused 42 → 44 of 45, with "the VA" now a setting of
     `bot.elsewhere` (and a public health department and a CRO since); both together answer 95 and refuse 81, and 83 with
     `bot.other_functions` (which executive owns HR, GME …). A third writer's 30 and 30, blind to both: answered 29,
-    refused 30, with the rule or without it."""
+    refused 30, with the rule or without it. Quantities (30 and 30: "how many years of practice" and "how big a jump"
+    beside budget sizes, shares of CMOs, program lengths and tenure): answered 27 with `bot.quantities` or without it,
+    refused 29 → 30; its times were narrowed on this set, which first lost "How Many Years Out Does a CMO's Strategic
+    Planning Cover?" (the guide's "multi-year plans"). How the field is changing (25 and 25, blind to `bot.trends`, which was
+    written on real V and real W's misses): answered 25 either way, refused 22 → 24."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]

@@ -99,6 +99,9 @@ FLOORS = {
     "real_w": Floor(DATA / "real_w.jsonl", DATA / "real_w_oos.jsonl", 0.91, 0.97, 0.91, 0.97, 0.88),
     "fresh_y": Floor(DATA / "fresh_y.jsonl", DATA / "fresh_y_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
     "real_x": Floor(DATA / "real_x.jsonl", DATA / "real_x_oos.jsonl", 0.94, 0.97, 0.85, 0.94, 0.96),
+    "fresh_z": Floor(DATA / "fresh_z.jsonl", DATA / "fresh_z_oos.jsonl", 0.94, 0.96, 0.94, 0.94, 0.96),
+    "real_y": Floor(DATA / "real_y.jsonl", DATA / "real_y_oos.jsonl", 0.98, 0.98, 0.92, 0.98, 0.96),
+    "real_z": Floor(DATA / "real_z.jsonl", DATA / "real_z_oos.jsonl", 0.96, 0.98, 0.96, 0.96, 0.98),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 

@@ -11,14 +11,18 @@ from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.elsewhere import asks_elsewhere, states_elsewhere
 from bot.other_functions import asks_other_function, states_other_function
 from bot.pay import asks_pay, states_pay
+from bot.quantities import asks_quantity, states_quantity
 from bot.engine import UNSTATED_FOCUSES
 from bot.query import sentences_of
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
+from bot.trends import asks_trend, states_trend
+from knowledge.loaders import load_markdown
 
-GUIDE = (PROJECT_ROOT / "knowledge" / "documents" / "cmo-career-path.md").read_text(encoding="utf-8")
-GUIDE_SENTENCES = [s for line in GUIDE.splitlines() for s in sentences_of(line)]
+GUIDE = load_markdown(PROJECT_ROOT / "knowledge" / "documents" / "cmo-career-path.md")
+GUIDE_SENTENCES = [s for block in GUIDE.blocks for s in sentences_of(block.text)]
+"""The guide's headings and sentences, without its front matter (its version and date are no figure it states)."""
 
 
 def test_the_guide_states_none_of_them_so_every_refusal_is_on():
@@ -35,6 +39,11 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_pay(["Capitation provides a fixed payment per patient to cover their care."])
     assert states_specialties(["Most of the program's CMOs came from internal medicine and other specialties."])
     assert not states_reporting_line(["The CQO manages data for public reporting of quality measures."])
+    assert states_quantity(["About 40% of the program's CMOs hold an MBA."])
+    assert states_quantity(["The MMM usually takes two years part-time."])
+    assert not states_quantity(["Strategic planning turns vision into actionable, multi-year plans."])
+    assert states_trend(["Demand for physician executives is growing as systems consolidate."])
+    assert not states_trend(["The CMO supports the organization's financial sustainability and growth objectives."])
 
 
 ASKS = [
@@ -95,6 +104,25 @@ ASKS = [
     (asks_specialties, "Why are specialized executive recruiters involved in filling senior posts?", False),
     (asks_specialties, "is anesthesia a good springboard for becoming a chief quality officer?", True),
     (asks_specialties, "Is the CQO role a good path to CMO?", False),
+    (asks_quantity, "what % of CMOs have an MBA vs MHA vs nothing? any data?", True),
+    (asks_quantity, "How big is the operating budget a medical director usually manages?", True),
+    (asks_quantity, "realistically how many years from first med dir job to CMO?", True),
+    (asks_quantity, "How long does the MMM take to finish?", True),
+    (asks_quantity, "How long do CMOs usually stay in the job?", True),
+    (asks_quantity, "How many years of clinical practice should I have before going for CMO?", False),
+    (asks_quantity, "how long and how hard is the road to cmo, roughly", False),
+    (asks_quantity, "vp med affairs vs medical director, how big is the jump really", False),
+    (asks_quantity, "How many years out does a CMO's strategic planning cover?", False),
+    (asks_quantity, "Does a medical director have budget responsibility?", False),
+    (asks_trend, "What Is Driving the Growth of the Chief Quality Officer Role?", True),
+    (asks_trend, "Why is the capitation payment model gaining popularity in healthcare?", True),
+    (asks_trend, "What's the job outlook for medical directors over the next decade?", True),
+    (asks_trend, "is the CPE credential getting more popular with hiring committees", True),
+    (asks_trend, "Where have all the CQOs gone?", True),
+    (asks_trend, "Is the hidden job market in medicine real?", False),
+    (asks_trend, "Is an MBA more common than an MHA for physician executives?", False),
+    (asks_trend, "How does a CMO support the organization's growth objectives?", False),
+    (asks_trend, "How does my focus shift when I move from clinician to executive?", False),
 ]
 """(detector, message, whether it asks the detector's focus). The same words asking something else, a member's own
 reporting line, the path's own steps, a sitting CMO asking about the role and a place in the member's history do not."""
