@@ -8,6 +8,12 @@ the credentials. A question sentence that names another country, region or syste
 public health department, a contract research organization) is refused while no sentence of the documents names one.
 A place in the member's own history ("trained in India, now an internist in Ohio - which degrees do physician execs
 usually get?") is context, not what is asked.
+
+The guide does not tell one kind of hospital from another either: "How does the CMO role differ at an academic medical
+center vs a community hospital?" was answered (0.54) with the hospital CMO's sentence, "What extra complexity do CMOs
+at teaching hospitals deal with?" (0.73) too. A question sentence that sets two kinds of hospital side by side, or asks
+what differs at one, is refused while no sentence names a kind; a member's own hospital ("i'm at a 200-bed community
+hospital. what would our CMO actually be in charge of?") is a hospital, which the guide describes.
 """
 
 from __future__ import annotations
@@ -46,12 +52,30 @@ _OWN_HISTORY = re.compile(
 Vietnam", "former army doc")."""
 
 
+_HOSPITAL_KIND = re.compile(
+    r"\b(?:academic\s+(?:medical\s+)?(?:centers?|centres?|hospitals?|health\s+systems?|institutions?|settings?)"
+    r"|academic\s+medicine|teaching\s+hospitals?|community\s+hospitals?|rural\s+hospitals?|critical\s+access\s+hospitals?"
+    r"|children'?s\s+hospitals?|safety[\s-]net\s+hospitals?|for[\s-]profit\s+(?:hospitals?|systems?|chains?)"
+    r"|non[\s-]?profit\s+(?:hospitals?|systems?))\b",
+    re.IGNORECASE,
+)
+_DIFFERS = re.compile(r"\b(?:differ\w*|compar\w*|unique|extra|particular\s+to|specific\s+to|distinct\w*|contrast\w*)\b", re.IGNORECASE)
+
+
+def _compares_hospital_kinds(sentence: str) -> bool:
+    kinds = _HOSPITAL_KIND.findall(sentence)
+    return len(kinds) >= 2 or bool(kinds and _DIFFERS.search(sentence))
+
+
 def asks_elsewhere(message: str) -> bool:
-    """Whether a question sentence names another country, region or health system as what it asks about."""
+    """Whether a question sentence names another country, region or health system as what it asks about, or sets
+    kinds of hospital against each other."""
     questions = question_sentences(message)
-    return any(not _OWN_HISTORY.search(s[: m.start()]) for s in questions for m in _PLACE.finditer(s))
+    return any(not _OWN_HISTORY.search(s[: m.start()]) for s in questions for m in _PLACE.finditer(s)) or any(
+        _compares_hospital_kinds(s) for s in questions
+    )
 
 
 def states_elsewhere(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents names another country, region or health system."""
-    return any(_PLACE.search(s) for s in sentences)
+    """Whether any sentence of the documents names another country, region or health system, or a kind of hospital."""
+    return any(_PLACE.search(s) or _HOSPITAL_KIND.search(s) for s in sentences)

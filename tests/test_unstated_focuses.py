@@ -33,6 +33,7 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_reporting_line(["At the partner hospitals the CMO reports to the CEO."])
     assert states_past_the_path(["Many physicians move into system roles after serving as a CMO."])
     assert states_elsewhere(["In the NHS the equivalent post is the trust medical director."])
+    assert states_elsewhere(["At academic medical centers the CMO also works with the dean."])
     assert states_other_function(["At partner hospitals the VPMA also oversees graduate medical education."])
     assert not states_other_function(["HCAHPS and CMS Core Measures are tied to value-based purchasing."])
     assert states_pay(["CMO salaries in the program's partner hospitals range widely."])
@@ -77,6 +78,10 @@ ASKS = [
     (asks_elsewhere, "I'm originally from India and practise in Ohio. Which degrees do physician execs usually get?", False),
     (asks_elsewhere, "did med school in india, working in ohio now. what extra degree do most physician execs get", False),
     (asks_elsewhere, "What does a CMO at a global pharma company do?", False),
+    (asks_elsewhere, "How does the CMO role differ at an academic medical center vs a community hospital?", True),
+    (asks_elsewhere, "What extra complexity do CMOs at teaching hospitals deal with?", True),
+    (asks_elsewhere, "i'm at a 200-bed community hospital. what would our CMO actually be in charge of?", False),
+    (asks_elsewhere, "whats a cmo do at a biotech startup vs a big hospital", False),
     (asks_other_function, "Which role handles HR and hiring for the hospital?", True),
     (asks_other_function, "who in the c-suite oversees the IT department", True),
     (asks_other_function, "What kind of leader runs emergency preparedness for a hospital?", True),
