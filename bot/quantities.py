@@ -56,9 +56,11 @@ _TIMED = re.compile(
 assignment, a time in one role or between two, an age. The guide's own times ("a decade or more" of practice,
 "multi-year" plans, "long-term" relationships) are left to the model."""
 _STATED = re.compile(
-    r"\d|%|\bpercent\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|a\s+few|several)\s+(?:years?|months?|weeks?)\b",
+    r"%|\bpercent\b|\$\s?\d|\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a\s+few|several)[\s-]+"
+    r"(?:years?|months?|weeks?|days?|hours?|beds|staff|employees|physicians|direct\s+reports)\b",
     re.IGNORECASE,
 )
+"""A figure of the kinds asked about: a share, a sum of money, a time, a size; a year or a version number is none."""
 
 
 def _asks_time(sentence: str) -> bool:
@@ -71,6 +73,6 @@ def asks_quantity(message: str) -> bool:
 
 
 def states_quantity(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents gives a figure: a number, a percentage, or a count of years or months
-    (the guide's "a decade or more of substantial clinical practice" is none of these)."""
+    """Whether any sentence of the documents gives such a figure (the guide's "a decade or more of substantial
+    clinical practice" is none)."""
     return any(_STATED.search(s) for s in sentences)

@@ -43,6 +43,7 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_quantity(["About 40% of the program's CMOs hold an MBA."])
     assert states_quantity(["The MMM usually takes two years part-time."])
     assert not states_quantity(["Strategic planning turns vision into actionable, multi-year plans."])
+    assert not states_quantity(["Version 2 of the guide was published in 2026."])
     assert states_trend(["Demand for physician executives is growing as systems consolidate."])
     assert not states_trend(["The CMO supports the organization's financial sustainability and growth objectives."])
 
