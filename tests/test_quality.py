@@ -102,6 +102,8 @@ FLOORS = {
     "fresh_z": Floor(DATA / "fresh_z.jsonl", DATA / "fresh_z_oos.jsonl", 0.94, 0.96, 0.94, 0.94, 0.96),
     "real_y": Floor(DATA / "real_y.jsonl", DATA / "real_y_oos.jsonl", 0.98, 0.98, 0.92, 0.98, 0.96),
     "real_z": Floor(DATA / "real_z.jsonl", DATA / "real_z_oos.jsonl", 0.96, 0.98, 0.96, 0.96, 0.98),
+    "fresh_aa": Floor(DATA / "fresh_aa.jsonl", DATA / "fresh_aa_oos.jsonl", 0.98, 0.98, 0.94, 0.96, 0.97),
+    "real_aa": Floor(DATA / "real_aa.jsonl", DATA / "real_aa_oos.jsonl", 0.97, 0.97, 0.95, 0.90, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
