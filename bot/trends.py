@@ -4,9 +4,11 @@ never states: it describes the roles and the path as they are, with no word on g
 
 The model reads the role or term such a question is about and answers it (those two at 0.97 and 0.79, with the CQO's
 and capitation's sentences). A question sentence that asks what drives a rise or a decline, whether something is
-growing, becoming more or less common or in demand, or what the trends, outlook, job market or future are, is refused
-while no sentence of the documents states such a change. "The hidden job market" is the guide's networking, and "more
-common than" compares options the guide describes ("Is an MBA more common than an MHA?").
+growing, becoming more or less common, or what the trends, outlook, job market or future are, is refused while no
+sentence of the documents states such a change. "The hidden job market" is the guide's networking, "more common than"
+(or "to", "among") compares options the guide describes ("Is an MBA more common than an MHA?"), and the guide's own
+changes are not trends: a focus that shifts, the increase in scope from medical director to VPMA, skills a role
+demands, strategic planning "becoming more important".
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable
 from bot.query import question_sentences
 
 _CHANGE = (
-    r"growth|rise|expansion|popularity|demand|decline|shift|increase|trend|surge|boom|drop|fall|shortage|turnover"
+    r"growth|rise|expansion|popularity|demand|decline|trend|surge|boom|drop|fall|shortage|turnover"
 )
 _TREND = re.compile(
     rf"\b(?:driving|drives|drove|behind|caus\w*|fuel\w*|explains?|explaining|reasons?\s+for|accounts?\s+for)"
@@ -25,10 +27,11 @@ _TREND = re.compile(
     r"|\bgaining\s+(?:popularity|traction|ground)\b|\b(?:is|are)\s+(?:still\s+)?(?:growing|rising|increasing|declining|shrinking|booming)\b"
     r"|\b(?:growing|rising|increasing|declining|shrinking|booming|falling)\s+(?:demand|numbers?|popularity|trend|need"
     r"|field|market|share)\b"
-    r"|\b(?:more|less)\s+(?:and\s+(?:more|less)\s+)?(?:common|popular|prevalent|widespread)\b(?!\s+than)"
+    r"|\b(?:more|less)\s+(?:and\s+(?:more|less)\s+)?(?:common|popular|prevalent|widespread)\b(?!\s+(?:than|to|among|for|in)\b)"
     r"|\bon\s+the\s+(?:rise|decline|way\s+out)\b|\btrends?\b|\b(?:job|career|employment|hiring)\s+outlook\b"
-    r"|\boutlook\s+for\b|(?<!hidden\s)\bjob\s+market\b|\bfuture\s+of\b|\bin\s+(?:high\s+|more\s+)?demand\b"
-    r"|\bbecom\w*\s+(?:more|less|obsolete|extinct|rarer|the\s+norm)\b|\bwhere\s+have\s+all\b|\bgoing\s+away\b"
+    r"|\boutlook\s+for\b|(?<!hidden\s)\bjob\s+market\b|\bfuture\s+of\b"
+    r"|\bbecom\w*\s+(?:(?:more|less)\s+(?:common|popular|prevalent|widespread|rare)|obsolete|extinct|rarer|the\s+norm)\b"
+    r"|\bwhere\s+have\s+all\b|\bgoing\s+away\b"
     r"|\bdisappearing\b|\bdying\s+out\b",
     re.IGNORECASE,
 )

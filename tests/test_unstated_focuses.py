@@ -129,6 +129,12 @@ ASKS = [
     (asks_trend, "Is an MBA more common than an MHA for physician executives?", False),
     (asks_trend, "How does a CMO support the organization's growth objectives?", False),
     (asks_trend, "How does my focus shift when I move from clinician to executive?", False),
+    (asks_trend, "Which skills are in demand for CMOs?", False),
+    (asks_trend, "Why is strategic planning becoming more important for CMOs?", False),
+    (asks_trend, "What's behind the increase in scope from medical director to VPMA?", False),
+    (asks_trend, "Is it more common to get an MBA or an MHA?", False),
+    (asks_quantity, "How much budget responsibility does a medical director have?", False),
+    (asks_quantity, "How long should I stay clinical before moving into admin?", False),
 ]
 """(detector, message, whether it asks the detector's focus). The same words asking something else, a member's own
 reporting line, the path's own steps, a sitting CMO asking about the role and a place in the member's history do not."""
