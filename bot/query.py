@@ -325,8 +325,9 @@ def asking_sentence(text: str, stop_words: frozenset[str], names: frozenset[str]
     ask = (questions or sentences)[-1]
     if any(_ASKS_INDIRECTLY.match(s) for s in sentences[sentences.index(ask) + 1 :]):
         return None
+    first = ask is sentences[0]
     ask = _after_break(ask, stop_words) or who_clause(ask, names) or ask
-    return ask if _stands_alone(ask, stop_words, names) else None
+    return ask if _stands_alone(ask, stop_words, names, opens=first) else None
 
 
 def _after_break(sentence: str, stop_words: frozenset[str]) -> str | None:
@@ -345,19 +346,22 @@ _BACK_TO_THE_ROLE = re.compile(
 open CQO role. What would the focus of the job be?"), unless what follows names it ("the role of a CMO at …")."""
 
 
-def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *, defines: bool = True) -> bool:
+def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *, defines: bool = True, opens: bool = False) -> bool:
     """Whether `ask` is a question on its own: nothing in it points back, and it has two words of its own content,
     or names one of the guide's names, or (`defines`) asks what one word means ("What's capitation?", not "What's
-    different day to day?", which compares what came before)."""
+    different day to day?", which compares what came before). A question that `opens` its message has nothing before
+    it to point back to: its "that" is its own ("Do medical directors have budget responsibility or is that all
+    handled by the admin partner? My dyad partner handles everything now."), when it has three content words."""
     heads = _heads(ask)
     named = any(w in names for w in heads)
-    if _points_back(ask) or (not named and _BACK_TO_THE_ROLE.search(ask)):
-        return False
     content = _content_words(ask, stop_words)
+    if not (opens and content >= OPENING_CONTENT_WORDS) and (_points_back(ask) or (not named and _BACK_TO_THE_ROLE.search(ask))):
+        return False
     defining = defines and content == 1 and _DEFINES.match(ask) is not None and not VAGUE.intersection(heads)
     return named or content >= 2 or defining
 
 
+OPENING_CONTENT_WORDS = 3
 RUN_ON_CONTEXT_WORDS = 6
 _RELATIVE = re.compile(
     r"\b(?:a|an|the|any|some|every|each|no|one|someone|anyone|everyone|people|those|person)\s+(?:[\w-]+\s+)?$", re.IGNORECASE

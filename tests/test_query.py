@@ -112,6 +112,13 @@ def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
         assert asking_sentence(leaning, STOP) is None, leaning
 
 
+def test_a_question_that_opens_its_message_has_nothing_before_it_to_point_back_to():
+    opening = "Do medical directors have budget responsibility or is that all handled by the admin partner? My dyad partner handles everything now."
+    assert asking_sentence(opening, STOP) == "Do medical directors have budget responsibility or is that all handled by the admin partner?"
+    assert asking_sentence("Is it worth it? I mean the MMM.", STOP) is None
+    assert asking_sentence("I'm weighing the MMM. Is that degree respected by hiring committees?", STOP) is None
+
+
 def test_context_that_runs_into_the_asking_sentence_before_a_dash_is_left_out():
     message = "EM doc, 14 yrs. nervous about the politics - does the chief medical officer report to the ceo or the board?"
     assert asking_sentence(message, STOP) == "does the chief medical officer report to the ceo or the board?"
