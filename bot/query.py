@@ -130,10 +130,27 @@ _THE_GUIDE = re.compile(
 off-topic bank's word ("the best MBA programs"), and it refused that question (0.37) where "the guide" was answered."""
 
 
+_INTERIM_STEPS = re.compile(
+    r"\binterim(?=\s+(?:(?:leadership|admin|administrative|management|managerial)\s+)?(?:roles|positions|jobs|posts)\b)",
+    re.IGNORECASE,
+)
+_INTERIM_POST = re.compile(
+    r"\binterim\s+(?:cmo|chief|vpma|cqo|medical|vp|vice|exec|executive|ceo|director)\b|\bas\s+(?:the\s+)?interim\b"
+    r"|\binterims\b",
+    re.IGNORECASE,
+)
+"""Members and writers call the guide's transitional roles "interim leadership positions" or "interim admin jobs"
+(three blind writers, each refused: "What do those interim leadership positions demonstrate to hiring committees
+about a physician?" 0.32), where the off-topic bank's interim questions are about holding a post while it is filled
+("step in as interim CMO"). Plural steps with no interim post named in the message read as the guide's word."""
+
+
 def for_retrieval(text: str) -> str:
     """What retrieval reads of a cleaned question: straight quotes and dashes (phones type "what’s"), no links (their
-    words are no one's question), no small talk around it, no shouting, and the guide named as "the guide"."""
-    return unshouted(without_pleasantries(_THE_GUIDE.sub("the guide", _URL.sub(" ", text.translate(TYPOGRAPHY)))))
+    words are no one's question), no small talk around it, no shouting, the guide named as "the guide", and
+    "interim" roles that are the path's steps as its "transitional" ones (`_INTERIM_STEPS`)."""
+    text = unshouted(without_pleasantries(_THE_GUIDE.sub("the guide", _URL.sub(" ", text.translate(TYPOGRAPHY)))))
+    return text if _INTERIM_POST.search(text) else _INTERIM_STEPS.sub("transitional", text)
 
 
 def sentences_of(text: str) -> list[str]:

@@ -83,6 +83,14 @@ def test_links_and_phone_signatures_are_not_read_as_the_question():
     assert for_retrieval("I was sent from my hospital") == "I was sent from my hospital"
 
 
+def test_interim_steps_of_the_path_read_as_the_guides_transitional_roles_and_an_interim_post_does_not():
+    assert for_retrieval("What do interim leadership positions prove?") == "What do transitional leadership positions prove?"
+    assert for_retrieval("do interim admin jobs help?") == "do transitional admin jobs help?"
+    for post in ("Will taking an interim role hurt my chances?", "Asked to step in as interim CMO. How long do interim roles last?",
+                 "Is an interim VPMA post worth it?"):
+        assert for_retrieval(post) == post
+
+
 def test_a_sentence_ends_at_no_abbreviation_and_at_initials_only_where_a_question_starts():
     assert sentences_of("MHA vs. MBA: how do the two degrees differ in focus?") == ["MHA vs. MBA: how do the two degrees differ in focus?"]
     assert sentences_of("Must I hold an M.D. to work as a medical writer?") == ["Must I hold an M.D. to work as a medical writer?"]
