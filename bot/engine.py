@@ -21,8 +21,8 @@ from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
-from bot.trends import asks_trend, states_trend
 from bot.spelling import Speller
+from bot.trends import asks_trend, states_trend
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex

@@ -363,6 +363,10 @@ _BACK_TO_THE_ROLE = re.compile(
 open CQO role. What would the focus of the job be?"), unless what follows names it ("the role of a CMO at …")."""
 
 
+OPENING_CONTENT_WORDS = 3
+"""Content words of its own a question that opens its message needs before its pointers count as its own."""
+
+
 def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *, defines: bool = True, opens: bool = False) -> bool:
     """Whether `ask` is a question on its own: nothing in it points back, and it has two words of its own content,
     or names one of the guide's names, or (`defines`) asks what one word means ("What's capitation?", not "What's
@@ -378,7 +382,6 @@ def _stands_alone(ask: str, stop_words: frozenset[str], names: frozenset[str], *
     return named or content >= 2 or defining
 
 
-OPENING_CONTENT_WORDS = 3
 RUN_ON_CONTEXT_WORDS = 6
 _RELATIVE = re.compile(
     r"\b(?:a|an|the|any|some|every|each|no|one|someone|anyone|everyone|people|those|person)\s+(?:[\w-]+\s+)?$", re.IGNORECASE
