@@ -27,20 +27,26 @@ _PAST_THE_END = re.compile(
 is the path itself."""
 _HOLDS_THE_JOB = re.compile(
     r"\b(?:i'?ve\s+been|i\s+have\s+been|i\s+was|i'?m\s+(?:now|currently|already)|im\s+(?:now|currently|already)|since\s+i\s+became"
-    r"|i\s+became|made\s+me|named\s+me|(?:has|have|who'?s|i'?ve)\s+already\s+reached|once\s+(?:i'?m|im|i\s+am|you'?re|youre|you\s+are))\s+"
-    rf"(?:a\s+|the\s+|as\s+)?{_SETTING}{_TOP}\b",
+    r"|i\s+became|made\s+me|named\s+me|(?:has|have|who'?s|i'?ve)\s+already\s+reached|once\s+(?:i'?m|im|i\s+am|you'?re|youre|you\s+are)"
+    r"|(?:done|finished|served|retired|stepped\s+down)\s+as)\s+"
+    rf"(?:a\s+|the\s+|as\s+)?{_SETTING}{_TOP}\b"
+    rf"|\b(?:i'?m|im|i\s+am)\s+(?:a\s+|the\s+)?{_SETTING}{_TOP}(?:\s+(?:now|already|currently)\b|\s*[,;:!-])",
     re.IGNORECASE,
 )
 """A member who holds the job, or is asking from the time they will."""
 _ONWARD = re.compile(
-    r"\b(?:next\s+(?:step|move|role|job|level|rung)|what'?s\s+next|from\s+here|ceiling|dead[\s-]+end|above|beyond|route\s+up"
+    r"\b(?:next\s+(?:step|move|role|job|level|rung)|what'?s\s+next|comes?\s+next|what\s+next|after\s+that|from\s+here|ceiling"
+    r"|dead[\s-]+end|above|beyond|route\s+up"
     r"|move\s+up|moving\s+up|ceo|chief\s+executive|system[\s-]+level|board\s+seats?|boards|plateau\w*|sideways|exit"
     r"|where\s+(?:do|does|did)\s+\w+\s+(?:go|land|end\s+up)|what\s+do\s+(?:people|others|folks|cmos)\s+(?:do|go)|move\s+on|moving\s+on)\b",
     re.IGNORECASE,
 )
 """Where a career goes next; asked by someone who holds the job, it asks past the path's end. Asked by anyone else
 ("what's the next step after medical director?") it is the path."""
-_MAY_ASK = re.compile(r"\b(?:after|beyond|above|past|dead|been|was|i'?m|im|became|made|named|reached|once)\b", re.IGNORECASE)
+_MAY_ASK = re.compile(
+    r"\b(?:after|beyond|above|past|dead|been|was|i'?m|im|am|became|made|named|reached|once|done|finished|served|retired|stepped)\b",
+    re.IGNORECASE,
+)
 """A word every pattern above needs: most questions have none (`bot.reporting_lines` says why it matters)."""
 
 

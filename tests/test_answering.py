@@ -367,6 +367,7 @@ EDGES = {
     "which_role": (0.98, 0.97),
     "quantities": (0.86, 0.96),
     "trends": (0.96, 0.92),
+    "next_step": (0.83, 0.95),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
 
@@ -401,7 +402,9 @@ def test_blind_writers_questions_at_the_guides_edge_are_refused_and_their_look_a
     beside budget sizes, shares of CMOs, program lengths and tenure): answered 27 with `bot.quantities` or without it,
     refused 29 → 30; its times were narrowed on this set, which first lost "How Many Years Out Does a CMO's Strategic
     Planning Cover?" (the guide's "multi-year plans"). How the field is changing (25 and 25, blind to `bot.trends`, which was
-    written on real V and real W's misses): answered 25 either way, refused 22 → 24."""
+    written on real V and real W's misses): answered 25 either way, refused 22 → 24. What comes next or before on the
+    path (two writers, 60 and 20): answered 51, refused 18 → 20 once a sitting CMO's "what comes next" and one "done as
+    CMO" were read as asking past the path (`bot.after_the_path`); their leads are the gap the README names."""
     answered_floor, refused_floor = EDGES[edge]
     covered = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}.jsonl")]
     beyond = [r["q"] for r in read_jsonl(PROJECT_ROOT / "tests" / "data" / f"edge_{edge}_oos.jsonl")]
