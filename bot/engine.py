@@ -22,11 +22,12 @@ from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questio
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
+from bot.successor import section_asked_around, sections_in_order
 from bot.trends import asks_trend, states_trend
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND
+from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND, canonical_names, expand_acronyms
 from knowledge.chunking import Chunk, leans_back, only_adds
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -91,6 +92,10 @@ class AnswerEngine:
         sentences = [s for c in index.chunks for s in c.sentences]
         self.unstated = tuple(asks for asks, states in UNSTATED_FOCUSES if not states(sentences))
         """The detectors of `UNSTATED_FOCUSES` whose focus no sentence of the documents states."""
+        self.path = sections_in_order(
+            (key, c.document_id, c.heading_trail) for key, c in zip(index.chunk_sections, index.chunks, strict=True)
+        )
+        """The documents' sections in order, for questions that ask what comes after or before a step (`bot.successor`)."""
         self.speller = Speller.from_texts(
             [c.text for c in index.chunks] + [c.section for c in index.chunks],
             index.bank_texts,
@@ -191,7 +196,9 @@ class AnswerEngine:
         return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)
 
     def evidence(self, question: str, vector: np.ndarray) -> Evidence:
-        return search(self.index, question, vector)
+        acronyms = self.index.acronyms
+        around = section_asked_around(expand_acronyms(canonical_names(question, acronyms), acronyms), self.path)
+        return search(self.index, question, vector, around=around)
 
     def confidence(self, evidence: Evidence) -> tuple[float, bool]:
         params = self.index.abstain
@@ -227,6 +234,8 @@ class AnswerEngine:
     def compose(self, evidence: Evidence, depth: int | None = None) -> Composition:
         """What an answer would say, whether or not the bot then abstains: its lead and the passages shown."""
         ranked = list(evidence.ranked)
+        if evidence.around is not None:
+            ranked.sort(key=lambda s: self.index.chunk_sections[s.chunk] != evidence.around)
         groups = self.sections(evidence, ranked)
         quoted = {i for g in groups for i in g.chunks}
         lead = [s for s in choose_lead(ranked, self.index.chunk_sections.__getitem__) if s.chunk in quoted]

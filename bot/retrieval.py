@@ -86,6 +86,9 @@ class Evidence:
     named_tokens: tuple[str, ...] = ()
     """The question's stemmed words with each name the documents define as its acronym alone (`VPMA`, not also
     `vice president medical affairs`), as the sentence ranker reads them."""
+    around: str | None = None
+    """The section of the step that comes after or before the one the question names (`bot.successor`), which its
+    answer leads with."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -241,12 +244,15 @@ def search(
     exclude_bank_in: int | None = None,
     exclude_bank_out: int | None = None,
     ranked: bool = True,
+    around: str | None = None,
 ) -> Evidence:
     """Rank sections by fusing three rankings (RRF), then chunks within each section.
 
     Dense similarity and BM25 score each chunk; the bank of in-scope questions
     votes for the section its nearest questions belong to. Sections, not
     chunks, are fused so that a section with two paragraphs is not counted twice.
+    `around`: the section of the step a question asks comes after or before another (`bot.successor`), whose
+    sentences are candidates however the section ranked.
     Without `ranked`, the candidate sentences are left unranked and the evidence lacks its "lead_score"
     feature (the best sentence's score): an index build searches the in-scope bank before its sentence
     ranker is fitted, and scores their sentences once it is.
@@ -348,6 +354,7 @@ def search(
         (in_rows, in_scores),
         named_tokens=tuple(lexical.tokenize_one(named)),
         section_probs=section_probs,
+        around=around,
     )
     if not ranked:
         return evidence

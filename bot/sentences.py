@@ -97,7 +97,10 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
 
     Built a chunk at a time (a handful) rather than a sentence at a time: this runs for every question.
     """
-    chunks = [c for c in evidence.order[:CANDIDATE_CHUNKS] if index.sentence_rows(c)[1] > index.sentence_rows(c)[0]]
+    candidates = list(evidence.order[:CANDIDATE_CHUNKS])
+    if evidence.around is not None:
+        candidates += [c for c in index.section_chunks.get(evidence.around, ()) if c not in candidates]
+    chunks = [c for c in candidates if index.sentence_rows(c)[1] > index.sentence_rows(c)[0]]
     if not chunks:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(SENTENCE_FEATURES)))
     spans = [index.sentence_rows(c) for c in chunks]

@@ -338,6 +338,23 @@ def test_a_question_about_a_career_past_the_cmo_job_is_refused(engine: AnswerEng
 @pytest.mark.parametrize(
     ("question", "phrase"),
     [
+        ("what's the next step after being a medical director?", "significant increase in scope"),
+        ("After Medical Director: what's the next rung on the CMO ladder?", "significant increase in scope"),
+        ("what role comes before VPMA?", "first formal step into management"),
+        ("what should come before the medical director job?", "quality improvement (QI) committees"),
+    ],
+)
+def test_a_question_of_what_comes_after_or_before_a_step_leads_with_the_step_beside_it(engine: AnswerEngine, question: str, phrase: str):
+    """The ranker read the named step's own sentence ("A Medical Director role often serves as the first formal step
+    …") as the answer to what comes after it (`bot.successor`)."""
+    answer = engine.answer(question)
+    assert answer.answered, answer.confidence
+    assert phrase in answer.lead[0].text, [s.text for s in answer.lead]
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
         ("What's the final stage before landing a CMO job?", "The final stage of the career path"),
         ("Which role is a direct path to CMO?", "direct path to CMO"),
         ("How important is my network when going after a chief medical officer job?", "C-suite level network"),
