@@ -22,12 +22,12 @@ from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questio
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
-from bot.successor import section_asked_around, sections_in_order
+from bot.successor import sections_in_order
 from bot.trends import asks_trend, states_trend
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND, canonical_names, expand_acronyms
+from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND
 from knowledge.chunking import Chunk, leans_back, only_adds
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -196,9 +196,7 @@ class AnswerEngine:
         return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)
 
     def evidence(self, question: str, vector: np.ndarray) -> Evidence:
-        acronyms = self.index.acronyms
-        around = section_asked_around(expand_acronyms(canonical_names(question, acronyms), acronyms), self.path)
-        return search(self.index, question, vector, around=around)
+        return search(self.index, question, vector, path=self.path)
 
     def confidence(self, evidence: Evidence) -> tuple[float, bool]:
         params = self.index.abstain

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import faiss
@@ -24,6 +25,7 @@ from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
 from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
 from bot.sentences import RankedSentence, rank_sentences
+from bot.successor import Section, section_asked_around
 from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -244,15 +246,15 @@ def search(
     exclude_bank_in: int | None = None,
     exclude_bank_out: int | None = None,
     ranked: bool = True,
-    around: str | None = None,
+    path: Sequence[Section] = (),
 ) -> Evidence:
     """Rank sections by fusing three rankings (RRF), then chunks within each section.
 
     Dense similarity and BM25 score each chunk; the bank of in-scope questions
     votes for the section its nearest questions belong to. Sections, not
     chunks, are fused so that a section with two paragraphs is not counted twice.
-    `around`: the section of the step a question asks comes after or before another (`bot.successor`), whose
-    sentences are candidates however the section ranked.
+    `path`: the documents' sections in order (`bot.successor`); the section of the step a question asks comes after
+    or before another is found in it, and its sentences are candidates however the section ranked.
     Without `ranked`, the candidate sentences are left unranked and the evidence lacks its "lead_score"
     feature (the best sentence's score): an index build searches the in-scope bank before its sentence
     ranker is fitted, and scores their sentences once it is.
@@ -354,7 +356,7 @@ def search(
         (in_rows, in_scores),
         named_tokens=tuple(lexical.tokenize_one(named)),
         section_probs=section_probs,
-        around=around,
+        around=section_asked_around(expanded, path) if path else None,
     )
     if not ranked:
         return evidence
