@@ -24,6 +24,12 @@ _ROLE = (
 _LINE = r"(?:reports?|reporting|answers?|answerable|accountable|responsible|subordinate)\s+(?:up\s+|directly\s+|direct\s+|straight\s+)?(?:to|into|through|thru)\b"
 _AUXILIARY = r"(?:does|do|did|should|would|will|is|are|was|can|could|must|might)"
 _WHO = r"(?:who|whom|whos|who's)"
+_RELATIVE = "".join(
+    rf"(?<!\b{noun}\s)"
+    for noun in ("people", "those", "someone", "anyone", "everyone", "folks", "ones", "person", "leaders", "execs", "executives", "physicians", "doctors", "docs", "colleagues", "recruiters")
+)
+"""Before "who", a word that makes it relative, not asking: "weight with people who hire physician executives"
+asks nothing of a reporting line."""
 _ABOVE = r"(?:oversees?|supervises?|manages?|evaluates?|hires?|fires?|sits\s+(?:above|over)|(?:is|are)\s+(?:above|over)|above|over|ranks\s+above)"
 _ENDS = r"(?=\s*(?:[?,;:-]|$|in\b|at\b|within\b|usually|typically|normally|generally|now|these|today))"
 _ASKING = (
@@ -37,7 +43,7 @@ _ASKING = (
     rf"\b(?:boss|supervisor|superior)\s+of\s+{_ROLE}",
     r"\b(?:is|are)\s+(?:\S+\s+){1,4}?(?:my|the|their|his|her|a|an)\s+(?:direct\s+)?(?:boss|supervisor|superior)\b",  # is the VPMA my boss
     r"\bdirect\s+supervisor\b",
-    rf"\b{_WHO}(?:\s+is|\s+are)?\s+(?:\w+\s+(?:and|or)\s+)?{_ABOVE}\s+{_ROLE}",  # who hires and fires the CMO, who's above the CQO
+    rf"{_RELATIVE}\b{_WHO}(?:\s+is|\s+are)?\s+(?:\w+\s+(?:and|or)\s+)?{_ABOVE}\s+{_ROLE}",  # who hires and fires the CMO, who's above the CQO
     rf"\b(?:board|ceo|coo|cfo|president)\s+(?:\w+\s+)?(?:oversees?|supervises?|manages?|evaluates?|hires?|fires?)\s+{_ROLE}",
     rf"\b(?:falls?|works?|sits?|is)\s+under\s+{_ROLE}",  # does the vpma fall under the cmo
     rf"\b(?:managed|overseen|supervised|evaluated|appointed|hired|fired)\s+by\s+{_ROLE}",

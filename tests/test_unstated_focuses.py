@@ -60,6 +60,8 @@ ASKS = [
     (asks_reporting_line, "As a medical director reporting to the CMO, what's my next step toward the VPMA role?", False),
     (asks_reporting_line, "Does managing day-to-day staff performance fall under the medical director's responsibilities?", False),
     (asks_reporting_line, "Which quality data does the CQO manage for public reporting?", False),
+    (asks_reporting_line, "Does the CPE actually carry weight with people who hire physician executives?", False),
+    (asks_reporting_line, "Who hires the CMO at a hospital?", True),
     (asks_past_the_path, "What's the next step after becoming a CMO?", True),
     (asks_past_the_path, "is there a job above cmo at a hospital", True),
     (asks_past_the_path, "I've been CMO for four years. What is the realistic next step for me?", True),
