@@ -255,8 +255,9 @@ CLIPPED_QUESTION_WORDS = frozenset({"whats", "hows", "whos", "wheres", "whys"})
 _CONTENT_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
-_CLAUSE_BREAK = re.compile(r"\s+-+\s+|[:;]\s+")
-"""Where a sentence turns from context to the question ("nervous about the politics - does the CMO report to …?")."""
+_CLAUSE_BREAK = re.compile(r"\s+-+\s+|[:;]\s+|,?\s+but\s+(?:i'?m\s+|i\s+am\s+)?(?:wondering|curious)(?:\s+about)?\s+", re.IGNORECASE)
+"""Where a sentence turns from context to the question ("nervous about the politics - does the CMO report to …?",
+"im on our ethics committee now which i love, but im wondering which committees i should be trying to get on")."""
 
 
 _DEFINES = re.compile(r"\s*(?:what\s+is|what's|whats|what\s+are|what\s+does\s+\S+\s+mean|define|meaning\s+of)\b", re.IGNORECASE)

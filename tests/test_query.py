@@ -132,6 +132,8 @@ def test_context_that_runs_into_the_asking_sentence_before_a_dash_is_left_out():
     assert asking_sentence(message, STOP) == "does the chief medical officer report to the ceo or the board?"
     assert asking_sentence("I'm an internist. Next step: which degree suits hospital operations?", STOP) == "which degree suits hospital operations?"
     assert asking_sentence("I'm an internist. MBA vs MHA - which one?", STOP) == "MBA vs MHA - which one?"
+    chatty = "hey, im on our ethics committee now which i love, but im wondering which committees i should be on if cmo is the goal? im a neurohospitalist"
+    assert asking_sentence(chatty, STOP) == "which committees i should be on if cmo is the goal?"
 
 
 def test_context_that_runs_into_the_question_of_a_one_sentence_message_is_left_out():
