@@ -7,8 +7,10 @@ which says what the step is, not what comes after it. A guide is written in the 
 question that asks what comes after a section's heading leads with the next section of its document (the VPMA's after
 the Medical Director's), and one that asks what comes before it with the one before, skipping the sections that hold
 it or that it holds: that section's sentences are candidates however it ranked (`bot.retrieval.search`), and lead
-(`AnswerEngine.compose`). The order is the document's, not the path's where the two part: after the VPMA the writers
-named the final stage of networking and search, the next section is the CQO's.
+(`AnswerEngine.compose`). A question of what comes next that names no step after "after" ("been med dir for 4 yrs,
+whats next on the path to CMO") asks after the one step its message names. The order is the document's, not the
+path's where the two part: after the VPMA the writers named the final stage of networking and search, the next
+section is the CQO's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ _AROUND = re.compile(
     re.IGNORECASE,
 )
 """What follows "after", "above" or "the next step from", or "comes before", up to the end of its clause."""
+_NEXT = re.compile(
+    r"\bnext\s+(?:\w+\s+)?(?:step|steps|role|rung|move|level|job|title|stage|position|up)\b|\bwhat'?s\s+next\b|\bwhats\s+next\b"
+    r"|\bnow\s+what\b|\bwhat\s+(?:comes|do\s+i\s+do|should\s+i\s+do)\s+next\b|\bnext\s+up\s+the\s+ladder\b",
+    re.IGNORECASE,
+)
+"""A question of what comes next that names no step after "after": the step is the one the message says the member
+holds ("med dir for 4 yrs, I own the dept operating budget. whats next up the ladder?")."""
 _GENERIC = frozenset(tokenize_one("role roles position positions job jobs"))
 """Words a heading shares with every step ("Medical Director Roles"), which name none of them."""
 ABBREVIATION = (3, 4)
@@ -59,6 +68,13 @@ def _names(words: set[str], heading: frozenset[str]) -> bool:
     )
 
 
+def _names_in_a_row(tokens: Sequence[str], heading: frozenset[str]) -> bool:
+    """Whether words side by side name the heading: a message's words taken together can name one by accident
+    ("chaired our quality improvement committee … chief medical officer" holds every word of "Chief Quality Officer")."""
+    width = len(heading)
+    return any(_names(set(tokens[i : i + width]), heading) for i in range(len(tokens) - width + 1))
+
+
 def _related(a: Section, b: Section) -> bool:
     """Whether one section holds the other (its trail begins the other's)."""
     shorter, longer = sorted((a.trail, b.trail), key=len)
@@ -66,18 +82,27 @@ def _related(a: Section, b: Section) -> bool:
 
 
 def section_asked_around(question: str, sections: Sequence[Section]) -> str | None:
-    """The section the question asks for as what comes after or before a step its heading names; None when it asks
-    none."""
+    """The section the question asks for as what comes after or before a step its heading names, or as what comes
+    next after the one step its message names; None when it asks none."""
     for match in (m for sentence in question_sentences(question) for m in _AROUND.finditer(sentence)):
         words = set(tokenize_one(match.group("a") or match.group("b")))
         named = next((n for n, s in enumerate(sections) if _names(words, s.words)), None)
         if named is None:
             continue
-        step = 1 if match.group("after") else -1
-        n = named + step
-        while 0 <= n < len(sections) and _related(sections[n], sections[named]):
-            n += step
-        if 0 <= n < len(sections) and sections[n].document == sections[named].document:
-            return sections[n].key
-        return None
+        return _beside(sections, named, 1 if match.group("after") else -1)
+    if any(_NEXT.search(s) for s in question_sentences(question)):
+        tokens = tokenize_one(question)
+        held = [n for n, s in enumerate(sections) if _names_in_a_row(tokens, s.words)]
+        if len(held) == 1:
+            return _beside(sections, held[0], 1)
+    return None
+
+
+def _beside(sections: Sequence[Section], named: int, step: int) -> str | None:
+    """The section `step` away from the named one in its document, past those that hold it or that it holds."""
+    n = named + step
+    while 0 <= n < len(sections) and _related(sections[n], sections[named]):
+        n += step
+    if 0 <= n < len(sections) and sections[n].document == sections[named].document:
+        return sections[n].key
     return None

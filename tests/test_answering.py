@@ -342,6 +342,7 @@ def test_a_question_about_a_career_past_the_cmo_job_is_refused(engine: AnswerEng
         ("After Medical Director: what's the next rung on the CMO ladder?", "significant increase in scope"),
         ("what role comes before VPMA?", "first formal step into management"),
         ("what should come before the medical director job?", "quality improvement (QI) committees"),
+        ("been a medical director for 4 yrs, whats next on the path to CMO", "VPMA"),
     ],
 )
 def test_a_question_of_what_comes_after_or_before_a_step_leads_with_the_step_beside_it(engine: AnswerEngine, question: str, phrase: str):

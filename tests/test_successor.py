@@ -14,6 +14,7 @@ PATH = sections_in_order(
         ("guide#medical-director", "guide", ("Transitioning to Formal Administrative Leadership", "Medical Director Roles")),
         ("guide#medical-director", "guide", ("Transitioning to Formal Administrative Leadership", "Medical Director Roles")),
         ("guide#vpma", "guide", ("Transitioning to Formal Administrative Leadership", "Vice President of Medical Affairs")),
+        ("guide#cqo", "guide", ("Transitioning to Formal Administrative Leadership", "Chief Quality Officer")),
         ("guide#networking", "guide", ("Strategic Networking and C-Suite Recruitment",)),
         ("faq#pay", "faq", ("Pay and Benefits",)),
     ]
@@ -27,7 +28,12 @@ PATH = sections_in_order(
         ("after med dir, next role?", "guide#vpma"),
         ("what role comes before Vice President of Medical Affairs?", "guide#medical-director"),
         ("what should come before the medical director job?", "guide#experience"),
-        ("what comes after the Vice President of Medical Affairs?", "guide#networking"),
+        ("what comes after the Vice President of Medical Affairs?", "guide#cqo"),
+        ("what comes after the chief quality officer?", "guide#networking"),
+        ("med dir for 4 yrs, I own the dept operating budget. whats next up the ladder?", "guide#vpma"),
+        ("I run a service line as medical director. What's the logical next rung?", "guide#vpma"),
+        ("chaired our quality improvement committee, next step toward chief medical officer?", None),
+        ("I'm a medical director and the Vice President of Medical Affairs is leaving. What's next for me?", None),
         ("anything after strategic networking and c-suite recruitment?", None),
         ("I have my first CMO interview, after five years as a medical director. How should I prepare?", None),
         ("Is there a direct path to CMO after residency?", None),
@@ -40,5 +46,5 @@ def test_the_section_beside_the_named_step(question: str, section: str | None):
 
 def test_the_sections_come_once_each_in_their_documents_order():
     assert [s.key for s in PATH] == [
-        "guide#experience", "guide#transitioning", "guide#medical-director", "guide#vpma", "guide#networking", "faq#pay",
+        "guide#experience", "guide#transitioning", "guide#medical-director", "guide#vpma", "guide#cqo", "guide#networking", "faq#pay",
     ]
