@@ -104,6 +104,9 @@ FLOORS = {
     "real_z": Floor(DATA / "real_z.jsonl", DATA / "real_z_oos.jsonl", 0.96, 0.98, 0.96, 0.96, 0.98),
     "fresh_aa": Floor(DATA / "fresh_aa.jsonl", DATA / "fresh_aa_oos.jsonl", 0.98, 0.98, 0.94, 0.96, 0.97),
     "real_aa": Floor(DATA / "real_aa.jsonl", DATA / "real_aa_oos.jsonl", 0.97, 0.97, 0.95, 0.90, 0.96),
+    "fresh_bb": Floor(DATA / "fresh_bb.jsonl", DATA / "fresh_bb_oos.jsonl", 0.97, 0.97, 0.93, 0.95, 0.96),
+    "real_bb": Floor(DATA / "real_bb.jsonl", DATA / "real_bb_oos.jsonl", 0.95, 0.97, 0.91, 0.95, 0.96),
+    "chat_bb": Floor(DATA / "chat_bb.jsonl", DATA / "chat_bb_oos.jsonl", 0.97, 0.97, 0.95, 0.95, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
