@@ -84,13 +84,14 @@ def _related(a: Section, b: Section) -> bool:
 def section_asked_around(question: str, sections: Sequence[Section]) -> str | None:
     """The section the question asks for as what comes after or before a step its heading names, or as what comes
     next after the one step its message names; None when it asks none."""
-    for match in (m for sentence in question_sentences(question) for m in _AROUND.finditer(sentence)):
+    sentences = question_sentences(question)
+    for match in (m for sentence in sentences for m in _AROUND.finditer(sentence)):
         words = set(tokenize_one(match.group("a") or match.group("b")))
         named = next((n for n, s in enumerate(sections) if _names(words, s.words)), None)
         if named is None:
             continue
         return _beside(sections, named, 1 if match.group("after") else -1)
-    if any(_NEXT.search(s) for s in question_sentences(question)):
+    if any(_NEXT.search(s) for s in sentences):
         tokens = tokenize_one(question)
         held = [n for n, s in enumerate(sections) if _names_in_a_row(tokens, s.words)]
         if len(held) == 1:
