@@ -146,6 +146,18 @@ def test_context_that_runs_into_a_one_sentence_question_does_not_decide_it(engin
     assert covered.answered and covered.passages[0].source.section == "Essential Educational Credentials"
 
 
+def test_a_condition_about_becoming_a_cmo_does_not_carry_the_question_after_it(engine: AnswerEngine):
+    """"if i eventually become a cmo" leans on the guide's ground and carried whether CMOs keep practising over the
+    bar (0.85, answered with the decade of clinical practice); the question names its role and is judged alone."""
+    chatty = (
+        "so i'm a cardiologist, 12 yrs, and i really love my cath lab days. if i eventually become a cmo, "
+        "do cmos usually keep some clinical practice or do you have to give up seeing patients entirely?"
+    )
+    assert engine.answer(chatty).abstained
+    covered = engine.answer("If I want to become a CMO, what degree do I need?")
+    assert covered.answered and covered.passages[0].source.section == "Essential Educational Credentials"
+
+
 def test_a_long_messages_closing_question_that_points_back_leaves_the_context_to_lead_retrieval(engine: AnswerEngine):
     """"Is that actually the usual route …?" asks about the business degree named before it: added to the query on its
     own, it read as a question about the CMO path and led with the guide's overview."""

@@ -289,3 +289,15 @@ def test_a_question_typed_at_the_end_of_one_run_on_line_is_found_after_its_last_
         "my chair has been pushing me toward leadership how do i do that",  # points back
     ):
         assert asking_sentence(whole, STOP) is None, whole
+
+
+def test_a_condition_that_opens_the_question_is_context_when_the_question_names_its_own_role():
+    """"If I become a CMO, …" says where the member is headed; the question after it is what is asked, when it names the
+    role itself. One that leaves the role to the condition, or points back to it, needs it."""
+    names = frozenset({"cmo"})
+    chatty = "cardiologist, 12 yrs, love my cath lab days. if i eventually become a cmo, do cmos usually keep some clinical practice?"
+    assert asking_sentence(chatty, STOP, names) == "do cmos usually keep some clinical practice?"
+    assert asking_sentence("If I become a CMO, do CMOs still see patients?", STOP, names) == "do CMOs still see patients?"
+    assert asking_sentence("If I want to become a CMO, what degree do I need?", STOP, names) is None
+    leaning = "If I have a malpractice case on my record, will it disqualify me from CMO roles? OB here."
+    assert asking_sentence(leaning, STOP, names) == "If I have a malpractice case on my record, will it disqualify me from CMO roles?"
