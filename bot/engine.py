@@ -27,7 +27,7 @@ from bot.trends import asks_trend, states_trend
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
-from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND
+from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND, TREATMENT_SHORTHAND
 from knowledge.chunking import Chunk, leans_back, only_adds
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -100,6 +100,7 @@ class AnswerEngine:
             [c.text for c in index.chunks] + [c.section for c in index.chunks],
             index.bank_texts,
             keep=(*ABBREVIATIONS, *CLINICAL_SHORTHAND),
+            as_typed=TREATMENT_SHORTHAND,
         )
 
     def answer(self, question: str) -> Answer:

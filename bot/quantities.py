@@ -63,8 +63,15 @@ _STATED = re.compile(
 """A figure of the kinds asked about: a share, a sum of money, a time, a size; a year or a version number is none."""
 
 
+_YEARS_IN_A_ROLE = re.compile(r"\W*(?:yrs?|years?)\s+(?:as|in)\s+(?!practice\b)\S", re.IGNORECASE)
+"""A terse message that opens on a time in a role ("yrs as vpma b4 cmo", "years in a med dir role before VPMA?") asks
+how long one stays in it, which the guide never says."""
+
+
 def _asks_time(sentence: str) -> bool:
-    return bool(_TIME.search(sentence) and _TIMED.search(sentence) and not _PRACTICE.search(sentence))
+    if _PRACTICE.search(sentence):
+        return False
+    return bool(_TIME.search(sentence) and _TIMED.search(sentence)) or _YEARS_IN_A_ROLE.match(sentence) is not None
 
 
 def asks_quantity(message: str) -> bool:

@@ -51,11 +51,15 @@ class Speller:
 
     vocabulary: Counter[str]
     english: frozenset[str]
+    as_typed: frozenset[str] = frozenset()
+    """Words never mended that are still nobody's (`unknown_share`): clinical shorthand."""
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], bank: Iterable[str] = (), keep: Iterable[str] = ()) -> Speller:
+    def from_texts(
+        cls, texts: Iterable[str], bank: Iterable[str] = (), keep: Iterable[str] = (), as_typed: Iterable[str] = ()
+    ) -> Speller:
         """The guide's words, the words in `keep` (clippings, expanded later or kept as typed), and the question banks' words
-        that are not themselves typos.
+        that are not themselves typos; the words of `as_typed` are never mended, and stay unknown.
 
         The banks teach words members use that the guide does not ("salary", "CMIO",
         "hospitalist"), so that they are never mended into a guide word; but they also
@@ -86,12 +90,12 @@ class Speller:
             if target and target[0] == word[0] and known[target] >= max(TYPO_MIN_TARGET, TYPO_RATIO * bank_words[word]):
                 typos.add(word)
         known.update({w: bank_words[w] for w in suspects - typos})
-        return cls(known, english)
+        return cls(known, english, frozenset(w.lower() for w in as_typed))
 
     def mend(self, word: str) -> str | None:
         """The guide's word `word` was meant to be, or None when it needs no mending or none is close."""
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or lower in self.vocabulary or lower in self.english or "'" in lower:
+        if len(lower) < MIN_LENGTH or lower in self.vocabulary or lower in self.english or lower in self.as_typed or "'" in lower:
             return None
         if sum(ch.isupper() for ch in word) > 1:  # an acronym ("CNIO", "VPMAs") or a name, not a typo
             return None

@@ -170,6 +170,15 @@ CLINICAL_SHORTHAND = frozenset(
 """Clinicians' clippings for their specialty, unit or schedule ("gen surg", "onco", "endo", "NICU", "appt"): neither
 English nor the guide's, so the speller took them for typos of its words ("surg" became "sure", "onco" "once",
 "endo" "end", "nicu" "nice", "appt" "apps"). They say who is asking, not what: kept as typed, and not expanded."""
+TREATMENT_SHORTHAND = frozenset(
+    {
+        "meds", "afib", "aflutter", "anticoag", "anticoags", "gdmt", "copd", "hyperk", "hypok", "stemi", "nstemi", "cabg",
+        "nsaid", "nsaids", "ssri", "ssris", "snri", "snris", "ppis", "esrd", "abgs", "ekgs", "ecgs", "rvus",
+    }
+)
+"""Clinicians' clippings for drugs, diagnoses and tests: no typos, so never mended ("htn first line meds" had become "…
+first line med", read as "medical", and was answered at 0.96 with the medical director's "first formal step"); but
+unlike the specialty clippings, words neither the guide nor the banks know, so they count as unknown words."""
 INITIALISMS = {
     "UR": "utilization review",
     "UM": "utilization management",

@@ -45,6 +45,20 @@ def test_a_clinicians_shorthand_for_a_specialty_or_unit_is_no_typo(engine: Answe
         assert engine.query(question).lower().split()[: len(typed.split())] == typed.split()
 
 
+def test_a_clinicians_shorthand_for_a_drug_or_diagnosis_is_no_typo_and_no_ones_word():
+    """"meds" had been mended into "med", then read as "medical": "htn first line meds" was answered (0.96) with the
+    medical director's "first formal step"."""
+    shorthand = Speller.from_texts(GUIDE_WORDS + ["A med director runs the unit."], as_typed=("meds", "afib"))
+    assert shorthand.correct("htn first line meds for afib") == "htn first line meds for afib"
+    assert shorthand.unknown_share("htn first line meds", frozenset()) == (2, 0.5)
+    assert Speller.from_texts(GUIDE_WORDS + ["A med director runs the unit."]).correct("first line meds") == "first line med"
+
+
+def test_clinical_shorthand_with_the_topics_words_is_refused(engine: AnswerEngine):
+    assert engine.answer("htn first line meds").abstained
+    assert engine.answer("what does a med dir do").answered
+
+
 def test_the_dictionary_knows_common_english_and_not_the_typos():
     words = english_words()
     assert {"committee", "interview", "budget", "salary", "vacation"} <= words
