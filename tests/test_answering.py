@@ -158,6 +158,22 @@ def test_a_condition_about_becoming_a_cmo_does_not_carry_the_question_after_it(e
     assert covered.answered and covered.passages[0].source.section == "Essential Educational Credentials"
 
 
+def test_a_formal_letter_is_answered_as_its_request_and_refused_as_one(engine: AnswerEngine):
+    """Written as to a program office, with "Kindly advise …" for a question mark, a covered question had its context
+    sentence taken for what it asked: of a blind set of such letters 38 % of the covered ones were answered."""
+    covered = engine.answer(
+        "Dear team, kindly advise what the Vice President of Medical Affairs is chiefly responsible for. I am writing to "
+        "enquire as our organisation is creating this post and I may apply. I shall be grateful for your guidance. "
+        "Regards, Dr. Mehta"
+    )
+    assert covered.answered and covered.passages[0].source.section == "Vice President of Medical Affairs"
+    off_topic = engine.answer(
+        "Dear team, I would be grateful if you could kindly share the typical salary package for the post of CMO in a "
+        "mid-sized hospital, including bonus. Thanks and regards, Dr. Banerjee"
+    )
+    assert off_topic.abstained
+
+
 def test_a_long_messages_closing_question_that_points_back_leaves_the_context_to_lead_retrieval(engine: AnswerEngine):
     """"Is that actually the usual route …?" asks about the business degree named before it: added to the query on its
     own, it read as a question about the CMO path and led with the guide's overview."""

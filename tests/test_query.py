@@ -5,7 +5,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.query import asking_sentence, focus_of, for_retrieval, is_small_talk, sentences_of, unshouted, without_pleasantries
+from bot.query import (
+    as_questions,
+    asking_sentence,
+    focus_of,
+    for_retrieval,
+    is_small_talk,
+    sentences_of,
+    unshouted,
+    without_pleasantries,
+)
 from bot.retrieval import AUXILIARIES
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
@@ -301,3 +310,29 @@ def test_a_condition_that_opens_the_question_is_context_when_the_question_names_
     assert asking_sentence("If I want to become a CMO, what degree do I need?", STOP, names) is None
     leaning = "If I have a malpractice case on my record, will it disqualify me from CMO roles? OB here."
     assert asking_sentence(leaning, STOP, names) == "If I have a malpractice case on my record, will it disqualify me from CMO roles?"
+
+
+def test_a_letters_greeting_closing_and_signature_are_left_out():
+    letter = (
+        "Dear Sir/Madam, what does a VPMA do? Kindly do the needful and share the details at your earliest convenience. "
+        "Thanks and regards, Dr. Farah Siddiqui"
+    )
+    assert without_pleasantries(letter) == "what does a VPMA do?"
+    assert without_pleasantries("Respected team, is the CPE worth it? I shall be grateful for your guidance. Regards, Dr. Mehta") == (
+        "is the CPE worth it?"
+    )
+    asking = "Dear team, I would be grateful if you could kindly clarify the main duties of a CMO. Warm regards, Dr. Nguyen"
+    assert without_pleasantries(asking) == "I would be grateful if you could kindly clarify the main duties of a CMO."
+
+
+def test_a_formal_request_is_read_as_the_question_it_makes():
+    assert as_questions("Kindly advise what the VPMA is chiefly responsible for.") == "what the VPMA is chiefly responsible for?"
+    assert as_questions("I am writing to enquire whether an MBA is mandatory for the post of CMO.") == (
+        "whether an MBA is mandatory for the post of CMO?"
+    )
+    context = "I am a cardiologist. I would be grateful if you could kindly explain, in broad terms, what the journey involves."
+    assert as_questions(context) == "I am a cardiologist. in broad terms, what the journey involves?"
+    for nothing_asked in ("Kindly advise, as I am comparing openings.", "I am writing to enquire as I am planning my next move."):
+        assert as_questions(nothing_asked) == nothing_asked
+    formal = "Dear team, I have a question about my future. Kindly advise which degree suits a future CMO. Regards, Dr. Rao"
+    assert asking_sentence(for_retrieval(formal), STOP, frozenset({"cmo"})) == "which degree suits a future CMO?"
