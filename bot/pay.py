@@ -23,10 +23,14 @@ _PAY = re.compile(
     r"|\bpay\s+(?:bump|cut|range|scale|band|package|grade|raise|gap|difference|like|look)\b"
     r"|\b(?:i|we|you|they|cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?|docs?)\s+(?:get|are|is|be|were|was)\s+paid\b"
     r"|\bhow\s+much\s+(?:money\s+)?(?:do|does|did|would|will|can|could|should|might)\s+(?:[\w'-]+\s+){1,4}(?:make|earn|get\s+paid|bring\s+in|take\s+home)\b"
-    r"|\bearn\s+(?:more|less|about|around|over|under)\b",
+    r"|\bearn\s+(?:more|less|about|around|over|under)\b"
+    r"|\bwhat\s+(?:do|does|did|would|will|can|could|might)\s+(?:[\w'-]+\s+){1,4}?(?:make|earn|bring\s+in|take\s+home)\b"
+    r"(?=\s*(?:$|[?.!,;]|(?:as\s+an?|at|in|per|a\s+year|annually|yearly|compared|vs|versus|than|on\s+average|these\s+days|nowadays|now"
+    r"|typically|usually|roughly|approximately)\b))",
     re.IGNORECASE,
 )
-"""A person's pay, asked about; a hospital or a provider being paid ("How does capitation pay providers?", "Do quality
+"""A person's pay, asked about ("what does a cmo make at an insurance company?"; "what does a CMO make decisions
+about?" asks no pay, nor "What must a physician earn the CPE with?"); a hospital or a provider being paid ("How does capitation pay providers?", "Do quality
 scores affect how much a hospital gets paid?") is the guide's payment models, and "pay off" is worth."""
 _CONTRAST = re.compile(r",\s+but\s+(?=(?:what|how|why|which|who|is|are|do|does|can|should)\b)", re.IGNORECASE)
 
