@@ -196,6 +196,9 @@ a life sciences company do?" was refused (0.04) while "… at a biotech do?" was
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
 _INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
+_SPACED = re.compile(r"(?<![\w'])(?:[A-Za-z] ){2,6}[A-Za-z](?![\w'])")
+"""Initialisms dictated or typed letter by letter ("what is a v p m a responsible for", "m b a or m h a"): joined
+where the letters spell one of the documents' names of three letters or more."""
 """Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 TOP_PHYSICIAN = "Chief Medical Officer"
 _TOP_PHYSICIAN = re.compile(
@@ -219,6 +222,7 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     `expand_acronyms` then adds the long form back once.
     """
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
+    text = _SPACED.sub(lambda m: _joined(m.group(0), acronyms), text)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _LIFE_SCIENCES.sub("pharmaceutical and biotechnology", text)
     text = _INITIALISM.sub(lambda m: INITIALISMS[m.group(1)], text)
@@ -228,6 +232,17 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     if pattern is None:
         return text
     return pattern.sub(lambda m: by_long_form[_squeeze(m.group("name"))] + m.group("plural"), text)
+
+
+def _joined(run: str, acronyms: dict[str, str]) -> str:
+    """`run` of single letters with the longest stretch of it that spells a name joined ("a v p m a": "a VPMA")."""
+    letters = run.split()
+    for size in range(len(letters), 2, -1):
+        for start in range(len(letters) - size + 1):
+            joined = "".join(letters[start : start + size]).upper()
+            if joined in acronyms:
+                return " ".join([*letters[:start], joined, *letters[start + size :]])
+    return run
 
 
 def _squeeze(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.engine import AnswerEngine
 from bot.spelling import Speller, english_words
+from knowledge.acronyms import canonical_names
 
 GUIDE_WORDS = [
     "Contributing to utilization review committees teaches evidence-based medicine.",
@@ -102,6 +103,15 @@ def test_an_initialism_typed_with_stops_is_answered_like_the_plain_one(engine: A
     plain = engine.answer("What's a CMO?")
     assert dotted.answered and plain.answered
     assert dotted.lead[0].text == plain.lead[0].text
+
+
+def test_an_initialism_dictated_letter_by_letter_is_answered_like_the_plain_one(engine: AnswerEngine):
+    """"a v p m a" had been refused (0.40) and answered with the CMO's scope."""
+    spelt = engine.answer("what exactly is a v p m a responsable for at a health sytem")
+    plain = engine.answer("what exactly is a VPMA responsible for at a health system")
+    assert spelt.answered and spelt.passages[0].source.section == plain.passages[0].source.section == "Vice President of Medical Affairs"
+    assert canonical_names("m b a or m h a for a c m o", {"MBA": "", "MHA": "", "CMO": ""}) == "MBA or MHA for a CMO"
+    assert canonical_names("plan a b c, i a m a fan", {"MBA": "", "CMO": ""}) == "plan a b c, i a m a fan"
 
 
 def test_words_no_one_knows_are_counted_and_known_ones_are_not():
