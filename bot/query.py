@@ -80,7 +80,8 @@ _REQUEST = re.compile(
     r"|i\s+am\s+writing\s+to\s+|i\s+(?:would\s+like|wish|want)\s+to\s+|(?:could|would|can)\s+you\s+|may\s+i\s+)?"
     r"(?:(?:please|kindly)\s+)*(?:advise|clarify|explain|suggest|tell\s+me|let\s+me\s+know|inform\s+me|guide\s+me|enquire|inquire"
     r"|know|understand|confirm|share)\b(?:\s+(?:me|us))?(?:\s+(?:about|on|regarding|as\s+to))?[\s,]+"
-    r"(?=(?:what|which|who|whom|whose|how|why|when|where|whether|if|is|are|does|do|can|should|would|will|has|have|the|a|an"
+    r"(?=(?:(?:with|to|for|from|of|by|under)\s+(?=wh))?(?:what|which|who|whom|whose|how|why|when|where|whether|if|is|are|does"
+    r"|do|can|should|would|will|has|have|the|a|an"
     r"|my|our|your|his|her|their|its|this|these|those|some|any|in|more)\b)",
     re.IGNORECASE,
 )
