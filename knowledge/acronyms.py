@@ -196,10 +196,10 @@ a life sciences company do?" was refused (0.04) while "… at a biotech do?" was
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
 _INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
+"""Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 _SPACED = re.compile(r"(?<![\w'])(?:[A-Za-z] ){2,6}[A-Za-z](?![\w'])")
 """Initialisms dictated or typed letter by letter ("what is a v p m a responsible for", "m b a or m h a"): joined
 where the letters spell one of the documents' names of three letters or more."""
-"""Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
 TOP_PHYSICIAN = "Chief Medical Officer"
 _TOP_PHYSICIAN = re.compile(
     r"\b(?:(?:top|head|senior[- ]?most|most\s+senior|highest[- ]ranking)\s+(?:medical|physician|doctor|clinical)\s+"
