@@ -321,6 +321,8 @@ def test_a_letters_greeting_closing_and_signature_are_left_out():
     assert without_pleasantries("Respected team, is the CPE worth it? I shall be grateful for your guidance. Regards, Dr. Mehta") == (
         "is the CPE worth it?"
     )
+    not_a_name = "what does a CMO do. regards, " + "a" * 185 + "!"
+    assert without_pleasantries(not_a_name) == not_a_name
     asking = "Dear team, I would be grateful if you could kindly clarify the main duties of a CMO. Warm regards, Dr. Nguyen"
     assert without_pleasantries(asking) == "I would be grateful if you could kindly clarify the main duties of a CMO."
 
