@@ -14,6 +14,7 @@ from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
 from bot.elsewhere import asks_elsewhere, states_elsewhere
 from bot.other_functions import asks_other_function, states_other_function
+from bot.other_professions import asks_other_profession, states_other_profession
 from bot.pay import asks_pay, states_pay
 from bot.quantities import asks_quantity, states_quantity
 from bot.query import asking_sentence, clean_question, for_retrieval
@@ -54,12 +55,14 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_other_function, states_other_function),
     (asks_quantity, states_quantity),
     (asks_trend, states_trend),
+    (asks_other_profession, states_other_profession),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
 reads the role words around a specialty, pay, a function no role of the guide owns, a figure or a trend ("are
 pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
-medical director manages?", "What is driving the growth of the CQO role?"): each
+medical director manages?", "What is driving the growth of the CQO role?") or another profession ("Can a PA become a
+medical director?"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
@@ -146,9 +149,8 @@ class AnswerEngine:
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
         past the CMO job, of another country's physician executives, of specialties, of pay, of which executive owns
-        a function the guide gives no role, of a figure it never gives or of how the field is changing, while the
-        documents state none
-        (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
+        a function the guide gives no role, of a figure it never gives, of how the field is changing or of another
+        profession's way into a role, while the documents state none (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
         does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):

@@ -10,6 +10,7 @@ import pytest
 from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.elsewhere import asks_elsewhere, states_elsewhere
 from bot.other_functions import asks_other_function, states_other_function
+from bot.other_professions import asks_other_profession, states_other_profession
 from bot.pay import asks_pay, states_pay
 from bot.quantities import asks_quantity, states_quantity
 from bot.engine import UNSTATED_FOCUSES
@@ -46,6 +47,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_quantity(["Version 2 of the guide was published in 2026."])
     assert states_trend(["Demand for physician executives is growing as systems consolidate."])
     assert not states_trend(["The CMO supports the organization's financial sustainability and growth objectives."])
+    assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
+    assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
 
 
 ASKS = [
@@ -149,9 +152,26 @@ ASKS = [
     (asks_trend, "Is it more common to get an MBA or an MHA?", False),
     (asks_quantity, "How much budget responsibility does a medical director have?", False),
     (asks_quantity, "How long should I stay clinical before moving into admin?", False),
+    (asks_other_profession, "Can a PA become a medical director?", True),
+    (asks_other_profession, "Are NPs ever hired as medical directors or CMOs?", True),
+    (asks_other_profession, "explain how a nurse could work up to a CMO role", True),
+    (asks_other_profession, "im a PA-C, what path would get me to a CMO type role?", True),
+    (asks_other_profession, "I'm a nurse practitioner with 15 years and a DNP. Could I realistically become a CMO?", True),
+    (asks_other_profession, "As a senior PA, is the CMO route open to me?", True),
+    (asks_other_profession, "I'm a hospitalist with 12 years. Could I realistically become a CMO?", False),
+    (asks_other_profession, "As a doc with NPs, how do I get into leadership?", False),
+    (asks_other_profession, "I am a hospitalist married to a nurse; could I become CMO?", False),
+    (asks_other_profession, "im a DO not an MD, can i still go the cmo route?", False),
+    (asks_other_profession, "nurse-turned-md here. what's capitation and why does a cmo need to know it", False),
+    (
+        asks_other_profession,
+        "I'm a nurse manager, and one of our hospitalists wants to move into leadership. What does patient safety work give him?",
+        False,
+    ),
 ]
 """(detector, message, whether it asks the detector's focus). The same words asking something else, a member's own
-reporting line, the path's own steps, a sitting CMO asking about the role and a place in the member's history do not."""
+reporting line, the path's own steps, a sitting CMO asking about the role, a place in the member's history and a
+non-physician asking about a physician do not."""
 
 
 @pytest.mark.parametrize(("asks", "message", "expected"), ASKS, ids=[f"{a.__name__}:{m[:40]}" for a, m, _ in ASKS])
