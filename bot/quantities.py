@@ -28,11 +28,13 @@ _SIZE = re.compile(
     r"|average)\s+)*(?:[\w'-]+\s+){0,3}?(?:budgets?|teams?|staffs?|departments?|offices?)\b"
     r"|\b(?:size|dollar\s+(?:amount|value|figure))\s+of\s+(?:(?:the|a|an|their|his|her|my|your|typical|usual|average)\s+)*"
     r"(?:[\w'-]+\s+){0,3}?budgets?\b|\bbudget\s+(?:size|range)\b"
+    r"|\bwhat\s+(?:size|sized|kind\s+of\s+size)\s+(?:of\s+)?(?:[\w'-]+\s+){0,2}?(?:budgets?|teams?|staffs?|departments?)\b"
     r"|\bhow\s+many\s+(?:direct\s+reports|reports|people|staff|employees|ftes?|beds|hours|days|nights|weekends|meetings"
     r"|cmos|vpmas|cqos|candidates|interviews|applicants)\b",
     re.IGNORECASE,
 )
-"""A size or a count asked for ("how big is the budget", "how many direct reports"); "how big is the jump" is not."""
+"""A size or a count asked for ("how big is the budget", "what size budget", "how many direct reports"); "how big is the
+jump" is not."""
 _TIME = re.compile(
     r"\bhow\s+long\b|\bhow\s+many\s+(?:more\s+)?(?:years?|yrs?|months?|weeks?)\b|\b(?:at\s+)?what\s+age\b|\bhow\s+old\b"
     r"|\baverage\s+age\b",

@@ -284,6 +284,9 @@ ANAPHORA = frozenset(
      "both", "either", "neither", "former", "latter", "other"}
 )
 """Words that point back to an earlier sentence: an asking sentence holding one is not a question on its own."""
+_INSTEAD = re.compile(r"\binstead\b(?!\s+of\b)", re.IGNORECASE)
+""""Instead" with nothing after it sets the question against what came before ("How would a career coach describe the
+usual route instead?"); "instead of …" names what it is set against."""
 _COMPARES_WHAT_CAME_BEFORE = re.compile(
     r"\beach\s+(?:one|of|degree|option|program|credential|choice)\b|\b(?:does|do|would|will|can|could|should)\s+each\b"
     r"|\bthe\s+differences?\W*$",
@@ -311,8 +314,12 @@ MANNER_FORMS = frozenset(
 )
 """Words that say how a member asks ("which is *better*, MHA or MBA?", "the *difference* between …", "what does a
 CMO *actually* do?"), not what about."""
-VAGUE = MANNER_FORMS | {"bad", "idea", "ok", "okay", "thoughts", "sense", "right", "wrong", "fine", "true"}
-"""Words that judge or compare without naming what is judged ("Good idea or not?", "What's actually different?")."""
+VAGUE = MANNER_FORMS | {"bad", "idea", "ok", "okay", "thoughts", "sense", "right", "wrong", "fine", "true"} | {
+    "answer", "advice", "verdict", "response", "reply", "takeaway", "recommendation", "suggestion", "consensus"
+}
+"""Words that judge or compare without naming what is judged ("Good idea or not?", "What's actually different?"), and
+the answer itself, asked for after the question was put in context ("Suppose the CFO asks whether medical directors
+touch money at all. What's the answer?"): no term to define."""
 CLIPPED_QUESTION_WORDS = frozenset({"whats", "hows", "whos", "wheres", "whys"})
 """Question words typed without their apostrophe ("whats the connection"): "what's" is no content word either."""
 _CONTENT_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -476,11 +483,22 @@ _RELATIVE_REACH = 48
 _ASKS_AFTER_WHEN = re.compile(r"\s+(?:do|does|did|should|can|could|would|will|is|are|was|were|shall|might|may)\b", re.IGNORECASE)
 
 
+_ASKED_OF = re.compile(
+    r"\b(?:ask|asks|asked|asking|wonder|wonders|wondering|tell|tells|telling|explain|explains|explaining|describe"
+    r"|describes|describing)(?:\s+(?:a|an|the|her|his|their|my|our|your|them|him|me|us)?\s*[\w-]+)?\s+$",
+    re.IGNORECASE,
+)
+"""A verb of asking or telling, and whom, just before a question word: the question is reported, not asked ("Picture a
+brand-new medical director asking a mentor *what* the daily work will look like."), and leans on who reports it."""
+
+
 def _opens_question(text: str, match: re.Match[str]) -> bool:
     """Whether the question word at `match` starts a question rather than a clause of the sentence before it: "who"
     or "which" after a noun phrase relates ("a doc *who* wants to be a CMO"), and "when" or "where" asks only
     before an auxiliary ("*when* should I …", not "… the clinical side *when* a new product is developed")."""
     word = match.group(0).lower()
+    if _ASKED_OF.search(text, 0, match.start()):
+        return False
     if word in ("who", "whom", "whose", "which"):
         return _RELATIVE.search(text[max(0, match.start() - _RELATIVE_REACH) : match.start()]) is None
     if word in ("when", "where"):
@@ -525,5 +543,7 @@ def _points_back(sentence: str) -> bool:
         return True
     compares = _COMPARES_WHAT_CAME_BEFORE.search(sentence)
     if compares and not _COMPARES_HERE.search(sentence, 0, compares.start()):
+        return True
+    if _INSTEAD.search(sentence):
         return True
     return any(w in ANAPHORA for w in words) or any(a in ("all", "the", "these", "those") and b in NUMBERS for a, b in pairwise(words))

@@ -129,6 +129,23 @@ def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
         assert asking_sentence(leaning, STOP) is None, leaning
 
 
+def test_a_question_put_as_a_scenario_leans_on_the_scenario():
+    """A hypothetical sets the question up and its last sentence asks only for the answer, the alternative or what
+    someone reported asking: judged alone, "What's the answer?" read as asking what "answer" means (0.01)."""
+    for leaning in (
+        "Suppose the CFO asks whether medical directors touch money at all. What's the answer?",
+        "Suppose a CMO finalist asks a mentor what story to tell in the last round. What's the advice?",
+        "Suppose a clinician hopes to leap straight from practice into an executive job. How would a career coach describe the usual route instead?",
+        "Picture a brand-new medical director asking a mentor what the daily work will look like.",
+        "Imagine a new hospitalist wondering how the CQO role differs from the medical director job.",
+    ):
+        assert asking_sentence(leaning, STOP) is None, leaning
+    assert asking_sentence("I'm an internist. What's capitation?", STOP) == "What's capitation?"
+    assert asking_sentence("I'm on the CMO path. Should I do an MMM instead of an MBA?", STOP) == "Should I do an MMM instead of an MBA?"
+    run_on = "im a hospitalist on the path to cmo and building my exec skills how much do cmos make"
+    assert asking_sentence(run_on, STOP) == "how much do cmos make"
+
+
 def test_a_question_that_opens_its_message_has_nothing_before_it_to_point_back_to():
     opening = "Do medical directors have budget responsibility or is that all handled by the admin partner? My dyad partner handles everything now."
     assert asking_sentence(opening, STOP) == "Do medical directors have budget responsibility or is that all handled by the admin partner?"

@@ -152,6 +152,8 @@ ASKS = [
     (asks_trend, "Is it more common to get an MBA or an MHA?", False),
     (asks_quantity, "How much budget responsibility does a medical director have?", False),
     (asks_quantity, "How long should I stay clinical before moving into admin?", False),
+    (asks_quantity, "Say a department budget is being set. What size budget do medical directors usually manage?", True),
+    (asks_quantity, "What size organization needs a CMO?", False),
     (asks_other_profession, "Can a PA become a medical director?", True),
     (asks_other_profession, "Are NPs ever hired as medical directors or CMOs?", True),
     (asks_other_profession, "explain how a nurse could work up to a CMO role", True),
