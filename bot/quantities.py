@@ -50,12 +50,14 @@ _TIMED = re.compile(
     r"\b(?:degrees?|programs?|courses?|coursework|classes|exams?|mba|mha|mmm|cpe|credential|certification|cert"
     r"|searche?s?|recruit\w*|hiring|hired|offers?|interviews?|contracts?|interims?|assignments?|stints?|gigs?|engagements?)\b"
     r"|\bfrom\s+(?:(?:my|your|the|a|an|first|1st)\s+)*(?:[\w-]+\s+){0,2}(?:job|role|position|director|dir|vpma|cqo|chief)\b"
+    r"|\bas\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}?[\w-]*?(?:director|dir|vpma|cqo|cmo|chief|head|vp|lead|leader|manager"
+    r"|chair|officer)s?\b"
     r"|\b(?:stay|stays|staying|spend|spends|spending|last|lasts|remain|remains|serve|serves|serving)\b"
     r"|\bage\b|\bold\b",
     re.IGNORECASE,
 )
 """What the guide gives no time for: a degree, credential or course, a search or hiring, a contract or interim
-assignment, a time in one role or between two, an age. The guide's own times ("a decade or more" of practice,
+assignment, a time in one role ("how many years as medical director before VPMA?") or between two, an age. The guide's own times ("a decade or more" of practice,
 "multi-year" plans, "long-term" relationships) are left to the model."""
 _STATED = re.compile(
     r"%|\bpercent\b|\$\s?\d|\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a\s+few|several)[\s-]+"
