@@ -405,7 +405,7 @@ EDGES = {
     "pay_and_logistics": (0.97, 0.95),
     "adjacent_topics": (0.97, 0.92),
     "search_and_networking": (0.95, 0.90),
-    "after_the_cmo_job": (0.97, 0.96),
+    "after_the_cmo_job": (0.97, 0.94),
     "other_countries_and_professions": (0.95, 0.97),
     "specialties_told_and_asked": (0.97, 0.97),
     "credentials": (0.91, 0.93),
@@ -415,7 +415,8 @@ EDGES = {
     "trends": (0.96, 0.92),
     "next_step": (0.83, 0.95),
 }
-"""Floors (on-topic answered, off-topic refused), one question under each class's first measurement."""
+"""Floors (on-topic answered, off-topic refused), one question under each class's first measurement; after the CMO job's
+refused floor is a question lower since the twenty-third round's bank questions (README, "Evaluation")."""
 
 
 @pytest.mark.parametrize("edge", EDGES)

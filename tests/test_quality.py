@@ -4,11 +4,11 @@ The dev sets are the issue's (our paraphrases and real members' wording); the
 others in tests/data were written without the question banks in view (the
 fresh and real ones blind: their writers saw only the guide and the dev sets,
 never the bot's answers). Every set but the blind ones from fresh L and real L on (fresh L to CC, real L to DD, chat BB
-and CC, short DD, pair DD, typo EE, formal EE, near EE, list FF, paste FF, proxy FF, and the GG and HH sets) now feeds the banks
+and CC, short DD, pair DD, typo EE, formal EE, near EE, list FF, paste FF, proxy FF, and the GG, HH, II and JJ sets) now feeds the banks
 (`knowledge/questions/cmo-career-path-asked.yaml`), so on the shipped index they
 would measure recall: each is measured instead on an index whose banks leave out
 its half of the sets (`guidebot_testing.crossfold`), against a floor just under the figure
-measured when it was first held out. Those fifty-three are in no bank and are
+measured when it was first held out. Those fifty-eight are in no bank and are
 measured on the shipped index (README, "Evaluation").
 """
 
@@ -88,7 +88,7 @@ FLOORS = {
     "fresh_r": Floor(DATA / "fresh_r.jsonl", DATA / "fresh_r_oos.jsonl", 0.95, 0.98, 0.95, 0.97, 0.92),
     "real_r": Floor(DATA / "real_r.jsonl", DATA / "real_r_oos.jsonl", 0.90, 0.95, 0.87, 0.85, 0.80),
     "fresh_s": Floor(DATA / "fresh_s.jsonl", DATA / "fresh_s_oos.jsonl", 0.95, 0.98, 0.95, 0.97, 0.97),
-    "real_s": Floor(DATA / "real_s.jsonl", DATA / "real_s_oos.jsonl", 0.92, 0.97, 0.95, 0.87, 0.86),
+    "real_s": Floor(DATA / "real_s.jsonl", DATA / "real_s_oos.jsonl", 0.92, 0.97, 0.95, 0.87, 0.83),
     "fresh_t": Floor(DATA / "fresh_t.jsonl", DATA / "fresh_t_oos.jsonl", 0.97, 0.98, 0.97, 0.95, 0.97),
     "real_t": Floor(DATA / "real_t.jsonl", DATA / "real_t_oos.jsonl", 0.85, 0.95, 0.82, 0.87, 0.93),
     "fresh_u": Floor(DATA / "fresh_u.jsonl", DATA / "fresh_u_oos.jsonl", 0.95, 0.98, 0.95, 0.95, 0.97),
@@ -119,13 +119,18 @@ FLOORS = {
     "near_ee": Floor(DATA / "near_ee.jsonl", DATA / "near_ee_oos.jsonl", 0.97, 0.97, 0.95, 0.95, 0.96),
     "list_ff": Floor(DATA / "list_ff.jsonl", DATA / "list_ff_oos.jsonl", 0.97, 0.97, 0.95, 0.97, 0.93),
     "paste_ff": Floor(DATA / "paste_ff.jsonl", DATA / "paste_ff_oos.jsonl", 0.93, 0.97, 0.93, 0.93, 0.93),
-    "proxy_ff": Floor(DATA / "proxy_ff.jsonl", DATA / "proxy_ff_oos.jsonl", 0.97, 0.97, 0.93, 0.84, 0.96),
+    "proxy_ff": Floor(DATA / "proxy_ff.jsonl", DATA / "proxy_ff_oos.jsonl", 0.97, 0.97, 0.93, 0.93, 0.96),
     "yesno_gg": Floor(DATA / "yesno_gg.jsonl", DATA / "yesno_gg_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.93),
     "bot_gg": Floor(DATA / "bot_gg.jsonl", DATA / "bot_gg_oos.jsonl", 0.95, 0.97, 0.93, 0.97, 0.96),
     "multi_gg": Floor(DATA / "multi_gg.jsonl", DATA / "multi_gg_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
     "esl_hh": Floor(DATA / "esl_hh.jsonl", DATA / "esl_hh_oos.jsonl", 0.97, 0.97, 0.97, 0.95, 0.96),
     "premise_hh": Floor(DATA / "premise_hh.jsonl", DATA / "premise_hh_oos.jsonl", 0.95, 0.97, 0.97, 0.95, 0.93),
     "career_hh": Floor(DATA / "career_hh.jsonl", DATA / "career_hh_oos.jsonl", 0.91, 0.95, 0.93, 0.97, 0.96),
+    "synonym_ii": Floor(DATA / "synonym_ii.jsonl", DATA / "synonym_ii_oos.jsonl", 0.97, 0.97, 0.97, 0.95, 0.96),
+    "negation_ii": Floor(DATA / "negation_ii.jsonl", DATA / "negation_ii_oos.jsonl", 0.95, 0.97, 0.88, 0.95, 0.91),
+    "scenario_ii": Floor(DATA / "scenario_ii.jsonl", DATA / "scenario_ii_oos.jsonl", 0.93, 0.97, 0.91, 0.91, 0.93),
+    "scenario_jj": Floor(DATA / "scenario_jj.jsonl", DATA / "scenario_jj_oos.jsonl", 0.95, 0.97, 0.93, 0.97, 0.96),
+    "loose_jj": Floor(DATA / "loose_jj.jsonl", DATA / "loose_jj_oos.jsonl", 0.95, 0.97, 0.86, 0.86, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
