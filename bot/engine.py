@@ -19,6 +19,7 @@ from bot.pay import asks_pay, states_pay
 from bot.quantities import asks_quantity, states_quantity
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
+from bot.schools import asks_named_school, states_named_school
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
@@ -56,13 +57,14 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_quantity, states_quantity),
     (asks_trend, states_trend),
     (asks_other_profession, states_other_profession),
+    (asks_named_school, states_named_school),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
 reads the role words around a specialty, pay, a function no role of the guide owns, a figure or a trend ("are
 pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
-medical director manages?", "What is driving the growth of the CQO role?") or another profession ("Can a PA become a
-medical director?"): each
+medical director manages?", "What is driving the growth of the CQO role?"), another profession ("Can a PA become a
+medical director?") or a school's name ("Which is better, Wharton or Kellogg?"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
@@ -149,8 +151,8 @@ class AnswerEngine:
         whatever the model says: the model counts an unknown word as no evidence either way, so the few
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
         past the CMO job, of another country's physician executives, of specialties, of pay, of which executive owns
-        a function the guide gives no role, of a figure it never gives, of how the field is changing or of another
-        profession's way into a role, while the documents state none (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
+        a function the guide gives no role, of a figure it never gives, of how the field is changing, of another
+        profession's way into a role or of schools by name, while the documents state none (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
         does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):

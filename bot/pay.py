@@ -24,12 +24,15 @@ _PAY = re.compile(
     r"|\b(?:i|we|you|they|cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?|docs?)\s+(?:get|are|is|be|were|was)\s+paid\b"
     r"|\bhow\s+much\s+(?:money\s+)?(?:do|does|did|would|will|can|could|should|might)\s+(?:[\w'-]+\s+){1,4}(?:make|earn|get\s+paid|bring\s+in|take\s+home)\b"
     r"|\bearn\s+(?:more|less|about|around|over|under)\b"
+    r"|\b(?:pays|paying)\s+(?:better|more|less|best|the\s+most|well|worse)\b|\bpaid\s+(?:better|more|less|the\s+most|best)\b"
+    r"|\b(?:better|higher|best|highest|lower|worse)[\s-]+pa(?:id|ying)\b"
     r"|\bwhat\s+(?:do|does|did|would|will|can|could|might)\s+(?:[\w'-]+\s+){1,4}?(?:make|earn|bring\s+in|take\s+home)\b"
     r"(?=\s*(?:$|[?.!,;]|(?:as\s+an?|at|in|per|a\s+year|annually|yearly|compared|vs|versus|than|on\s+average|these\s+days|nowadays|now"
     r"|typically|usually|roughly|approximately)\b))",
     re.IGNORECASE,
 )
-"""A person's pay, asked about ("what does a cmo make at an insurance company?"; "what does a CMO make decisions
+"""A person's pay, asked about ("what does a cmo make at an insurance company?", "payer CMO vs hospital CMO: which one
+pays better?"; "what does a CMO make decisions
 about?" asks no pay, nor "What must a physician earn the CPE with?"); a hospital or a provider being paid ("How does
 capitation pay providers?", "Do quality scores affect how much a hospital gets paid?") is the guide's payment models,
 and "pay off" is worth."""

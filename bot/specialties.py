@@ -50,6 +50,11 @@ _FIELD_AS_ROUTE = re.compile(
 )
 """One field or specialist asked about as a route to a role ("is anesthesia a good springboard for becoming a CQO?",
 "is being an intensivist a particularly good path to chief quality officer?")."""
+_FIELDS_WEIGHED = re.compile(
+    rf"\b{_FIELD}\s+(?:(?:residency|training|background|doc|docs|physician|physicians)\s+)?(?:or|vs\.?|versus)\s+{_FIELD}\b",
+    re.IGNORECASE,
+)
+"""Two fields set against each other ("Internal medicine or emergency medicine residency: which sets you up better …?")."""
 
 
 def asks_specialties(message: str) -> bool:
@@ -59,7 +64,7 @@ def asks_specialties(message: str) -> bool:
             return True
         if _SPECIALISTS.search(sentence) and _WEIGHED.search(sentence):
             return True
-        if _FIELD_AS_ROUTE.search(sentence):
+        if _FIELD_AS_ROUTE.search(sentence) or any(not _OWN.search(sentence[: m.start()]) for m in _FIELDS_WEIGHED.finditer(sentence)):
             return True
     return False
 

@@ -16,6 +16,7 @@ from bot.quantities import asks_quantity, states_quantity
 from bot.engine import UNSTATED_FOCUSES
 from bot.query import sentences_of
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
+from bot.schools import asks_named_school, states_named_school
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
 from bot.trends import asks_trend, states_trend
@@ -49,6 +50,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_trend(["The CMO supports the organization's financial sustainability and growth objectives."])
     assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
     assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
+    assert states_named_school(["Program graduates most often chose Wharton's executive MBA."])
+    assert not states_named_school(["The MBA is often earned through physician-specific executive programs."])
 
 
 ASKS = [
@@ -154,6 +157,19 @@ ASKS = [
     (asks_quantity, "How long should I stay clinical before moving into admin?", False),
     (asks_quantity, "Say a department budget is being set. What size budget do medical directors usually manage?", True),
     (asks_quantity, "What size organization needs a CMO?", False),
+    (asks_pay, "payer CMO vs hospital CMO: which one pays better?", True),
+    (asks_pay, "Does capitation pay providers better than fee for service?", False),
+    (asks_specialties, "Internal medicine or emergency medicine residency: which sets you up better to become a CMO someday?", True),
+    (asks_specialties, "I am an internist or hospitalist, which degree helps?", False),
+    (asks_specialties, "MBA or MMM for a doc who wants hospital ops?", False),
+    (asks_named_school, "Which specific physician-focused MBA programs are considered the best for a future CMO?", True),
+    (asks_named_school, "Is an MBA from a school outside the top 20 not good enough for CMO roles?", True),
+    (asks_named_school, "Which is better, Wharton or Kellogg executive MBA?", True),
+    (asks_named_school, "Which schools offer the MMM?", True),
+    (asks_named_school, "Do I need to go back to school for another degree?", False),
+    (asks_named_school, "Are there physician-specific executive programs for the MBA?", False),
+    (asks_named_school, "doc here, 40, want to be CMO eventually. what programs should i be looking at?", False),
+    (asks_named_school, "how do the rank-and-file docs see the CMO?", False),
     (asks_quantity, "how many years as medical director before VPMA?", True),
     (asks_quantity, "exactly how many years as a department-lead doc before you can move up to the VP rung?", True),
     (asks_quantity, "how many years as an attending before I can be a medical director?", False),
