@@ -19,8 +19,8 @@ from bot.pay import asks_pay, states_pay
 from bot.quantities import asks_quantity, states_quantity
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
-from bot.schools import asks_named_school, states_named_school
 from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
+from bot.schools import asks_named_school, states_named_school
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
@@ -152,8 +152,8 @@ class AnswerEngine:
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
         past the CMO job, of another country's physician executives, of specialties, of pay, of which executive owns
         a function the guide gives no role, of a figure it never gives, of how the field is changing, of another
-        profession's way into a role or of schools by name, while the documents state none (`UNSTATED_FOCUSES`): the model does not read direction or setting ("Who oversees the CMO?" beside "What
-        does the CMO oversee?")."""
+        profession's way into a role or of schools by name, while the documents state none (`UNSTATED_FOCUSES`): the
+        model does not read direction or setting ("Who oversees the CMO?" beside "What does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):
             twin = None

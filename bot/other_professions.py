@@ -42,12 +42,14 @@ _GETTING_THERE = re.compile(
 )
 _ONES_WAY = re.compile(
     rf"\b(?:can|could|do|does|are|is|would|will|may|might|should|how|for|path\s+for|route\s+for|way\s+for)\s+(?:an?\s+)?"
-    rf"(?:[\w-]+\s+)?{_PROFESSION}\s+(?:(?:can|could|would|might|will|may|should)\s+)?(?:ever\s+|still\s+|also\s+|actually\s+|realistically\s+|really\s+)?"
+    rf"(?:[\w-]+\s+)?{_PROFESSION}\s+(?:(?:can|could|would|might|will|may|should)\s+)?"
+    r"(?:ever\s+|still\s+|also\s+|actually\s+|realistically\s+|really\s+)?"
     r"(?:becomes?|be|gets?|hired|serves?|apply|applies|qualify|qualifies|works?|moves?|go|goes|rises?|advances?|climbs?|reach(?:es)?"
     r"|make|makes|land|lands|transition(?:s)?|step|steps)\b",
     re.IGNORECASE,
 )
 """A question of whether or how members of a profession reach a role ("Can a PA become …", "how a nurse could work up …")."""
+_NAMES_ONE = re.compile(rf"\b{_PROFESSION}\b", re.IGNORECASE)
 
 
 def asks_other_profession(message: str) -> bool:
@@ -63,5 +65,4 @@ def asks_other_profession(message: str) -> bool:
 
 def states_other_profession(sentences: Iterable[str]) -> bool:
     """Whether any sentence of the documents names another profession."""
-    pattern = re.compile(rf"\b{_PROFESSION}\b", re.IGNORECASE)
-    return any(pattern.search(s) for s in sentences)
+    return any(_NAMES_ONE.search(s) for s in sentences)

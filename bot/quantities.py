@@ -57,8 +57,8 @@ _TIMED = re.compile(
     re.IGNORECASE,
 )
 """What the guide gives no time for: a degree, credential or course, a search or hiring, a contract or interim
-assignment, a time in one role ("how many years as medical director before VPMA?") or between two, an age. The guide's own times ("a decade or more" of practice,
-"multi-year" plans, "long-term" relationships) are left to the model."""
+assignment, a time in one role ("how many years as medical director before VPMA?") or between two, an age. The guide's
+own times ("a decade or more" of practice, "multi-year" plans, "long-term" relationships) are left to the model."""
 _STATED = re.compile(
     r"%|\bpercent\b|\$\s?\d|\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a\s+few|several)[\s-]+"
     r"(?:years?|months?|weeks?|days?|hours?|beds|staff|employees|physicians|direct\s+reports)\b",

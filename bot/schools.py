@@ -4,8 +4,8 @@ guide never gives: it names kinds of degree (MBA, MHA, MMM) and one credential's
 
 The model reads the degree words: that long message was answered at 0.97 with the MBA's sentence, and "Is an MBA
 from a school outside the top 20 not good enough for CMO roles?" at 0.78. A question sentence that asks which
-schools or universities, for a specific program or a school's name, for rankings or a top-N list, or that names a
-business school, is refused while no sentence of the documents names one. "Do I need to go back to school?" and
+schools or universities, for a specific program or a school's name, for rankings, a top-N list or prestige, or that
+names a business school, is refused while no sentence of the documents names one. "Do I need to go back to school?" and
 "Are there physician-specific programs?" ask about the kinds the guide describes.
 """
 
