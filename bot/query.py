@@ -497,7 +497,7 @@ def _opens_question(text: str, match: re.Match[str]) -> bool:
     or "which" after a noun phrase relates ("a doc *who* wants to be a CMO"), and "when" or "where" asks only
     before an auxiliary ("*when* should I …", not "… the clinical side *when* a new product is developed")."""
     word = match.group(0).lower()
-    if _ASKED_OF.search(text, 0, match.start()):
+    if _ASKED_OF.search(text, max(0, match.start() - _RELATIVE_REACH), match.start()):
         return False
     if word in ("who", "whom", "whose", "which"):
         return _RELATIVE.search(text[max(0, match.start() - _RELATIVE_REACH) : match.start()]) is None
