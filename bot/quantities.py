@@ -30,11 +30,12 @@ _SIZE = re.compile(
     r"(?:[\w'-]+\s+){0,3}?budgets?\b|\bbudget\s+(?:size|range)\b"
     r"|\bwhat\s+(?:size|sized|kind\s+of\s+size)\s+(?:of\s+)?(?:[\w'-]+\s+){0,2}?(?:budgets?|teams?|staffs?|departments?)\b"
     r"|\bhow\s+many\s+(?:direct\s+reports|reports|people|staff|employees|ftes?|beds|hours|days|nights|weekends|meetings"
-    r"|cmos|vpmas|cqos|candidates|interviews|applicants)\b",
+    r"|cmos|vpmas|cqos|candidates|interviews|applicants)\b"
+    r"|\b(?:usmle|step\s*[123]|comlex|gmat|gre|mcat|board\s+exam|in-?training\s+exam)\s+scores?\b",
     re.IGNORECASE,
 )
-"""A size or a count asked for ("how big is the budget", "what size budget", "how many direct reports"); "how big is the
-jump" is not."""
+"""A size or a count asked for ("how big is the budget", "what size budget", "how many direct reports"), or a test score
+("what USMLE score"); "how big is the jump" is not, nor the HCAHPS scores the guide names."""
 _TIME = re.compile(
     r"\bhow\s+long\b|\bhow\s+many\s+(?:more\s+)?(?:years?|yrs?|months?|weeks?)\b|\b(?:at\s+)?what\s+age\b|\bhow\s+old\b"
     r"|\baverage\s+age\b",
