@@ -41,7 +41,7 @@ _GETTING_THERE = re.compile(
     re.IGNORECASE,
 )
 _ONES_WAY = re.compile(
-    rf"\b(?:can|could|do|does|are|is|would|will|may|might|should|how|for|path\s+for|route\s+for|way\s+for)\s+(?:an?\s+)?"
+    rf"\b(?:can|could|do|does|are|is|would|will|may|might|should|how|for)\s+(?:an?\s+)?"
     rf"(?:[\w-]+\s+)?{_PROFESSION}\s+(?:(?:can|could|would|might|will|may|should)\s+)?"
     r"(?:ever\s+|still\s+|also\s+|actually\s+|realistically\s+|really\s+)?"
     r"(?:becomes?|be|gets?|hired|serves?|apply|applies|qualify|qualifies|works?|moves?|go|goes|rises?|advances?|climbs?|reach(?:es)?"

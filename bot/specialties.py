@@ -57,14 +57,19 @@ _FIELDS_WEIGHED = re.compile(
 """Two fields set against each other ("Internal medicine or emergency medicine residency: which sets you up better …?")."""
 
 
+def _named_not_as_own(pattern: re.Pattern[str], sentence: str) -> bool:
+    """Whether `pattern` finds, in `sentence`, something other than the member's own description of themselves."""
+    return any(not _OWN.search(sentence[: m.start()]) for m in pattern.finditer(sentence))
+
+
 def asks_specialties(message: str) -> bool:
     """Whether a question sentence asks about medical specialties rather than telling the member's own."""
     for sentence in question_sentences(message):
-        if any(not _OWN.search(sentence[: m.start()]) for m in _SPECIALTY.finditer(sentence)):
+        if _named_not_as_own(_SPECIALTY, sentence):
             return True
         if _SPECIALISTS.search(sentence) and _WEIGHED.search(sentence):
             return True
-        if _FIELD_AS_ROUTE.search(sentence) or any(not _OWN.search(sentence[: m.start()]) for m in _FIELDS_WEIGHED.finditer(sentence)):
+        if _FIELD_AS_ROUTE.search(sentence) or _named_not_as_own(_FIELDS_WEIGHED, sentence):
             return True
     return False
 
