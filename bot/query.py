@@ -300,6 +300,9 @@ the difference?" names its own, and "more oversight at each step" is no choice a
 NUMBERS = frozenset({"two", "three", "four", "five"})
 CHOOSING = frozenset({"is", "are", "one", "ones", "of", "would", "should", "do", "does", "did", "will", "makes", "make"})
 """After an opening "which", words that choose among things named before ("which is better?", "which one?")."""
+_WHICH_ONE = re.compile(r"\bwhich\s+ones?\b", re.IGNORECASE)
+""""Which one" anywhere chooses among things named before, unless the sentence names them first ("If I care more about
+how hospitals run, *which one* fits me?" after a sentence weighing an MHA against an MBA; not "MBA or MHA, which one?")."""
 _EXPLETIVE = re.compile(
     r"\b(?:what|who|why|how|where|when)\s+(?:is|was)\s+it\s+that\b"
     r"|\bis\s+it\s+(?:worth|true|possible|necessary|required|normal|common|realistic|wise|okay|ok|too\s+late)\b"
@@ -540,6 +543,9 @@ def _points_back(sentence: str) -> bool:
     ("What is it that MSLs do?", "Are there locum roles?")."""
     words = _heads(_EXPLETIVE.sub(" ", sentence.lower()))
     if words[:1] == ["which"] and words[1:2] and words[1] in CHOOSING:
+        return True
+    which_one = _WHICH_ONE.search(sentence)
+    if which_one and not _COMPARES_HERE.search(sentence, 0, which_one.start()):
         return True
     compares = _COMPARES_WHAT_CAME_BEFORE.search(sentence)
     if compares and not _COMPARES_HERE.search(sentence, 0, compares.start()):

@@ -125,8 +125,10 @@ def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
     assert asking_sentence("Who won the Super Bowl? I'm on the CMO path.", STOP) == "Who won the Super Bowl?"
     for leaning in ("My mentee asks about degrees. What should I tell her?", "I chair a committee. Why should I do that?",
                     "Board interview next week. Good idea or not?", "What does a VPMA do?",
-                    "What does a VPMA do? Also, what's the weather like?"):
+                    "What does a VPMA do? Also, what's the weather like?",
+                    "Everyone keeps saying MHA vs MBA. If I care more about how hospitals run than about marketing, which one fits me?"):
         assert asking_sentence(leaning, STOP) is None, leaning
+    assert asking_sentence("I'm a PGY-3. Between the MHA and the MBA, which one fits hospital operations?", STOP) is not None
 
 
 def test_a_question_put_as_a_scenario_leans_on_the_scenario():
