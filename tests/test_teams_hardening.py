@@ -301,7 +301,7 @@ async def test_a_slow_signing_key_download_never_holds_the_event_loop_and_a_fail
 
     app.router.add_get("/healthz", healthz)
     forged = jwt.encode({"iss": "https://api.botframework.com", "aud": APP_ID, "serviceurl": "https://smba.trafficmanager.net/amer/"},
-                        "not-microsoft", algorithm="HS256", headers={"kid": "made-up"})
+                        "not-microsoft-but-a-key-of-32-bytes", algorithm="HS256", headers={"kid": "made-up"})
     connector = await FakeConnector().start()
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
