@@ -128,7 +128,8 @@ def test_the_asking_sentence_is_found_only_where_it_stands_on_its_own():
                     "What does a VPMA do? Also, what's the weather like?",
                     "Everyone keeps saying MHA vs MBA. If I care more about how hospitals run than about marketing, which one fits me?"):
         assert asking_sentence(leaning, STOP) is None, leaning
-    assert asking_sentence("I'm a PGY-3. Between the MHA and the MBA, which one fits hospital operations?", STOP) is not None
+    named = "Between the MHA and the MBA, which one fits hospital operations?"
+    assert asking_sentence(f"I'm a PGY-3. {named}", STOP) == named
 
 
 def test_a_question_put_as_a_scenario_leans_on_the_scenario():
