@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.query import question_sentences, reports_a_question
 
 _PAY = re.compile(
     r"\b(?:salary|salaries|compensation|comp\s+(?:package|range|bump)|remuneration|wages?|earnings|bonus(?:es)?|stipends?"
@@ -23,6 +23,8 @@ _PAY = re.compile(
     r"|\bpay\s+(?:bump|cut|range|scale|band|package|grade|raise|gap|difference|like|look)\b"
     r"|\b(?:i|we|you|they|cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?|docs?)\s+(?:get|are|is|be|were|was)\s+paid\b"
     r"|\bhow\s+much\s+(?:money\s+)?(?:do|does|did|would|will|can|could|should|might)\s+(?:[\w'-]+\s+){1,4}(?:make|earn|get\s+paid|bring\s+in|take\s+home)\b"
+    r"|\bhow\s+much\s+(?:money\s+)?(?:an?\s+|the\s+)?(?:cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?"
+    r"|docs?|they|you|i|we|he|she)\s+(?:[\w'-]+\s+)?(?:make|makes|made|earn|earns|earned|get\s+paid|gets\s+paid|bring\s+in|brings\s+in)\b"
     r"|\bearn\s+(?:more|less|about|around|over|under)\b"
     r"|\b(?:pays|paying)\s+(?:better|more|less|best|the\s+most|well|worse)\b|\bpaid\s+(?:better|more|less|the\s+most|best)\b"
     r"|\b(?:better|higher|best|highest|lower|worse)[\s-]+pa(?:id|ying)\b"
@@ -32,7 +34,7 @@ _PAY = re.compile(
     re.IGNORECASE,
 )
 """A person's pay, asked about ("what does a cmo make at an insurance company?", "payer CMO vs hospital CMO: which one
-pays better?"; "what does a CMO make decisions about?" asks no pay, nor "What must a physician earn the CPE with?"); a
+pays better?", a mentee's reported "how much CMOs make"; "what does a CMO make decisions about?" asks no pay, nor "What must a physician earn the CPE with?"); a
 hospital or a provider being paid ("How does capitation pay providers?", "Do quality scores affect how much a hospital
 gets paid?") is the guide's payment models, and "pay off" is worth."""
 _CONTRAST = re.compile(r",\s+but\s+(?=(?:what|how|why|which|who|is|are|do|does|can|should)\b)", re.IGNORECASE)
@@ -49,9 +51,12 @@ def _asked(sentence: str) -> str:
 
 
 def asks_pay(message: str) -> bool:
-    """Whether a sentence that asks (a question mark, or a question word first) asks about a person's pay."""
+    """Whether a sentence that asks (a question mark, a question word first, or someone's question reported) asks about a
+    person's pay."""
     return any(
-        _PAY.search(_asked(s)) for s in question_sentences(message) if s.rstrip().endswith("?") or _OPENS.match(s)
+        _PAY.search(_asked(s))
+        for s in question_sentences(message)
+        if s.rstrip().endswith("?") or _OPENS.match(s) or reports_a_question(s)
     )
 
 

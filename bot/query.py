@@ -233,13 +233,32 @@ def sentences_of(text: str) -> list[str]:
     return [s for s in sentences if s.strip()]
 
 
+_REPORTS_A_QUESTION = re.compile(
+    r"\b(?:asks?|asked|asking|wonders?|wondered|wondering|wants?\s+to\s+know|wanted\s+to\s+know)\b"
+    r"(?:\s+[\w'-]+){0,3}?\s+(?:what|how|why|which|who|whom|whether|if|when|where)\b",
+    re.IGNORECASE,
+)
+"""A sentence that reports someone's question ("Say a med student asks what USMLE score they'd need …")."""
+
+
+def reports_a_question(sentence: str) -> bool:
+    return _REPORTS_A_QUESTION.search(sentence) is not None
+
+
 @functools.lru_cache(maxsize=256)
 def question_sentences(text: str) -> tuple[str, ...]:
     """The sentences of `text` that end in a question mark, or all of them when none does (a question typed without
     one). Each focus the guide never states reads these (`bot.engine.UNSTATED_FOCUSES`), so one message is split
-    once, not once per focus."""
+    once, not once per focus. Where every question leans on what came before ("What would you tell them?"), a
+    sentence before it that reports someone's question is what is asked, and is read too: "Say a med student asks
+    what USMLE score they'd need to someday become a CMO. What would you tell them?" asks for a score."""
     sentences = sentences_of(text)
-    return tuple(s for s in sentences if s.rstrip().endswith("?")) or tuple(sentences)
+    questions = tuple(s for s in sentences if s.rstrip().endswith("?"))
+    if not questions:
+        return tuple(sentences)
+    if all(_points_back(q) for q in questions):
+        return tuple(s for s in sentences if s not in questions and reports_a_question(s)) + questions
+    return questions
 
 
 def focus_of(text: str, min_words: int = 25) -> str | None:
