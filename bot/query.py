@@ -233,18 +233,6 @@ def sentences_of(text: str) -> list[str]:
     return [s for s in sentences if s.strip()]
 
 
-_REPORTS_A_QUESTION = re.compile(
-    r"\b(?:asks?|asked|asking|wonders?|wondered|wondering|wants?\s+to\s+know|wanted\s+to\s+know)\b"
-    r"(?:\s+[\w'-]+){0,3}?\s+(?:what|how|why|which|who|whom|whether|if|when|where)\b",
-    re.IGNORECASE,
-)
-"""A sentence that reports someone's question ("Say a med student asks what USMLE score they'd need …")."""
-
-
-def reports_a_question(sentence: str) -> bool:
-    return _REPORTS_A_QUESTION.search(sentence) is not None
-
-
 @functools.lru_cache(maxsize=256)
 def question_sentences(text: str) -> tuple[str, ...]:
     """The sentences of `text` that end in a question mark, or all of them when none does (a question typed without
@@ -512,6 +500,17 @@ _ASKED_OF = re.compile(
 )
 """A verb of asking or telling, and whom, just before a question word: the question is reported, not asked ("Picture a
 brand-new medical director asking a mentor *what* the daily work will look like."), and leans on who reports it."""
+_REPORTED_WORD = re.compile(r"\b(?:what|how|why|which|who|whom|whether|if|when|where)\b", re.IGNORECASE)
+
+
+def _reported_at(text: str, start: int) -> bool:
+    """Whether a verb of asking or telling, and whom, comes just before `start` (`_ASKED_OF`)."""
+    return _ASKED_OF.search(text, max(0, start - _RELATIVE_REACH), start) is not None
+
+
+def reports_a_question(sentence: str) -> bool:
+    """Whether `sentence` reports someone's question ("Say a med student asks *what* USMLE score they'd need …")."""
+    return any(_reported_at(sentence, m.start()) for m in _REPORTED_WORD.finditer(sentence))
 
 
 def _opens_question(text: str, match: re.Match[str]) -> bool:
@@ -519,7 +518,7 @@ def _opens_question(text: str, match: re.Match[str]) -> bool:
     or "which" after a noun phrase relates ("a doc *who* wants to be a CMO"), and "when" or "where" asks only
     before an auxiliary ("*when* should I …", not "… the clinical side *when* a new product is developed")."""
     word = match.group(0).lower()
-    if _ASKED_OF.search(text, max(0, match.start() - _RELATIVE_REACH), match.start()):
+    if _reported_at(text, match.start()):
         return False
     if word in ("who", "whom", "whose", "which"):
         return _RELATIVE.search(text[max(0, match.start() - _RELATIVE_REACH) : match.start()]) is None
