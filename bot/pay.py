@@ -15,16 +15,18 @@ from collections.abc import Iterable
 
 from bot.query import question_sentences, reports_a_question
 
+_PEOPLE = r"cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?|docs?"
+"""Who is paid: the guide's roles and physicians, as members name them."""
 _PAY = re.compile(
     r"\b(?:salary|salaries|compensation|comp\s+(?:package|range|bump)|remuneration|wages?|earnings|bonus(?:es)?|stipends?"
     r"|stock\s+options|total\s+rewards|benefits\s+package|take[\s-]home|(?:six|seven)[\s-]figures?)\b"
-    r"|\b(?:cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|leaders?|physicians?|doctors?|docs?|my|the|their|your)(?:'s|s')?"
+    rf"|\b(?:{_PEOPLE}|leaders?|my|the|their|your)(?:'s|s')?"
     r"\s+pay\b(?!\s+(?:for|off|attention|into))"
     r"|\bpay\s+(?:bump|cut|range|scale|band|package|grade|raise|gap|difference|like|look)\b"
-    r"|\b(?:i|we|you|they|cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?|docs?)\s+(?:get|are|is|be|were|was)\s+paid\b"
+    rf"|\b(?:i|we|you|they|{_PEOPLE})\s+(?:get|are|is|be|were|was)\s+paid\b"
     r"|\bhow\s+much\s+(?:money\s+)?(?:do|does|did|would|will|can|could|should|might)\s+(?:[\w'-]+\s+){1,4}(?:make|earn|get\s+paid|bring\s+in|take\s+home)\b"
-    r"|\bhow\s+much\s+(?:money\s+)?(?:an?\s+|the\s+)?(?:cmos?|vpmas?|cqos?|directors?|officers?|executives?|execs?|physicians?|doctors?"
-    r"|docs?|they|you|i|we|he|she)\s+(?:[\w'-]+\s+)?(?:make|makes|made|earn|earns|earned|get\s+paid|gets\s+paid|bring\s+in|brings\s+in)\b"
+    rf"|\bhow\s+much\s+(?:money\s+)?(?:an?\s+|the\s+)?(?:{_PEOPLE}|they|you|i|we|he|she)\s+(?:[\w'-]+\s+)?"
+    r"(?:make|makes|made|earn|earns|earned|get\s+paid|gets\s+paid|bring\s+in|brings\s+in)\b"
     r"|\bearn\s+(?:more|less|about|around|over|under)\b"
     r"|\b(?:pays|paying)\s+(?:better|more|less|best|the\s+most|well|worse)\b|\bpaid\s+(?:better|more|less|the\s+most|best)\b"
     r"|\b(?:better|higher|best|highest|lower|worse)[\s-]+pa(?:id|ying)\b"
