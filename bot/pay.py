@@ -36,9 +36,10 @@ _PAY = re.compile(
     re.IGNORECASE,
 )
 """A person's pay, asked about ("what does a cmo make at an insurance company?", "payer CMO vs hospital CMO: which one
-pays better?", a mentee's reported "how much CMOs make"; "what does a CMO make decisions about?" asks no pay, nor "What must a physician earn the CPE with?"); a
-hospital or a provider being paid ("How does capitation pay providers?", "Do quality scores affect how much a hospital
-gets paid?") is the guide's payment models, and "pay off" is worth."""
+pays better?", a mentee's reported "how much CMOs make"; "what does a CMO make decisions about?" asks no pay, nor
+"What must a physician earn the CPE with?"); a hospital or a provider being paid ("How does capitation pay
+providers?", "Do quality scores affect how much a hospital gets paid?") is the guide's payment models, and "pay off"
+is worth."""
 _CONTRAST = re.compile(r",\s+but\s+(?=(?:what|how|why|which|who|is|are|do|does|can|should)\b)", re.IGNORECASE)
 
 
