@@ -6,13 +6,13 @@ these values and nothing else: no settings, no I/O.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 def new_answer_id() -> str:
     """Platforms echo this id back with feedback clicks, so it must be unique and short."""
-    return uuid.uuid4().hex[:16]
+    return secrets.token_hex(8)
 
 
 AbstainReason = Literal["empty", "out_of_scope", "phi", "error"]

@@ -296,13 +296,14 @@ def search(
     spans = [(idx, start, end) for idx, start, end in spans if end > start]
     if spans:
         rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
-        sims = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
+        sims = (np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec).tolist()
         offset = 0
         for idx, start, end in spans:
-            best = int(np.argmax(sims[offset : offset + end - start]))
-            best_sentence[idx] = (index.chunks[idx].sentences[best], float(sims[offset + best]))
+            chunk_sims = sims[offset : offset + end - start]
+            best = chunk_sims.index(max(chunk_sims))
+            best_sentence[idx] = (index.chunks[idx].sentences[best], chunk_sims[best])
             offset += end - start
-        sentence_top = float(sims.max())
+        sentence_top = max(sims)
 
     dense_sorted = sorted(dense_scores.values(), reverse=True)
     dense_top = dense_sorted[0] if dense_sorted else 0.0

@@ -13,8 +13,8 @@ scored with itself left out, like the abstention model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -54,8 +54,9 @@ SENTENCE_FEATURES = (
 )
 
 
-@dataclass(frozen=True)
-class RankedSentence:
+class RankedSentence(NamedTuple):
+    """A candidate sentence and its score: a tuple, for every question builds dozens."""
+
     row: int
     """Row of the sentence in the index (all chunks' sentences, in order)."""
     chunk: int
@@ -92,6 +93,25 @@ def _idf_overlap(query: frozenset[str], terms: frozenset[str], idf: dict[str, fl
     return sum(idf.get(t, 0.0) for t in query & terms) / total if total else 0.0
 
 
+def _lexical_overlap(
+    index: GuideIndex, chunks: list[int], sizes: list[int], query: frozenset[str], idf: dict[str, float], total: float
+) -> np.ndarray:
+    """`_idf_overlap` of every candidate sentence, from the chunks' postings: the question has a handful of words,
+    the candidates hundreds of sentences."""
+    weighed = [(t, idf[t]) for t in query if idf.get(t)]
+    overlap = [0.0] * sum(sizes)
+    if not total or not weighed:
+        return np.zeros(len(overlap))
+    offset = 0
+    for chunk, size in zip(chunks, sizes, strict=True):
+        postings = index.chunk_postings(chunk)
+        for term, weight in weighed:
+            for row in postings.get(term, ()):
+                overlap[offset + row] += weight
+        offset += size
+    return np.array(overlap) / total
+
+
 def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
     """Candidate sentence rows and their feature matrix, one row per sentence.
 
@@ -100,12 +120,12 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     candidates = list(evidence.order[:CANDIDATE_CHUNKS])
     if evidence.around is not None:
         candidates += [c for c in index.section_chunks.get(evidence.around, ()) if c not in candidates]
-    chunks = [c for c in candidates if index.sentence_rows(c)[1] > index.sentence_rows(c)[0]]
+    spans = [(c, *index.sentence_rows(c)) for c in candidates]
+    chunks = [c for c, start, end in spans if end > start]
     if not chunks:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(SENTENCE_FEATURES)))
-    spans = [index.sentence_rows(c) for c in chunks]
-    sizes = [end - start for start, end in spans]
-    rows = np.concatenate([np.arange(start, end) for start, end in spans])
+    sizes = [end - start for _, start, end in spans if end > start]
+    rows = np.concatenate([np.arange(start, end) for _, start, end in spans if end > start])
     q_vec = evidence.query_vector
     cosine = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
     in_context = (
@@ -124,7 +144,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     query = asked - index.topic_stems or asked
     idf = index.idf
     total = sum(idf.get(t, index.max_idf) for t in query)
-    lexical = np.array([_idf_overlap(query, index.sentence_terms(r), idf, total) for r in rows.tolist()])
+    lexical = _lexical_overlap(index, chunks, sizes, query, idf, total)
     asked_position = _position(asked)
     position = np.zeros(len(rows))
     if asked_position:
@@ -159,7 +179,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
                 evidence.fused.get(c, 0.0) / best_fused,
                 1.0 if index.chunk_sections[c] == top else 0.0,
                 by_section.get(index.chunk_sections[c], 0.0),
-                float(np.log(evidence.section_probs.get(index.chunk_sections[c], 0.0) + 1e-3)),
+                math.log(evidence.section_probs.get(index.chunk_sections[c], 0.0) + 1e-3),
             )
             for c in chunks
         ]
@@ -171,24 +191,25 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         if index.section_chunks[index.chunk_sections[c]][0] == c:
             opens[offset] = 1.0
         offset += size
-    features = np.column_stack(
-        [
-            cosine,
-            in_context,
-            in_context - in_context.max(),
-            lexical,
-            lexical_heading,
-            section_score,
-            top_section,
-            bank_sentence,
-            bank_section,
-            opens,
-            vote_sentence,
-            vote_section,
-            section_model,
-            position,
-        ]
-    ).astype(np.float64)
+    columns = (
+        cosine,
+        in_context,
+        in_context - in_context.max(),
+        lexical,
+        lexical_heading,
+        section_score,
+        top_section,
+        bank_sentence,
+        bank_section,
+        opens,
+        vote_sentence,
+        vote_section,
+        section_model,
+        position,
+    )
+    features = np.empty((len(rows), len(columns)))
+    for n, column in enumerate(columns):
+        features[:, n] = column
     return rows, features
 
 

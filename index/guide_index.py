@@ -99,6 +99,7 @@ class GuideIndex:
         self.name_stems = self.topic_stems | frozenset(t for words in lexical.tokenize(names) for t in words) if names else self.topic_stems
         """The stemmed words of every name the documents define: what a question is about, not what it asks."""
         self._sentence_terms: dict[int, frozenset[str]] = {}
+        self._chunk_postings: dict[int, dict[str, tuple[int, ...]]] = {}
         self._heading_terms: dict[int, frozenset[str]] = {}
         self._bank_in_tokens: dict[int, tuple[str, ...]] = {}
 
@@ -120,6 +121,19 @@ class GuideIndex:
                 self._sentence_terms[start + offset] = frozenset(words)
             terms = self._sentence_terms[row]
         return terms
+
+    def chunk_postings(self, chunk: int) -> dict[str, tuple[int, ...]]:
+        """Each stemmed word of one chunk's sentences with the sentences (counted from the chunk's first) that use it:
+        a question's few words are looked up here rather than every candidate sentence's words read (`bot.sentences`)."""
+        postings = self._chunk_postings.get(chunk)
+        if postings is None:
+            start, end = self.sentence_rows(chunk)
+            found: dict[str, list[int]] = {}
+            for offset in range(end - start):
+                for term in self.sentence_terms(start + offset):
+                    found.setdefault(term, []).append(offset)
+            postings = self._chunk_postings[chunk] = {term: tuple(rows) for term, rows in found.items()}
+        return postings
 
     def heading_terms(self, chunk: int) -> frozenset[str]:
         terms = self._heading_terms.get(chunk)

@@ -101,6 +101,12 @@ def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
     """
     if not acronyms or question.isupper():
         return question
+    return _expand_acronyms(question, tuple(acronyms.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _expand_acronyms(question: str, items: tuple[tuple[str, str], ...]) -> str:
+    acronyms = dict(items)
     by_lower = {a.lower(): a for a in acronyms}
     out: list[str] = []
     last = 0
@@ -221,12 +227,19 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
     member spells the name ("CMO", "C.M.O.", "chief medical officer", "chief med officer");
     `expand_acronyms` then adds the long form back once.
     """
+    return _canonical_names(question, tuple(acronyms.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_names(question: str, items: tuple[tuple[str, str], ...]) -> str:
+    """`canonical_names`, kept per question: retrieval, the dense text and the focus rules each ask for it."""
+    acronyms = dict(items)
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
     text = _SPACED.sub(lambda m: _joined(m.group(0), acronyms), text)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _LIFE_SCIENCES.sub("pharmaceutical and biotechnology", text)
     text = _INITIALISM.sub(lambda m: INITIALISMS[m.group(1)], text)
-    pattern, by_long_form = _long_forms(tuple(acronyms.items()))
+    pattern, by_long_form = _long_forms(items)
     if _squeeze(TOP_PHYSICIAN) in by_long_form:
         text = _TOP_PHYSICIAN.sub(lambda m: TOP_PHYSICIAN + (m.group("plural") or ""), text)
     if pattern is None:

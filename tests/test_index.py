@@ -154,3 +154,22 @@ def test_one_question_is_tokenized_as_bm25s_tokenizes_a_batch(text: str):
 def test_the_guides_own_sentences_tokenize_the_same_one_at_a_time():
     sentences = [s for c in chunk_documents(load_documents(PROJECT_ROOT / "knowledge" / "documents")) for s in c.sentences]
     assert [lexical.tokenize_one(s) for s in sentences] == lexical.tokenize(sentences)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What does a VPMA do?", "Which credential is from the AAPL?", "How long does the MMM take, and is it worth it for a hospitalist?", "zzz"],
+)
+def test_the_rankers_word_overlap_from_postings_is_the_overlap_of_each_sentence(guide_index, question: str):
+    """The sentence ranker reads a question's words in each chunk's postings; every candidate sentence must score
+    as if its own words were read."""
+    from bot.sentences import _idf_overlap, _lexical_overlap
+
+    chunks = list(range(len(guide_index.chunks)))
+    sizes = [end - start for start, end in map(guide_index.sentence_rows, chunks)]
+    query = frozenset(lexical.tokenize_one(question))
+    total = sum(guide_index.idf.get(t, guide_index.max_idf) for t in query)
+    rows = range(int(guide_index.chunk_sentence_offsets[-1]))
+    expected = [_idf_overlap(query, guide_index.sentence_terms(r), guide_index.idf, total) for r in rows]
+    assert _lexical_overlap(guide_index, chunks, sizes, query, guide_index.idf, total) == pytest.approx(expected, abs=1e-12)
+    assert any(expected) or question == "zzz"
