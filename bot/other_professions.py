@@ -45,10 +45,13 @@ _ONES_WAY = re.compile(
     rf"(?:[\w-]+\s+)?{_PROFESSION}\s+(?:(?:can|could|would|might|will|may|should)\s+)?"
     r"(?:ever\s+|still\s+|also\s+|actually\s+|realistically\s+|really\s+)?"
     r"(?:becomes?|be|gets?|hired|serves?|apply|applies|qualify|qualifies|works?|moves?|go|goes|rises?|advances?|climbs?|reach(?:es)?"
-    r"|make|makes|land|lands|transition(?:s)?|step|steps)\b",
+    r"|make|makes|land|lands|transition(?:s)?|step|steps)\b"
+    r"|\b(?:open|available|accessible|realistic|possible)\s+(?:to|for)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
+    rf"{_PROFESSION}\b",
     re.IGNORECASE,
 )
-"""A question of whether or how members of a profession reach a role ("Can a PA become …", "how a nurse could work up …")."""
+"""A question of whether or how members of a profession reach a role ("Can a PA become …", "how a nurse could work up …",
+"Which leadership roles are open to physician assistants?")."""
 _NAMES_ONE = re.compile(rf"\b{_PROFESSION}\b", re.IGNORECASE)
 
 

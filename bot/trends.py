@@ -27,7 +27,7 @@ _TREND = re.compile(
     r"|\bgaining\s+(?:popularity|traction|ground)\b|\b(?:is|are)\s+(?:still\s+)?(?:growing|rising|increasing|declining|shrinking|booming)\b"
     r"|\b(?:growing|rising|increasing|declining|shrinking|booming|falling)\s+(?:demand|numbers?|popularity|trend|need"
     r"|field|market|share)\b"
-    r"|\b(?:more|less)\s+(?:and\s+(?:more|less)\s+)?(?:common|popular|prevalent|widespread)\b(?!\s+(?:than|to|among|for|in)\b)"
+    r"|(?<!\bthe\s)\b(?:more|less)\s+(?:and\s+(?:more|less)\s+)?(?:common|popular|prevalent|widespread)\b(?!\s+(?:than|to|among|for|in)\b)"
     r"|\bon\s+the\s+(?:rise|decline|way\s+out)\b|\btrends?\b|\b(?:job|career|employment|hiring)\s+outlook\b"
     r"|\boutlook\s+for\b|(?<!hidden\s)\bjob\s+market\b|\bfuture\s+of\b"
     r"|\bbecom\w*\s+(?:(?:more|less)\s+(?:common|popular|prevalent|widespread|rare)|obsolete|extinct|rarer|the\s+norm)\b"

@@ -153,6 +153,8 @@ ASKS = [
     (asks_trend, "Why is strategic planning becoming more important for CMOs?", False),
     (asks_trend, "What's behind the increase in scope from medical director to VPMA?", False),
     (asks_trend, "Is it more common to get an MBA or an MHA?", False),
+    (asks_trend, "Is it true the chief quality officer job is one of the more common routes to CMO?", False),
+    (asks_trend, "Is the CQO role more common now?", True),
     (asks_quantity, "How much budget responsibility does a medical director have?", False),
     (asks_quantity, "How long should I stay clinical before moving into admin?", False),
     (asks_quantity, "Say a department budget is being set. What size budget do medical directors usually manage?", True),
@@ -192,6 +194,8 @@ ASKS = [
     (asks_other_profession, "I am a hospitalist married to a nurse; could I become CMO?", False),
     (asks_other_profession, "im a DO not an MD, can i still go the cmo route?", False),
     (asks_other_profession, "nurse-turned-md here. what's capitation and why does a cmo need to know it", False),
+    (asks_other_profession, "What leadership roles are open to physician assistants in hospital administration?", True),
+    (asks_other_profession, "Which executive roles are open to a physician with an MBA?", False),
     (
         asks_other_profession,
         "I'm a nurse manager, and one of our hospitalists wants to move into leadership. What does patient safety work give him?",
