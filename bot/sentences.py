@@ -120,12 +120,12 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     candidates = list(evidence.order[:CANDIDATE_CHUNKS])
     if evidence.around is not None:
         candidates += [c for c in index.section_chunks.get(evidence.around, ()) if c not in candidates]
-    spans = [(c, *index.sentence_rows(c)) for c in candidates]
-    chunks = [c for c, start, end in spans if end > start]
-    if not chunks:
+    spans = [(c, start, end) for c in candidates for start, end in (index.sentence_rows(c),) if end > start]
+    if not spans:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(SENTENCE_FEATURES)))
-    sizes = [end - start for _, start, end in spans if end > start]
-    rows = np.concatenate([np.arange(start, end) for _, start, end in spans if end > start])
+    chunks = [c for c, _, _ in spans]
+    sizes = [end - start for _, start, end in spans]
+    rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
     q_vec = evidence.query_vector
     cosine = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
     in_context = (
