@@ -201,8 +201,9 @@ a life sciences company do?" was refused (0.04) while "… at a biotech do?" was
 
 _ABBREVIATION = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b", re.IGNORECASE)
 _INITIALISM = re.compile(r"\b(" + "|".join(INITIALISMS) + r")\b")
-_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
-"""Initialisms typed with stops ("C.M.O.", "M.B.A", "V.P.M.A."); capitals only, so "e.g." and "i.e." stay."""
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}(?:[A-Za-z]\b)?")
+"""Initialisms typed with stops ("C.M.O.", "M.B.A", "v.p. of med affairs"). In capitals any run is one; in lower
+case only a run that spells a name or a known abbreviation, so "e.g.", "i.e." and "a.m." stay."""
 _SPACED = re.compile(r"(?<![\w'])(?:[A-Za-z] ){2,6}[A-Za-z](?![\w'])")
 """Initialisms dictated or typed letter by letter ("what is a v p m a responsible for", "m b a or m h a"): joined
 where the letters spell one of the documents' names of three letters or more."""
@@ -234,7 +235,7 @@ def canonical_names(question: str, acronyms: dict[str, str]) -> str:
 def _canonical_names(question: str, items: tuple[tuple[str, str], ...]) -> str:
     """`canonical_names`, kept per question: retrieval, the dense text and the focus rules each ask for it."""
     acronyms = dict(items)
-    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), question)
+    text = _DOTTED.sub(lambda m: _undotted(m.group(0), acronyms), question)
     text = _SPACED.sub(lambda m: _joined(m.group(0), acronyms), text)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _LIFE_SCIENCES.sub("pharmaceutical and biotechnology", text)
@@ -245,6 +246,15 @@ def _canonical_names(question: str, items: tuple[tuple[str, str], ...]) -> str:
     if pattern is None:
         return text
     return pattern.sub(lambda m: by_long_form[_squeeze(m.group("name"))] + m.group("plural"), text)
+
+
+def _undotted(run: str, acronyms: dict[str, str]) -> str:
+    letters = run.replace(".", "")
+    if letters.isupper():
+        return letters
+    if letters.upper() in acronyms or letters.upper() in INITIALISMS:
+        return letters.upper()
+    return letters if letters.lower() in ABBREVIATIONS else run
 
 
 def _joined(run: str, acronyms: dict[str, str]) -> str:

@@ -154,6 +154,8 @@ def test_every_spelling_of_a_defined_name_reads_as_its_acronym():
     assert canonical_names("a medical officer, and a chief officer", acronyms) == "a medical officer, and a chief officer"
     assert canonical_names("documents and admins", acronyms) == "documents and admins"
     assert canonical_names("Do I need an M.B.A., e.g. for the U.S.?", acronyms) == "Do I need an MBA, e.g. for the US?"
+    assert canonical_names("is a c.m.o. or a v.p. of med affairs an m.d.?", acronyms) == "is a CMO or a VPMA an MD?"
+    assert canonical_names("i.e. at 9 a.m., e.g. in the u.k.", acronyms) == "i.e. at 9 a.m., e.g. in the u.k."
     chat = "which regs and certs matter after 10 yrs as a dept mgr? my org's ops are a mess lol"
     assert canonical_names(chat, acronyms) == (
         "which regulations and certifications matter after 10 years as a department manager? my organization's operations are a mess lol"
