@@ -68,6 +68,8 @@ medical director?") or a school's name ("Which is better, Wharton or Kellogg?"):
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
+_STOP_STEMS = frozenset(lexical.tokenize_one(" ".join(sorted(_STOP_WORDS))))
+"""Words that ask nothing ("which", "is", "or"): no word a question adds to its twin (`same_focus_as_twin`)."""
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
@@ -178,7 +180,7 @@ class AnswerEngine:
         if not len(rows) or rows[0] >= len(self.index.bank_texts):
             return True
         twin = self._retrieval_tokens(int(rows[0]))
-        extra = [t for t in evidence.tokens if t not in twin]
+        extra = [t for t in evidence.tokens if t not in twin and t not in _STOP_STEMS]
         if not extra:
             return True
         lowest, _ = focus_odds(self.index, extra)
