@@ -19,7 +19,19 @@ from bot.pay import asks_pay, states_pay
 from bot.quantities import asks_quantity, states_quantity
 from bot.query import asking_sentence, clean_question, for_retrieval
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
-from bot.retrieval import AUXILIARIES, MERGE_MAX_CHARS, Evidence, encode_questions, focus_odds, retrieval_text, search
+from bot.retrieval import (
+    AUXILIARIES,
+    MERGE_MAX_CHARS,
+    Evidence,
+    Wording,
+    encode_questions,
+    focus_odds,
+    question_texts,
+    question_vectors,
+    read_wording,
+    retrieval_text,
+    search,
+)
 from bot.schools import asks_named_school, states_named_school
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
@@ -27,7 +39,7 @@ from bot.spelling import Speller
 from bot.successor import sections_in_order
 from bot.trends import asks_trend, states_trend
 from index import lexical
-from index.embedder import Embedder
+from index.embedder import Embedder, encode_alongside
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND, TREATMENT_SHORTHAND
 from knowledge.chunking import Chunk, leans_back, only_adds
@@ -69,7 +81,6 @@ as (does a message ask it, do these sentences state it). A question that asks on
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 _STOP_STEMS = frozenset(lexical.tokenize_one(" ".join(sorted(_STOP_WORDS))))
-"""Words that ask nothing ("which", "is", "or"): no word a question adds to its twin (`same_focus_as_twin`)."""
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
@@ -85,6 +96,23 @@ def source_of(chunk: Chunk) -> Source:
         section_slug=chunk.section_slug,
         url=chunk.url,
     )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a question's words alone tell (`AnswerEngine.read`), read while the model runs."""
+
+    wording: Wording
+    unknown: tuple[int, float]
+    """How many of its words no one knows, and their share (`Speller.unknown_share`)."""
+    unstated: bool
+    """Whether it asks a focus the documents never state (`UNSTATED_FOCUSES`)."""
+    asking: Wording | None = None
+    """Its asking sentence's wording, where a long message has one (`asking_sentence`)."""
+
+
+Ask = tuple[str, np.ndarray]
+"""A long message's asking sentence (`asking_sentence`) and that sentence's vector."""
 
 
 class AnswerEngine:
@@ -118,7 +146,7 @@ class AnswerEngine:
         cleaned = [clean_question(q, self.max_chars) for q in questions]
         todo = [i for i, q in enumerate(cleaned) if q]
         queries = {i: self.speller.correct(for_retrieval(cleaned[i])) for i in todo}
-        vectors, asks = self.encode_with_asks([queries[i] for i in todo]) if todo else (None, [])
+        vectors, asks, readings = self.encode_with_asks([queries[i] for i in todo]) if todo else (None, [], [])
         answers: list[Answer] = []
         for i, question in enumerate(cleaned):
             if not question:
@@ -126,18 +154,28 @@ class AnswerEngine:
                 continue
             assert vectors is not None
             row = todo.index(i)
-            answers.append(self._answer(question, queries[i], vectors[row], asks[row]))
+            answers.append(self._answer(question, queries[i], vectors[row], asks[row], readings[row]))
         return answers
 
-    def encode_with_asks(self, queries: list[str]) -> tuple[np.ndarray, list[tuple[str, np.ndarray] | None]]:
-        """Each query's vector, and its asking sentence (`asking_sentence`) with that sentence's vector, from one
-        call of the model: a long message costs one run, not two."""
+    def encode_with_asks(self, queries: list[str]) -> tuple[np.ndarray, list[Ask | None], list[Reading]]:
+        """Each query's vector, its asking sentence (`asking_sentence`) with that sentence's vector, from one call
+        of the model (a long message costs one run, not two), and its `Reading`, taken while the model runs."""
         found = [asking_sentence(q, _STOP_WORDS, self.names) for q in queries]
-        vectors = self.encode(queries + [a for a in found if a is not None])
+        texts, spans = question_texts(queries + [a for a in found if a is not None], self.index.acronyms, self.index.topic_terms)
+        embedded, readings = encode_alongside(self.embedder, texts, lambda: [self.read(q, a) for q, a in zip(queries, found, strict=True)])
+        vectors = question_vectors(embedded, spans, self.embedder.dim)
         rest = iter(vectors[len(queries) :])
-        return vectors[: len(queries)], [(a, next(rest)) if a is not None else None for a in found]
+        return vectors[: len(queries)], [(a, next(rest)) if a is not None else None for a in found], readings
 
-    def in_scope(self, query: str, evidence: Evidence, ask: tuple[str, np.ndarray] | None) -> tuple[float, bool]:
+    def read(self, query: str, asking: str | None = None) -> Reading:
+        return Reading(
+            wording=read_wording(self.index, query, self.path),
+            unknown=self.speller.unknown_share(query, ENGLISH_STOP_WORDS),
+            unstated=any(asks(query) for asks in self.unstated),
+            asking=read_wording(self.index, asking, self.path) if asking else None,
+        )
+
+    def in_scope(self, query: str, evidence: Evidence, ask: Ask | None, reading: Reading | None = None) -> tuple[float, bool]:
         """Whether to answer, and the in-scope probability that decided it: the abstention model on the whole
         message or, where the message asks in a sentence that stands on its own after context, on that sentence
         alone. Context would otherwise decide for the question: on the guide's ground ("I'm an internist
@@ -159,13 +197,14 @@ class AnswerEngine:
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):
             twin = None
-        confidence, answer = self.confidence(evidence if twin is not None or ask is None else self.evidence(*ask))
+        reading = reading or self.read(query, ask[0] if ask else None)
+        confidence, answer = self.confidence(evidence if twin is not None or ask is None else self.evidence(*ask, reading.asking))
         if twin is not None:
             answer = twin
-        unknown, share = self.speller.unknown_share(query, ENGLISH_STOP_WORDS)
+        unknown, share = reading.unknown
         if unknown >= UNKNOWN_WORDS and share >= UNKNOWN_SHARE:
             return confidence, False
-        if answer and any(asks(query) for asks in self.unstated):
+        if answer and reading.unstated:
             return confidence, False
         return confidence, answer
 
@@ -202,8 +241,8 @@ class AnswerEngine:
     def encode(self, questions: list[str]) -> np.ndarray:
         return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)
 
-    def evidence(self, question: str, vector: np.ndarray) -> Evidence:
-        return search(self.index, question, vector, path=self.path)
+    def evidence(self, question: str, vector: np.ndarray, wording: Wording | None = None) -> Evidence:
+        return search(self.index, question, vector, path=self.path, wording=wording)
 
     def confidence(self, evidence: Evidence) -> tuple[float, bool]:
         params = self.index.abstain
@@ -213,10 +252,10 @@ class AnswerEngine:
         probability = in_scope_probability(params, evidence.features, evidence.query_vector)
         return probability, probability >= float(params["threshold"])
 
-    def _answer(self, question: str, query: str, vector: np.ndarray, ask: tuple[str, np.ndarray] | None = None) -> Answer:
+    def _answer(self, question: str, query: str, vector: np.ndarray, ask: Ask | None, reading: Reading) -> Answer:
         """`question` as the member wrote it (for the answer), `query` with its typos mended (for retrieval)."""
-        evidence = self.evidence(query, vector)
-        confidence, in_scope = self.in_scope(query, evidence, ask)
+        evidence = self.evidence(query, vector, reading.wording)
+        confidence, in_scope = self.in_scope(query, evidence, ask, reading)
         composed = self.compose(evidence)
         if not in_scope or not composed.passages:
             return Answer(

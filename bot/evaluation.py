@@ -119,11 +119,11 @@ def read_jsonl(path: Path) -> list[dict]:
 def _results(engine: AnswerEngine, rows: list[dict], sizes: dict[str, MessageSize], depth: int = 5) -> list[QuestionResult]:
     """Hits and the lead are measured on what the engine would show, whether or not it then abstains."""
     queries = [engine.query(r["q"]) for r in rows]
-    vectors, asks = engine.encode_with_asks(queries)
+    vectors, asks, readings = engine.encode_with_asks(queries)
     results = []
-    for row, query, vector, ask in zip(rows, queries, vectors, asks, strict=True):
-        evidence = engine.evidence(query, vector)
-        confidence, in_scope = engine.in_scope(query, evidence, ask)
+    for row, query, vector, ask, reading in zip(rows, queries, vectors, asks, readings, strict=True):
+        evidence = engine.evidence(query, vector, reading.wording)
+        confidence, in_scope = engine.in_scope(query, evidence, ask, reading)
         composed = engine.compose(evidence, depth=depth)
         gold = Gold.of(row)
         rank = next((n for n, p in enumerate(composed.ranked, start=1) if gold.in_passage(p.text, p.source.section)), None)

@@ -206,7 +206,7 @@ def _section_max(per_chunk: dict[int, float], section_of: list[str]) -> dict[str
     return best
 
 
-def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False, exclude_out: bool = False) -> tuple[float, float]:
+def focus_odds(index: GuideIndex, tokens: Sequence[str], *, exclude_in: bool = False, exclude_out: bool = False) -> tuple[float, float]:
     """How strongly the question's words lean toward what the guide answers: the lowest and the mean log-odds.
 
     Counts are how many in-scope texts (the guide's sentences and the in-scope
@@ -238,6 +238,42 @@ def focus_odds(index: GuideIndex, tokens: list[str], *, exclude_in: bool = False
     return min(odds), sum(odds) / len(odds)
 
 
+@dataclass(frozen=True)
+class Wording:
+    """What a search reads from a question's words alone (`read_wording`): the part that does not wait for the
+    model, read while it runs (`AnswerEngine.encode_with_asks`)."""
+
+    tokens: tuple[str, ...]
+    """Its stemmed words with each acronym's long form added (`expand_acronyms`), as BM25 reads them."""
+    named_tokens: tuple[str, ...]
+    lexical: dict[int, float]
+    """The BM25 scores of the best `CANDIDATES` chunks that share a word with the question."""
+    lexical_top: float
+    """The best chunk's BM25 score per question word."""
+    coverage: float
+    """The share of the question's words that some chunk uses."""
+    focus: tuple[float, float]
+    """`focus_odds` of `tokens`, no bank question left out."""
+    around: str | None
+
+
+def read_wording(index: GuideIndex, question: str, path: Sequence[Section] = ()) -> Wording:
+    named = canonical_names(question, index.acronyms)
+    expanded = expand_acronyms(named, index.acronyms)
+    tokens = lexical.tokenize_one(expanded)
+    bm25 = lexical.score_all(index.lexical, tokens)
+    vocab = index.lexical.vocab_dict
+    return Wording(
+        tokens=tuple(tokens),
+        named_tokens=tuple(lexical.tokenize_one(named)),
+        lexical={int(i): float(bm25[i]) for i in _top(bm25, CANDIDATES) if bm25[i] > 0},
+        lexical_top=float(bm25.max()) / (len(tokens) or 1) if len(bm25) else 0.0,
+        coverage=sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0,
+        focus=focus_odds(index, tokens),
+        around=section_asked_around(expanded, path) if path else None,
+    )
+
+
 def search(
     index: GuideIndex,
     question: str,
@@ -247,6 +283,7 @@ def search(
     exclude_bank_out: int | None = None,
     ranked: bool = True,
     path: Sequence[Section] = (),
+    wording: Wording | None = None,
 ) -> Evidence:
     """Rank sections by fusing three rankings (RRF), then chunks within each section.
 
@@ -258,17 +295,15 @@ def search(
     Without `ranked`, the candidate sentences are left unranked and the evidence lacks its "lead_score"
     feature (the best sentence's score): an index build searches the in-scope bank before its sentence
     ranker is fitted, and scores their sentences once it is.
+    `wording`: the question's `read_wording`, where it was read already.
     """
-    named = canonical_names(question, index.acronyms)
-    expanded = expand_acronyms(named, index.acronyms)
+    words = wording or read_wording(index, question, path)
     section_of = index.chunk_sections
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
-    tokens = lexical.tokenize_one(expanded)
-    bm25_all = lexical.score_all(index.lexical, tokens)
-    top_lex = _top(bm25_all, CANDIDATES)
-    lex_scores = {int(i): float(bm25_all[i]) for i in top_lex if bm25_all[i] > 0}
+    tokens = words.tokens
+    lex_scores = words.lexical
 
     in_rows, in_scores = nearest_bank(index.bank_in_index, q_vec, BANK_KEPT, exclude_bank_in)
     _, out_scores = nearest_bank(index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out)
@@ -315,10 +350,10 @@ def search(
     if dense_best >= 0 and lex_best >= 0:
         agreement = 1.0 if section_of[dense_best] == section_of[lex_best] else 0.0
 
-    focus_min, focus_mean = focus_odds(index, tokens, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
-    vocab = index.lexical.vocab_dict
-    coverage = sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0
-    lexical_top = float(bm25_all.max()) / (len(tokens) or 1) if len(bm25_all) else 0.0
+    if exclude_bank_in is None and exclude_bank_out is None:
+        focus_min, focus_mean = words.focus
+    else:
+        focus_min, focus_mean = focus_odds(index, tokens, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
 
     near_in = in_scores[:VOTE_NEIGHBOURS]
     neighbours = np.concatenate([near_in, out_scores])
@@ -335,8 +370,8 @@ def search(
         "in_minus_out": in_top - out_top,
         "margin": dense_top - second,
         "agreement": agreement,
-        "lexical_top": lexical_top,
-        "coverage": coverage,
+        "lexical_top": words.lexical_top,
+        "coverage": words.coverage,
         "focus_min": focus_min,
         "focus_mean": focus_mean,
         "neighbours_in": neighbours_in,
@@ -353,11 +388,11 @@ def search(
         best_sentence,
         features,
         q_vec,
-        tuple(tokens),
+        tokens,
         (in_rows, in_scores),
-        named_tokens=tuple(lexical.tokenize_one(named)),
+        named_tokens=words.named_tokens,
         section_probs=section_probs,
-        around=section_asked_around(expanded, path) if path else None,
+        around=words.around,
     )
     if not ranked:
         return evidence

@@ -6,11 +6,13 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
+T = TypeVar("T")
 
 
 class Embedder(Protocol):
@@ -27,6 +29,16 @@ class BulkCapable(Protocol):
     def for_bulk(self) -> Embedder:
         """The same model set up for embedding many texts at once (an index build) on every core."""
         ...
+
+
+def encode_alongside(embedder: Embedder, texts: list[str], job: Callable[[], T]) -> tuple[np.ndarray, T]:
+    """`texts`' vectors and `job`'s result, `job` run on another thread while the model runs where the backend leaves
+    the interpreter free then (`OnnxEmbedder.encode_alongside`), else first."""
+    alongside = getattr(embedder, "encode_alongside", None)
+    if alongside is not None:
+        return alongside(texts, job)
+    result = job()
+    return embedder.encode(texts), result
 
 
 def for_bulk(embedder: Embedder) -> Embedder:

@@ -38,13 +38,14 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
 EXPORT_VERSION = "1"
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -247,6 +248,7 @@ class OnnxEmbedder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(export_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self._alongside = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="onnx-alongside")
 
     def for_bulk(self) -> OnnxEmbedder:
         """This embedder (same session) for index builds: its model calls run side by side on every core.
@@ -260,6 +262,18 @@ class OnnxEmbedder:
         return bulk
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_alongside(self, texts: list[str], job: Callable[[], T]) -> tuple[np.ndarray, T]:
+        """`encode(texts)`, with `job` run on another thread while the model runs: onnxruntime leaves the interpreter
+        free during a run, so Python work that does not need the vectors (an answer reads its question's words)
+        takes the time of neither. It starts as the run does, not before: a thread that took the interpreter while
+        this one still prepared the model's input would keep it until done."""
+        started: list[Future[T]] = []
+        vectors = self._encode(texts, lambda: started.append(self._alongside.submit(job)))
+        return vectors, started[0].result() if started else job()
+
+    def _encode(self, texts: list[str], on_run: Callable[[], object] | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -269,15 +283,15 @@ class OnnxEmbedder:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(batches)), thread_name_prefix="onnx-encode") as pool:
                 pooled = list(pool.map(lambda rows: self._pooled(encodings, rows), batches))
         else:
-            pooled = [self._pooled(encodings, rows) for rows in batches]
+            pooled = [self._pooled(encodings, rows, on_run if n == 0 else None) for n, rows in enumerate(batches)]
         for rows, vectors in zip(batches, pooled, strict=True):
             out[rows] = vectors
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(out / norms, dtype=np.float32)
 
-    def _pooled(self, encodings: list[Any], rows: list[int]) -> np.ndarray:
-        """One model call: the pooled (not yet normalised) vectors of `rows`."""
+    def _pooled(self, encodings: list[Any], rows: list[int], on_run: Callable[[], object] | None = None) -> np.ndarray:
+        """One model call: the pooled (not yet normalised) vectors of `rows`; `on_run` is called as it starts."""
         width = max(len(encodings[i].ids) for i in rows)
         ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -286,7 +300,10 @@ class OnnxEmbedder:
             ids[r, :n] = encodings[i].ids
             mask[r, :n] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        inputs = {k: v for k, v in feed.items() if k in self._inputs}
+        if on_run is not None:
+            on_run()
+        hidden = self._session.run(None, inputs)[0]
         if self._pooling == "cls":
             return hidden[:, 0, :]
         weights = mask[..., None].astype(np.float32)

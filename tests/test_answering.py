@@ -85,8 +85,8 @@ def test_words_that_ask_nothing_do_not_part_a_question_from_its_twin(engine: Ans
     asks, not what about. "Which" leans out of scope in the banks' counts (the off-topic bank asks "which school"
     often), and it had made the question no twin of a covered one, left to the model at 0.48."""
     query = engine.query("Which is better, MHA or MBA?")
-    vectors, _ = engine.encode_with_asks([query])
-    evidence = engine.evidence(query, vectors[0])
+    vectors, _, readings = engine.encode_with_asks([query])
+    evidence = engine.evidence(query, vectors[0], readings[0].wording)
     assert engine.index.bank_texts[int(evidence.bank_in_nearest[0][0])].lower() == "mha vs mba?", "pick another twin"
     assert engine.same_focus_as_twin(evidence)
     assert all(a.answered for a in engine.answer_many(["mha vs mba?", "Which is better, MHA or MBA?"]))

@@ -87,3 +87,26 @@ def test_bulk_mode_embeds_as_serving_does(data_dir: Path):
     texts = guide_sentences()[:80]
     assert bulk.name == embedder.name and embedder.workers == 1
     np.testing.assert_allclose(bulk.encode(texts), embedder.encode(texts), atol=1e-5)
+
+
+def test_work_alongside_the_model_runs_on_another_thread_and_its_result_comes_back(data_dir: Path):
+    """An answer reads its question's words while the model embeds it (`encode_alongside`)."""
+    import threading
+
+    from index.embedder import HashingEmbedder, encode_alongside
+
+    embedder = load_embedder(Settings(data_dir=data_dir, embedding_backend="onnx"))
+    texts = ["What does a VPMA do?", "Which credential does the AAPL grant?"]
+    vectors, (thread, answer) = encode_alongside(embedder, texts, lambda: (threading.current_thread(), 42))
+    np.testing.assert_allclose(vectors, embedder.encode(texts), atol=1e-6)
+    assert answer == 42 and thread is not threading.current_thread()
+
+    def broken() -> None:
+        raise LookupError("the job's own error")
+
+    with pytest.raises(LookupError, match="the job's own error"):
+        encode_alongside(embedder, texts, broken)
+    empty, result = encode_alongside(embedder, [], lambda: "read")
+    assert empty.shape == (0, embedder.dim) and result == "read"
+    hashed, (thread, _) = encode_alongside(HashingEmbedder(), texts, lambda: (threading.current_thread(), None))
+    assert hashed.shape == (2, 256) and thread is threading.current_thread()
