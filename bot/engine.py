@@ -26,8 +26,6 @@ from bot.retrieval import (
     Wording,
     encode_questions,
     focus_odds,
-    question_texts,
-    question_vectors,
     read_wording,
     retrieval_text,
     search,
@@ -39,7 +37,7 @@ from bot.spelling import Speller
 from bot.successor import sections_in_order
 from bot.trends import asks_trend, states_trend
 from index import lexical
-from index.embedder import Embedder, encode_alongside
+from index.embedder import Embedder
 from index.guide_index import GuideIndex
 from knowledge.acronyms import ABBREVIATIONS, CLINICAL_SHORTHAND, TREATMENT_SHORTHAND
 from knowledge.chunking import Chunk, leans_back, only_adds
@@ -81,6 +79,7 @@ as (does a message ask it, do these sentences state it). A question that asks on
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 _STOP_STEMS = frozenset(lexical.tokenize_one(" ".join(sorted(_STOP_WORDS))))
+"""Words that ask nothing ("which", "is", "or"): no word a question adds to its twin (`same_focus_as_twin`)."""
 MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
@@ -161,9 +160,13 @@ class AnswerEngine:
         """Each query's vector, its asking sentence (`asking_sentence`) with that sentence's vector, from one call
         of the model (a long message costs one run, not two), and its `Reading`, taken while the model runs."""
         found = [asking_sentence(q, _STOP_WORDS, self.names) for q in queries]
-        texts, spans = question_texts(queries + [a for a in found if a is not None], self.index.acronyms, self.index.topic_terms)
-        embedded, readings = encode_alongside(self.embedder, texts, lambda: [self.read(q, a) for q, a in zip(queries, found, strict=True)])
-        vectors = question_vectors(embedded, spans, self.embedder.dim)
+        vectors, readings = encode_questions(
+            self.embedder,
+            queries + [a for a in found if a is not None],
+            self.index.acronyms,
+            self.index.topic_terms,
+            alongside=lambda: [self.read(q, a) for q, a in zip(queries, found, strict=True)],
+        )
         rest = iter(vectors[len(queries) :])
         return vectors[: len(queries)], [(a, next(rest)) if a is not None else None for a in found], readings
 
@@ -175,7 +178,7 @@ class AnswerEngine:
             asking=read_wording(self.index, asking, self.path) if asking else None,
         )
 
-    def in_scope(self, query: str, evidence: Evidence, ask: Ask | None, reading: Reading | None = None) -> tuple[float, bool]:
+    def in_scope(self, query: str, evidence: Evidence, ask: Ask | None, reading: Reading) -> tuple[float, bool]:
         """Whether to answer, and the in-scope probability that decided it: the abstention model on the whole
         message or, where the message asks in a sentence that stands on its own after context, on that sentence
         alone. Context would otherwise decide for the question: on the guide's ground ("I'm an internist
@@ -197,7 +200,6 @@ class AnswerEngine:
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):
             twin = None
-        reading = reading or self.read(query, ask[0] if ask else None)
         confidence, answer = self.confidence(evidence if twin is not None or ask is None else self.evidence(*ask, reading.asking))
         if twin is not None:
             answer = twin
@@ -239,7 +241,8 @@ class AnswerEngine:
         return self.speller.correct(for_retrieval(clean_question(question, self.max_chars)))
 
     def encode(self, questions: list[str]) -> np.ndarray:
-        return encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms)
+        vectors, _ = encode_questions(self.embedder, questions, self.index.acronyms, self.index.topic_terms, lambda: None)
+        return vectors
 
     def evidence(self, question: str, vector: np.ndarray, wording: Wording | None = None) -> Evidence:
         return search(self.index, question, vector, path=self.path, wording=wording)

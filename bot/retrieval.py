@@ -11,15 +11,16 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import faiss
 import numpy as np
 
 from index import dense as dense_ops
 from index import lexical
-from index.embedder import Embedder
+from index.embedder import Embedder, encode_alongside
 from index.guide_index import GuideIndex
 from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
@@ -29,6 +30,7 @@ from bot.successor import Section, section_asked_around
 from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
+T = TypeVar("T")
 RRF_K = 2
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.3
@@ -161,11 +163,13 @@ def question_vectors(vectors: np.ndarray, spans: list[tuple[int, int]], dim: int
 
 
 def encode_questions(
-    embedder: Embedder, questions: list[str], acronyms: dict[str, str], topic: tuple[str, ...] | list[str] = ()
-) -> np.ndarray:
-    """One encode call for a batch: the question plus, for long ones, its asking sentence."""
+    embedder: Embedder, questions: list[str], acronyms: dict[str, str], topic: tuple[str, ...] | list[str], alongside: Callable[[], T]
+) -> tuple[np.ndarray, T]:
+    """One encode call for a batch (each question plus, for long ones, its asking sentence), and what `alongside`
+    returns, run while the model runs (`encode_alongside`)."""
     texts, spans = question_texts(questions, acronyms, topic)
-    return question_vectors(embedder.encode(texts), spans, embedder.dim)
+    embedded, result = encode_alongside(embedder, texts, alongside)
+    return question_vectors(embedded, spans, embedder.dim), result
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -253,11 +257,14 @@ class Wording:
     coverage: float
     """The share of the question's words that some chunk uses."""
     focus: tuple[float, float]
-    """`focus_odds` of `tokens`, no bank question left out."""
+    """`focus_odds` of `tokens`."""
     around: str | None
 
 
-def read_wording(index: GuideIndex, question: str, path: Sequence[Section] = ()) -> Wording:
+def read_wording(
+    index: GuideIndex, question: str, path: Sequence[Section] = (), *, exclude_in: bool = False, exclude_out: bool = False
+) -> Wording:
+    """`exclude_in`, `exclude_out`: the question is a bank's own, scored for calibration (`focus_odds`)."""
     named = canonical_names(question, index.acronyms)
     expanded = expand_acronyms(named, index.acronyms)
     tokens = lexical.tokenize_one(expanded)
@@ -269,7 +276,7 @@ def read_wording(index: GuideIndex, question: str, path: Sequence[Section] = ())
         lexical={int(i): float(bm25[i]) for i in _top(bm25, CANDIDATES) if bm25[i] > 0},
         lexical_top=float(bm25.max()) / (len(tokens) or 1) if len(bm25) else 0.0,
         coverage=sum(1 for t in tokens if t in vocab) / len(tokens) if tokens else 0.0,
-        focus=focus_odds(index, tokens),
+        focus=focus_odds(index, tokens, exclude_in=exclude_in, exclude_out=exclude_out),
         around=section_asked_around(expanded, path) if path else None,
     )
 
@@ -297,7 +304,7 @@ def search(
     ranker is fitted, and scores their sentences once it is.
     `wording`: the question's `read_wording`, where it was read already.
     """
-    words = wording or read_wording(index, question, path)
+    words = wording or read_wording(index, question, path, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
     section_of = index.chunk_sections
     scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
     dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
@@ -350,10 +357,7 @@ def search(
     if dense_best >= 0 and lex_best >= 0:
         agreement = 1.0 if section_of[dense_best] == section_of[lex_best] else 0.0
 
-    if exclude_bank_in is None and exclude_bank_out is None:
-        focus_min, focus_mean = words.focus
-    else:
-        focus_min, focus_mean = focus_odds(index, tokens, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
+    focus_min, focus_mean = words.focus
 
     near_in = in_scores[:VOTE_NEIGHBOURS]
     neighbours = np.concatenate([near_in, out_scores])
