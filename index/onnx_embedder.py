@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -269,8 +270,9 @@ class OnnxEmbedder:
         free during a run, so Python work that does not need the vectors (an answer reads its question's words)
         takes the time of neither. It starts as the run does, not before: a thread that took the interpreter while
         this one still prepared the model's input would keep it until done."""
+        priority = _priority()
         started: list[Future[T]] = []
-        vectors = self._encode(texts, lambda: started.append(self._alongside.submit(job)))
+        vectors = self._encode(texts, lambda: started.append(self._alongside.submit(_at_priority, priority, job)))
         return vectors, started[0].result() if started else job()
 
     def _encode(self, texts: list[str], on_run: Callable[[], object] | None = None) -> np.ndarray:
@@ -308,6 +310,27 @@ class OnnxEmbedder:
             return hidden[:, 0, :]
         weights = mask[..., None].astype(np.float32)
         return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+
+def _priority() -> int | None:
+    """This thread's CPU priority (its nice value), where the platform has one per thread (Linux)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (AttributeError, OSError):
+        return None
+
+
+def _at_priority(priority: int | None, job: Callable[[], T]) -> T:
+    """`job`, run at the CPU priority of the thread that asked for it. A pool's thread keeps the priority of whichever
+    thread started it, and a server's answer workers run below its event loop (`bot.batching`): their reading must not
+    compete with the loop at its priority. A lower priority can always be taken; a higher one needs privilege, so a
+    thread once lowered may stay there."""
+    if priority is not None and _priority() != priority:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), priority)
+        except OSError:
+            pass
+    return job()
 
 
 def load_onnx_embedder(model: str, data_dir: Path, quantize: bool = False) -> OnnxEmbedder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -110,3 +111,29 @@ def test_work_alongside_the_model_runs_on_another_thread_and_its_result_comes_ba
     assert empty.shape == (0, embedder.dim) and result == "read"
     hashed, (thread, _) = encode_alongside(HashingEmbedder(), texts, lambda: (threading.current_thread(), None))
     assert hashed.shape == (2, 256) and thread is threading.current_thread()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="per-thread CPU priority is Linux's")
+def test_work_alongside_the_model_runs_at_the_priority_of_the_thread_that_asked(data_dir: Path):
+    """The server's answer workers run below its event loop; the reading they hand to the model's side thread must
+    too, whichever thread started that side thread."""
+    import threading
+
+    from index.embedder import encode_alongside
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    embedder = load_embedder(Settings(data_dir=data_dir, embedding_backend="onnx"))
+    texts = ["What does a VPMA do?"]
+    _, first = encode_alongside(embedder, texts, priority)  # starts the side thread at this thread's priority
+    seen: list[int] = []
+
+    def lowered() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), first + 3)
+        seen.append(encode_alongside(embedder, texts, priority)[1])
+
+    worker = threading.Thread(target=lowered)
+    worker.start()
+    worker.join()
+    assert seen == [first + 3]
