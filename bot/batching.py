@@ -21,7 +21,6 @@ question log refer to that id.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from dataclasses import replace
 from bot.answer import Answer, new_answer_id
 from bot.engine import AnswerEngine
 from bot.query import clean_question
+from index.priority import set_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +248,5 @@ def _lower_priority(niceness: int) -> None:
     platform's ack (a few milliseconds of work) waited for the scheduler behind
     them; a lower priority costs the workers nothing when a core is free.
     """
-    if niceness <= 0:
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):  # not Linux, or not allowed: keep the default
-        pass
+    if niceness > 0:
+        set_thread_priority(niceness)

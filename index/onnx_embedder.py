@@ -37,7 +37,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +44,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+from index.priority import set_thread_priority, thread_priority
 
 T = TypeVar("T")
 EXPORT_VERSION = "1"
@@ -270,7 +271,7 @@ class OnnxEmbedder:
         free during a run, so Python work that does not need the vectors (an answer reads its question's words)
         takes the time of neither. It starts as the run does, not before: a thread that took the interpreter while
         this one still prepared the model's input would keep it until done."""
-        priority = _priority()
+        priority = thread_priority()
         started: list[Future[T]] = []
         vectors = self._encode(texts, lambda: started.append(self._alongside.submit(_at_priority, priority, job)))
         return vectors, started[0].result() if started else job()
@@ -312,24 +313,12 @@ class OnnxEmbedder:
         return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
 
-def _priority() -> int | None:
-    """This thread's CPU priority (its nice value), where the platform has one per thread (Linux)."""
-    try:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    except (AttributeError, OSError):
-        return None
-
-
 def _at_priority(priority: int | None, job: Callable[[], T]) -> T:
     """`job`, run at the CPU priority of the thread that asked for it. A pool's thread keeps the priority of whichever
     thread started it, and a server's answer workers run below its event loop (`bot.batching`): their reading must not
-    compete with the loop at its priority. A lower priority can always be taken; a higher one needs privilege, so a
-    thread once lowered may stay there."""
-    if priority is not None and _priority() != priority:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), priority)
-        except OSError:
-            pass
+    compete with the loop at its priority (a thread once lowered may stay there: `set_thread_priority`)."""
+    if priority is not None and thread_priority() != priority:
+        set_thread_priority(priority)
     return job()
 
 
