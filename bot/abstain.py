@@ -42,7 +42,7 @@ from bot.fitted import model_arrays
 from bot.retrieval import FEATURES
 
 # Bump when the model or its features change, so `guidebot index` refits it.
-ABSTAIN_VERSION = "31"
+ABSTAIN_VERSION = "32"
 TARGET_COVERAGE = 0.94
 """94 % rather than 95 %: with some 3,500 off-topic bank questions, 95 % let the threshold slide to 0.45 and
 held-out refusals with it; README "Evaluation" gives the halves' and blind sets' figures at 93, 94 and 95 %."""

@@ -238,11 +238,14 @@ def test_a_comparison_that_leaves_out_what_it_compares_is_not_judged_alone():
 def test_asking_of_each_one_or_for_the_difference_leans_on_what_the_context_named():
     """Judged alone, "Could you outline what each degree emphasizes?" (after a mentee's MBA against MHA) named nothing
     of the guide's and was refused (0.34); so were "What does each offer for someone aiming at CMO?" and "What's the
-    clearest way to explain the difference?" after a comparison."""
+    clearest way to explain the difference?" after a comparison; a chat's bare "whats diff" after "cmo at a biotech vs a
+    hospital.." was refused (0.001) until it was read as the comparison it is."""
     for leaning in (
         "She is weighing an MBA against an MHA. Could you outline what each degree emphasizes?",
         "I keep going back and forth between an executive MBA and an MMM. What does each offer for someone aiming at CMO?",
         "She keeps asking what a hospital CMO does versus one at an insurer. What's the clearest way to explain the difference?",
+        "cmo at a biotech vs a hospital.. whats diff",
+        "payer cmo or hospital cmo. whats the difference",
     ):
         assert asking_sentence(leaning, STOP) is None, leaning
     for standing in (
