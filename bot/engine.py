@@ -36,6 +36,7 @@ from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
 from bot.successor import sections_in_order
 from bot.trends import asks_trend, states_trend
+from bot.their_organization import asks_their_organization, states_their_organization
 from index import lexical
 from index.embedder import Embedder
 from index.guide_index import GuideIndex
@@ -68,13 +69,15 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_trend, states_trend),
     (asks_other_profession, states_other_profession),
     (asks_named_school, states_named_school),
+    (asks_their_organization, states_their_organization),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
 reads the role words around a specialty, pay, a function no role of the guide owns, a figure or a trend ("are
 pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
 medical director manages?", "What is driving the growth of the CQO role?"), another profession ("Can a PA become a
-medical director?") or a school's name ("Which is better, Wharton or Kellogg?"): each
+medical director?"), a school's name ("Which is better, Wharton or Kellogg?") or the reader's own organization ("Does
+your organization have a VPMA?"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES

@@ -230,6 +230,19 @@ def test_questions_whose_focus_the_guide_never_mentions_are_refused_though_their
     assert all(a.lead == () and a.suggestions for a in answers)
 
 
+def test_a_survey_question_about_the_readers_own_organization_is_refused_and_a_pages_generic_your_is_not(engine: AnswerEngine):
+    """"Is your organization planning to add a CQO?" asks what only the reader knows; the model read it as covered
+    (0.91), as it did "Does your health system have a chief quality officer yet?" (0.50). "your hospital's CMO" is a
+    page's way of saying "a hospital's CMO"."""
+    *survey, generic = engine.answer_many(
+        ["Is your organization planning to add a CQO?", "Does your health system have a chief quality officer yet?", "What does your hospital's CMO oversee?"]
+    )
+    assert [a.question for a in survey if a.answered] == []
+    assert all(a.suggestions for a in survey)
+    assert generic.answered
+    assert generic.passages[0].source.section == "Understanding the Scope of the Chief Medical Officer Role"
+
+
 def test_lowercase_acronyms_are_understood(engine: AnswerEngine):
     assert engine.answer("what does a vpma do").passages[0].source.section == "Vice President of Medical Affairs"
     assert engine.answer("cqo responsibilities?").passages[0].source.section == "Chief Quality Officer"

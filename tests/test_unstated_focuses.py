@@ -19,6 +19,7 @@ from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.schools import asks_named_school, states_named_school
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
+from bot.their_organization import asks_their_organization, states_their_organization
 from bot.trends import asks_trend, states_trend
 from knowledge.loaders import load_markdown
 
@@ -48,6 +49,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_quantity(["Version 2 of the guide was published in 2026."])
     assert states_trend(["Demand for physician executives is growing as systems consolidate."])
     assert not states_trend(["The CMO supports the organization's financial sustainability and growth objectives."])
+    assert states_their_organization(["Does your hospital have a CMO? Partner hospitals can ask the program office."])
+    assert not states_their_organization(["The CMO ensures the alignment of medical staff with the organization's objectives."])
     assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
     assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
     assert states_named_school(["Program graduates most often chose Wharton's executive MBA."])
@@ -155,6 +158,15 @@ ASKS = [
     (asks_trend, "Is it more common to get an MBA or an MHA?", False),
     (asks_trend, "Is it true the chief quality officer job is one of the more common routes to CMO?", False),
     (asks_trend, "Is the CQO role more common now?", True),
+    (asks_their_organization, "Does your organization have a VPMA and/or a CMO?", True),
+    (asks_their_organization, "In what way does your practice greet a newly arrived physician?", True),
+    (asks_their_organization, "Will you or your organization's other physicians speak up for patients?", True),
+    (asks_their_organization, "Does your hospital need a chief quality officer?", True),
+    (asks_their_organization, "What does your hospital's CMO do?", False),
+    (asks_their_organization, "How can a CQO help your organization?", False),
+    (asks_their_organization, "Why join your hospital's QI committee?", False),
+    (asks_their_organization, "Our hospital is hiring a CMO. What will they oversee?", False),
+    (asks_their_organization, "Does our organization need a VPMA if we have a CMO? Asking what each one does.", False),
     (asks_quantity, "How much budget responsibility does a medical director have?", False),
     (asks_quantity, "How long should I stay clinical before moving into admin?", False),
     (asks_quantity, "Say a department budget is being set. What size budget do medical directors usually manage?", True),
