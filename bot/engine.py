@@ -87,6 +87,8 @@ MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
 PASSAGE_MARGIN = 1.5
+QUOTES_KEPT = 65_536
+"""How many (lead chunk, section ranking) quotes an engine keeps (`AnswerEngine._quoted`): a few MB at most."""
 """A further section is quoted when its best sentence's log-odds are within this of the best."""
 
 
@@ -126,6 +128,7 @@ class AnswerEngine:
         self.names = frozenset(name.lower() for name in index.acronyms if len(name) > 2)
         """The guide's names a question can be about on its own ("What does a VPMA do?"); "MD" and "DO" are words too."""
         self._bank_retrieval_tokens: dict[int, frozenset[str]] = {}
+        self._quotes: dict[tuple[int, tuple[int, ...]], tuple[int, ...]] = {}
         sentences = [s for c in index.chunks for s in c.sentences]
         self.unstated = tuple(asks for asks, states in UNSTATED_FOCUSES if not states(sentences))
         """The detectors of `UNSTATED_FOCUSES` whose focus no sentence of the documents states."""
@@ -318,7 +321,6 @@ class AnswerEngine:
 
     def sections(self, evidence: Evidence, ranked: list[RankedSentence]) -> list[SectionGroup]:
         """Sections in answer order (by their best sentence, then the section ranking), with the chunks to quote."""
-        chunks = self.index.chunks
         best: dict[str, RankedSentence] = {}
         for sentence in ranked:
             best.setdefault(self.index.chunk_sections[sentence.chunk], sentence)
@@ -330,17 +332,30 @@ class AnswerEngine:
         for key in order:
             in_order = members.get(key, [])
             lead_chunk = best[key].chunk if key in best else in_order[0]
-            quoted = [lead_chunk]
-            for idx in in_order:
-                if idx == lead_chunk:
-                    continue
-                merged = sorted(quoted + [idx], key=lambda i: chunks[i].position)
-                contiguous = all(chunks[b].position - chunks[a].position == 1 for a, b in pairwise(merged))
-                if contiguous and sum(len(chunks[i].text) for i in merged) <= MERGE_MAX_CHARS:
-                    quoted = merged
-            quoted.sort(key=lambda i: chunks[i].position)
-            groups.append(SectionGroup(key, tuple(quoted), best.get(key)))
+            groups.append(SectionGroup(key, self._quoted(lead_chunk, tuple(in_order)), best.get(key)))
         return groups
+
+    def _quoted(self, lead_chunk: int, in_order: tuple[int, ...]) -> tuple[int, ...]:
+        """The chunks of a section to quote: its lead chunk, and each other (in ranking order) that keeps the quote
+        contiguous and within `MERGE_MAX_CHARS`. Kept per lead chunk and ranking, which a small guide repeats from one
+        question to the next: merging each of ten sections afresh was a tenth of an answer's time beyond the model."""
+        cache_key = (lead_chunk, in_order)
+        quoted = self._quotes.get(cache_key)
+        if quoted is not None:
+            return quoted
+        chunks = self.index.chunks
+        merged_so_far = [lead_chunk]
+        for idx in in_order:
+            if idx == lead_chunk:
+                continue
+            merged = sorted(merged_so_far + [idx], key=lambda i: chunks[i].position)
+            contiguous = all(chunks[b].position - chunks[a].position == 1 for a, b in pairwise(merged))
+            if contiguous and sum(len(chunks[i].text) for i in merged) <= MERGE_MAX_CHARS:
+                merged_so_far = merged
+        quoted = tuple(sorted(merged_so_far, key=lambda i: chunks[i].position))
+        if len(self._quotes) < QUOTES_KEPT:
+            self._quotes[cache_key] = quoted
+        return quoted
 
     def _passage(self, evidence: Evidence, group: SectionGroup) -> Passage:
         chunks = self.index.chunks

@@ -338,7 +338,7 @@ def search(
     spans = [(idx, start, end) for idx, start, end in spans if end > start]
     if spans:
         rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
-        sims = (np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec).tolist()
+        sims = index.sentence_similarities(rows, q_vec).tolist()
         offset = 0
         for idx, start, end in spans:
             chunk_sims = sims[offset : offset + end - start]

@@ -127,12 +127,8 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     sizes = [end - start for _, start, end in spans]
     rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
     q_vec = evidence.query_vector
-    cosine = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ q_vec
-    in_context = (
-        np.asarray(index.sentence_context_vectors[rows], dtype=np.float32) @ q_vec
-        if len(index.sentence_context_vectors)
-        else cosine
-    )
+    cosine = index.sentence_similarities(rows, q_vec)
+    in_context = index.sentence_similarities(rows, q_vec, in_context=True) if len(index.sentence_context_vectors) else cosine
     # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
     # even when the topic is all a question names. Counted then, it led "How to become a CMO" with whichever
     # sentence happens to say "CMO" ("… to secure a CMO placement"), not the overview's, which says "this senior

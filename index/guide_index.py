@@ -25,6 +25,7 @@ ACRONYMS = "acronyms.json"
 ABSTAIN = "abstain.json"
 ENTITIES = "entities.json"
 SENTENCE_CONTEXT_VECTORS = "sentence_context_vectors.npy"
+WHOLE_PRODUCT_SENTENCES = 512
 RANKER = "ranker.json"
 
 
@@ -143,6 +144,15 @@ class GuideIndex:
 
     def sentence_rows(self, chunk_idx: int) -> tuple[int, int]:
         return self._offset_list[chunk_idx], self._offset_list[chunk_idx + 1]
+
+    def sentence_similarities(self, rows: np.ndarray, q_vec: np.ndarray, *, in_context: bool = False) -> np.ndarray:
+        """The cosines of sentences `rows` (embedded alone, or `in_context` after their heading) with a question.
+        A guide of a few hundred sentences is multiplied whole: copying a question's scattered candidates out first
+        cost more than the product of all of them."""
+        vectors = self.sentence_context_vectors if in_context else self.sentence_vectors
+        if len(vectors) <= WHOLE_PRODUCT_SENTENCES:
+            return (vectors @ q_vec)[rows]
+        return np.asarray(vectors[rows], dtype=np.float32) @ q_vec
 
 
 def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex:

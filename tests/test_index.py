@@ -173,3 +173,47 @@ def test_the_rankers_word_overlap_from_postings_is_the_overlap_of_each_sentence(
     expected = [_idf_overlap(query, guide_index.sentence_terms(r), guide_index.idf, total) for r in rows]
     assert _lexical_overlap(guide_index, chunks, sizes, query, guide_index.idf, total) == pytest.approx(expected, abs=1e-12)
     assert any(expected) or question == "zzz"
+
+
+def test_sentence_cosines_read_the_same_whether_the_guide_is_multiplied_whole_or_its_candidates_gathered(
+    hashing_settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A small guide's sentences are multiplied whole, a large one's candidates gathered first: the same cosines."""
+    import numpy as np
+
+    from index import guide_index
+
+    _build(hashing_settings)
+    index = load_index(hashing_settings.index_dir)
+    q_vec = load_embedder(hashing_settings).encode(["Which credential is from the AAPL?"])[0]
+    rows = np.array([5, 0, 7, 3, len(index.sentence_vectors) - 1])
+    expected = np.asarray(index.sentence_vectors)[rows] @ q_vec
+    expected_in_context = np.asarray(index.sentence_context_vectors)[rows] @ q_vec
+    assert len(index.sentence_vectors) <= guide_index.WHOLE_PRODUCT_SENTENCES
+    whole = index.sentence_similarities(rows, q_vec), index.sentence_similarities(rows, q_vec, in_context=True)
+    monkeypatch.setattr(guide_index, "WHOLE_PRODUCT_SENTENCES", 0)
+    gathered = index.sentence_similarities(rows, q_vec), index.sentence_similarities(rows, q_vec, in_context=True)
+    for got in (whole, gathered):
+        np.testing.assert_allclose(got[0], expected, atol=1e-6)
+        np.testing.assert_allclose(got[1], expected_in_context, atol=1e-6)
+    assert not np.allclose(expected, expected_in_context)
+
+
+def test_the_abstention_model_answering_reads_is_the_one_the_fit_scored(hashing_settings: Settings):
+    """Answering folds each model's standardisation into its weights (`bot.abstain.fold`); the threshold was chosen on
+    `probabilities` of the design rows, so the two must agree, with the network and without."""
+    import numpy as np
+
+    from bot.abstain import design, in_scope_probability, probabilities
+
+    _build(hashing_settings)
+    params = load_index(hashing_settings.index_dir).abstain
+    assert params.get("network")
+    rng = np.random.default_rng(7)
+    for model in (params, {k: v for k, v in params.items() if k != "network"}):
+        for _ in range(20):
+            features = {name: float(rng.normal()) for name in model["features"]}
+            vector = rng.normal(size=len(model["mean"]) - len(model["features"])).astype(np.float32)
+            vector /= np.linalg.norm(vector)
+            fitted = probabilities(model, design(np.array([features[n] for n in model["features"]]), vector))[0]
+            assert in_scope_probability(model, features, vector) == pytest.approx(float(fitted), abs=1e-12)
