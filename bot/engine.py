@@ -31,6 +31,7 @@ from bot.retrieval import (
     search,
 )
 from bot.schools import asks_named_school, states_named_school
+from bot.search_firms import asks_named_firm, states_named_firm
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
@@ -70,14 +71,15 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_other_profession, states_other_profession),
     (asks_named_school, states_named_school),
     (asks_their_organization, states_their_organization),
+    (asks_named_firm, states_named_firm),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
 reads the role words around a specialty, pay, a function no role of the guide owns, a figure or a trend ("are
 pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
 medical director manages?", "What is driving the growth of the CQO role?"), another profession ("Can a PA become a
-medical director?"), a school's name ("Which is better, Wharton or Kellogg?") or the reader's own organization ("Does
-your organization have a VPMA?"): each
+medical director?"), a school's name ("Which is better, Wharton or Kellogg?"), a search firm's ("Which executive search firms are the big
+ones?") or the reader's own organization ("Does your organization have a VPMA?"): each
 as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES

@@ -23,7 +23,8 @@ _PROFESSION = (
     r"(?:nurse\s+practitioners?|nurse\s+anesthetists?|registered\s+nurses?|nurses?|nps?|rns?|aprns?|dnps?|crnas?"
     r"|physician\s+(?:assistants?|associates?)|pa-?cs?|pas?|pharmacists?|pharm\.?\s?ds?|midwi(?:fe|ves)|dentists?"
     r"|psychologists?|(?:physical|occupational|respiratory|speech)\s+therapists?|optometrists?|podiatrists?"
-    r"|chiropractors?|dietitians?|social\s+workers?|paramedics?|non-?physicians?|non-?clinicians?|non-?doctors?)"
+    r"|chiropractors?|dietitians?|social\s+workers?|paramedics?|non-?physicians?|non-?clinicians?|non-?doctors?"
+    r"|advanced\s+practice\s+(?:providers?|clinicians?|practitioners?|nurses?|professionals?))"
 )
 _LINKS = r"(?:with|and|of|for|to|over|who|whose|leading|managing|supervising|married|like)"
 _IS_ONE = re.compile(
@@ -47,11 +48,13 @@ _ONES_WAY = re.compile(
     r"(?:becomes?|be|gets?|hired|serves?|apply|applies|qualify|qualifies|works?|moves?|go|goes|rises?|advances?|climbs?|reach(?:es)?"
     r"|make|makes|land|lands|transition(?:s)?|step|steps)\b"
     r"|\b(?:open|available|accessible|realistic|possible)\s+(?:to|for)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
+    rf"{_PROFESSION}\b"
+    r"|\b(?:path|paths|pathway|route|routes|way|ways|track|road|door|ladder)\s+(?:for|to)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
     rf"{_PROFESSION}\b",
     re.IGNORECASE,
 )
 """A question of whether or how members of a profession reach a role ("Can a PA become …", "how a nurse could work up …",
-"Which leadership roles are open to physician assistants?")."""
+"Which leadership roles are open to physician assistants?", "any path for NPs or PAs into a CMO seat?")."""
 _NAMES_ONE = re.compile(rf"\b{_PROFESSION}\b", re.IGNORECASE)
 
 

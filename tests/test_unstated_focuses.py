@@ -17,6 +17,7 @@ from bot.engine import UNSTATED_FOCUSES
 from bot.query import sentences_of
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.schools import asks_named_school, states_named_school
+from bot.search_firms import asks_named_firm, states_named_firm
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
 from bot.their_organization import asks_their_organization, states_their_organization
@@ -50,6 +51,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_trend(["Demand for physician executives is growing as systems consolidate."])
     assert not states_trend(["The CMO supports the organization's financial sustainability and growth objectives."])
     assert states_their_organization(["Does your hospital have a CMO? Partner hospitals can ask the program office."])
+    assert states_named_firm(["Members have been placed by Korn Ferry and WittKieffer."])
+    assert not states_named_firm(["Engaging with executive search firms is also a necessary step."])
     assert not states_their_organization(["The CMO ensures the alignment of medical staff with the organization's objectives."])
     assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
     assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
@@ -159,6 +162,17 @@ ASKS = [
     (asks_trend, "Is it true the chief quality officer job is one of the more common routes to CMO?", False),
     (asks_trend, "Is the CQO role more common now?", True),
     (asks_their_organization, "Does your organization have a VPMA and/or a CMO?", True),
+    (asks_named_firm, "which executive search firms are the big ones for CMO searches?", True),
+    (asks_named_firm, "Korn Ferry or Spencer Stuart: which is better for physician executives?", True),
+    (asks_named_firm, "who are the top healthcare headhunters for CMO roles", True),
+    (asks_named_firm, "Which firms handle CMO searches?", True),
+    (asks_named_firm, "should I be talking to headhunters if I want a CMO job eventually?", False),
+    (asks_named_firm, "Which kind of firm runs a CMO search?", False),
+    (asks_named_firm, "Why are recruiting firms involved in hiring for the most senior positions?", False),
+    (asks_named_firm, "Do I need to work with a headhunter to land a chief medical officer job?", False),
+    (asks_other_profession, "any path for NPs or PAs into a chief medical officer seat?", True),
+    (asks_other_profession, "NP, 15 years. What executive titles are open to advanced practice providers?", True),
+    (asks_other_profession, "What's the usual path for a hospitalist into the C-suite?", False),
     (asks_their_organization, "In what way does your practice greet a newly arrived physician?", True),
     (asks_their_organization, "Will you or your organization's other physicians speak up for patients?", True),
     (asks_their_organization, "Does your hospital need a chief quality officer?", True),
