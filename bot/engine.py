@@ -78,9 +78,9 @@ setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO
 reads the role words around a specialty, pay, a function no role of the guide owns, a figure or a trend ("are
 pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
 medical director manages?", "What is driving the growth of the CQO role?"), another profession ("Can a PA become a
-medical director?"), a school's name ("Which is better, Wharton or Kellogg?"), a search firm's ("Which executive search firms are the big
-ones?") or the reader's own organization ("Does your organization have a VPMA?"): each
-as (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
+medical director?"), a school's name ("Which is better, Wharton or Kellogg?"), a search firm's ("Which executive
+search firms are the big ones?") or the reader's own organization ("Does your organization have a VPMA?"): each as
+(does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 _STOP_STEMS = frozenset(lexical.tokenize_one(" ".join(sorted(_STOP_WORDS))))
@@ -89,9 +89,9 @@ MAX_LEAD_CHARS = 450
 LEAD_MARGIN = 3.0
 """A second sentence joins the lead when its log-odds are within this of the first's."""
 PASSAGE_MARGIN = 1.5
+"""A further section is quoted when its best sentence's log-odds are within this of the best."""
 QUOTES_KEPT = 65_536
 """How many (lead chunk, section ranking) quotes an engine keeps (`AnswerEngine._quoted`): a few MB at most."""
-"""A further section is quoted when its best sentence's log-odds are within this of the best."""
 
 
 def source_of(chunk: Chunk) -> Source:

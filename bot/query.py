@@ -300,10 +300,11 @@ _COMPARES_WHAT_CAME_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _COMPARES_HERE = re.compile(r"\b(?:vs|versus|between|or|and|against|compared)\b", re.IGNORECASE)
-"""A sentence that asks of "each one" or "each degree", or ends on "the difference" (or a bare "diff") without naming what it compares,
-compares what came before it ("Could you outline what each degree emphasizes?", "What does each offer?", "What's the
-clearest way to explain the difference?" after a sentence weighing an MBA against an MHA); "MBA vs MHA vs MMM - what's
-the difference?" names its own, and "more oversight at each step" is no choice among things named."""
+"""A sentence that asks of "each one" or "each degree", or ends on "the difference" (or a bare "diff") without naming
+what it compares, compares what came before it ("Could you outline what each degree emphasizes?", "What does each
+offer?", "What's the clearest way to explain the difference?" after a sentence weighing an MBA against an MHA); "MBA
+vs MHA vs MMM - what's the difference?" names its own, and "more oversight at each step" is no choice among things
+named."""
 NUMBERS = frozenset({"two", "three", "four", "five"})
 CHOOSING = frozenset({"is", "are", "one", "ones", "of", "would", "should", "do", "does", "did", "will", "makes", "make"})
 """After an opening "which", words that choose among things named before ("which is better?", "which one?")."""
