@@ -25,8 +25,9 @@ ACRONYMS = "acronyms.json"
 ABSTAIN = "abstain.json"
 ENTITIES = "entities.json"
 SENTENCE_CONTEXT_VECTORS = "sentence_context_vectors.npy"
-WHOLE_PRODUCT_SENTENCES = 512
 RANKER = "ranker.json"
+WHOLE_PRODUCT_SENTENCES = 512
+"""Up to this many sentences, `GuideIndex.sentence_similarities` multiplies them all."""
 
 
 def section_key(chunk: Chunk) -> str:
