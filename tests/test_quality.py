@@ -162,6 +162,9 @@ FLOORS = {
     "chat_vv": Floor(DATA / "chat_vv.jsonl", DATA / "chat_vv_oos.jsonl", 0.97, 0.97, 0.95, 0.95, 0.96),
     "real_ww": Floor(DATA / "real_ww.jsonl", DATA / "real_ww_oos.jsonl", 0.93, 0.97, 0.95, 0.91, 0.96),
     "edge_ww": Floor(DATA / "edge_ww.jsonl", DATA / "edge_ww_oos.jsonl", 0.91, 0.97, 0.91, 0.88, 0.96),
+    "real_xx": Floor(DATA / "real_xx.jsonl", DATA / "real_xx_oos.jsonl", 0.95, 0.97, 0.93, 0.97, 0.96),
+    "chat_xx": Floor(DATA / "chat_xx.jsonl", DATA / "chat_xx_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
+    "edge_xx": Floor(DATA / "edge_xx.jsonl", DATA / "edge_xx_oos.jsonl", 0.97, 0.97, 0.93, 0.97, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
