@@ -102,6 +102,10 @@ def test_words_that_ask_nothing_do_not_part_a_question_from_its_twin(engine: Ans
         "guidebot, what does a cmo do?",
         "@guidebot what does a cmo do",
         "WHAT DOES A CMO DO?",
+        "Respected sir, what does a CMO do?",
+        "Dear bot, what does a CMO do?",
+        "what does a CMO do, sir?",
+        "Hello madam, what does a CMO do? Thank you sir.",
     ],
 )
 def test_greetings_thanks_emoji_and_shouting_around_a_question_change_nothing(engine: AnswerEngine, typed: str):
@@ -116,6 +120,15 @@ def test_greetings_thanks_emoji_and_shouting_around_a_question_change_nothing(en
 def test_greetings_and_thanks_do_not_make_an_uncovered_question_covered(engine: AnswerEngine):
     assert engine.answer("hi! who does the CMO report to? thx").abstained
     assert engine.answer("Hey, what's the salary of a CMO? thanks 🙏").abstained
+    assert engine.answer("Respected sir, what is the salary of a CMO, sir?").abstained
+
+
+def test_a_covered_question_addressed_to_sir_is_answered_as_it_would_be_without(engine: AnswerEngine):
+    """"sir" read as the question's own word: "In pharma company what is the work of CMO, sir?" was refused at 0.27,
+    and answered at 0.67 without it."""
+    answer = engine.answer("In pharma company what is the work of CMO, sir?")
+    assert answer.answered, answer.confidence
+    assert answer.lead[0].text.startswith("Within a pharmaceutical or biotechnology company")
 
 
 def test_context_about_the_cmo_path_does_not_make_an_off_topic_question_covered(engine: AnswerEngine):

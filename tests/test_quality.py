@@ -165,6 +165,9 @@ FLOORS = {
     "real_xx": Floor(DATA / "real_xx.jsonl", DATA / "real_xx_oos.jsonl", 0.95, 0.97, 0.93, 0.97, 0.96),
     "chat_xx": Floor(DATA / "chat_xx.jsonl", DATA / "chat_xx_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
     "edge_xx": Floor(DATA / "edge_xx.jsonl", DATA / "edge_xx_oos.jsonl", 0.97, 0.97, 0.93, 0.97, 0.96),
+    "fresh_yy": Floor(DATA / "fresh_yy.jsonl", DATA / "fresh_yy_oos.jsonl", 0.97, 0.97, 0.91, 0.95, 0.96),
+    "real_yy": Floor(DATA / "real_yy.jsonl", DATA / "real_yy_oos.jsonl", 0.97, 0.97, 0.93, 0.95, 0.93),
+    "esl_yy": Floor(DATA / "esl_yy.jsonl", DATA / "esl_yy_oos.jsonl", 0.95, 0.97, 0.91, 0.91, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 

@@ -74,6 +74,15 @@ def test_the_bots_own_name_is_small_talk_too():
     assert without_pleasantries("hey guide bot: is the CPE worth it?") == "is the CPE worth it?"
 
 
+def test_sir_madam_and_dear_bot_are_how_a_member_addresses_the_bot():
+    assert without_pleasantries("Respected sir, VPMA is doing what kind of external work?") == "VPMA is doing what kind of external work?"
+    assert without_pleasantries("Dear bot, can a CQO become CMO directly?") == "can a CQO become CMO directly?"
+    assert without_pleasantries("In pharma company what is the work of CMO, sir?") == "In pharma company what is the work of CMO?"
+    assert without_pleasantries("Sir, how are CMO posts filled? thanks madam") == "how are CMO posts filled?"
+    for text in ("Is the CMO usually a sir or madam?", "Which doctors become CMOs?", "Is being a CMO different from being a well-respected doctor?"):
+        assert without_pleasantries(text) == text
+
+
 def test_a_shouted_question_is_read_in_lower_case_and_acronyms_and_short_ones_are_not_shouting():
     assert unshouted("WHAT DOES A CMO DO?") == "what does a cmo do?"
     assert unshouted("Is the CPE from the AAPL?") == "Is the CPE from the AAPL?"
