@@ -12,7 +12,6 @@ import functools
 import math
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -32,10 +31,6 @@ from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 T = TypeVar("T")
-_OUT_OF_SCOPE_SCAN = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-out-scan")
-"""Where a search scans the out-of-scope bank while it scans the in-scope one and ranks: FAISS leaves the interpreter
-free during a scan, only the abstention features read the result, and the two scans were half of what an answer spends
-beyond the model (on two cores, about 0.1 ms of an answer's 1.3 ms after the model)."""
 RRF_K = 2
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.3
@@ -317,8 +312,8 @@ def search(
     tokens = words.tokens
     lex_scores = words.lexical
 
-    out_scan = _OUT_OF_SCOPE_SCAN.submit(nearest_bank, index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out)
     in_rows, in_scores = nearest_bank(index.bank_in_index, q_vec, BANK_KEPT, exclude_bank_in)
+    _, out_scores = nearest_bank(index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out)
     bank_scores: dict[str, float] = {}
     for row, score in zip(in_rows[:BANK_NEIGHBOURS].tolist(), in_scores[:BANK_NEIGHBOURS].tolist(), strict=True):
         key = index.bank_in_sections[row]
@@ -364,7 +359,6 @@ def search(
 
     focus_min, focus_mean = words.focus
 
-    _, out_scores = out_scan.result()
     near_in = in_scores[:VOTE_NEIGHBOURS]
     neighbours = np.concatenate([near_in, out_scores])
     nearest = _top(neighbours, VOTE_NEIGHBOURS)

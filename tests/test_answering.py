@@ -470,7 +470,7 @@ EDGES = {
     "next_step": (0.83, 0.95),
 }
 """Floors (on-topic answered, off-topic refused), one question under each class's first measurement; after the CMO job's
-refused floor is a question lower since the twenty-third round's bank questions (README, "Evaluation")."""
+refused floor is a question lower since the twenty-third round's bank questions (docs/EVALUATION-LOG.md)."""
 
 
 @pytest.mark.parametrize("edge", EDGES)
