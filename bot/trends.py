@@ -32,6 +32,9 @@ _TREND = re.compile(
     r"|\boutlook\s+for\b|(?<!hidden\s)\bjob\s+market\b|\bfuture\s+of\b"
     r"|\bbecom\w*\s+(?:(?:more|less)\s+(?:common|popular|prevalent|widespread|rare)|obsolete|extinct|rarer|the\s+norm)\b"
     r"|\bwhere\s+have\s+all\b|\bgoing\s+away\b"
+    r"|\bwhy\s+(?:are|do|have|is)\s+(?:so\s+many|more(?:\s+and\s+more)?|fewer)\s+(?:[\w'-]+\s+){0,3}?"
+    r"(?:adding|hiring|creating|appointing|recruiting|bringing\s+(?:on|in)|turning\s+to|moving\s+(?:to|into)|going\s+into"
+    r"|leaving|choosing|pursuing|getting)\b"
     r"|\bdisappearing\b|\bdying\s+out\b",
     re.IGNORECASE,
 )

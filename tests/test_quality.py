@@ -168,6 +168,8 @@ FLOORS = {
     "fresh_yy": Floor(DATA / "fresh_yy.jsonl", DATA / "fresh_yy_oos.jsonl", 0.97, 0.97, 0.91, 0.95, 0.96),
     "real_yy": Floor(DATA / "real_yy.jsonl", DATA / "real_yy_oos.jsonl", 0.97, 0.97, 0.93, 0.95, 0.93),
     "esl_yy": Floor(DATA / "esl_yy.jsonl", DATA / "esl_yy_oos.jsonl", 0.95, 0.97, 0.91, 0.91, 0.96),
+    "real_zz": Floor(DATA / "real_zz.jsonl", DATA / "real_zz_oos.jsonl", 0.95, 0.97, 0.95, 0.95, 0.96),
+    "edge_zz": Floor(DATA / "edge_zz.jsonl", DATA / "edge_zz_oos.jsonl", 0.93, 0.97, 0.91, 0.93, 0.93),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
