@@ -7,7 +7,7 @@ was answered (0.93) with the physician's path, and the nurse practitioner's ques
 substantial clinical practice", because its asking sentence ("Could I realistically become a CMO?") is judged alone
 and the context that says who "I" is drops out. A message is refused, while no sentence of the documents names
 another profession, when a question sentence asks whether or how members of one get to a role, or when the member
-says they are one and asks, in the first person and about no one else, how to get there. A nurse manager asking
+says they are one ("PA here 👋") and asks, in the first person ("I", "we", "us") and about no one else, how to get there. A nurse manager asking
 about a hospitalist ("… What does that kind of patient safety work actually give him?"), a physician who works with
 nurses, and a "nurse-turned-MD" are not.
 """
@@ -29,11 +29,12 @@ _PROFESSION = (
 _LINKS = r"(?:with|and|of|for|to|over|who|whose|leading|managing|supervising|married|like)"
 _IS_ONE = re.compile(
     rf"\b(?:i'?m|i\s+am|as|i\s+work\s+as|i'?ve\s+been)\s+(?:an?\s+)?(?:(?!{_LINKS}\b)[\w-]+\s+){{0,2}}?{_PROFESSION}\b(?![\s-]*turned)"
+    rf"|(?:^|[.!?]\s+)(?:[\w-]+\s+){{0,2}}?{_PROFESSION}\s+here\b"
     r"|\bnot\s+an?\s+(?:doc|doctor|physician)\b",
     re.IGNORECASE,
 )
-"""The member saying what they are ("I'm a nurse practitioner", "as a PA-C", "not a doc actually")."""
-_FIRST_PERSON = re.compile(r"\b(?:i|i'?m|me|my|myself)\b", re.IGNORECASE)
+"""The member saying what they are ("I'm a nurse practitioner", "as a PA-C", "PA here", "not a doc actually")."""
+_FIRST_PERSON = re.compile(r"\b(?:i|i'?m|me|my|myself|we|us|our)\b", re.IGNORECASE)
 _SOMEONE_ELSE = re.compile(r"\b(?:he|she|him|her|his|hers|they|them|their)\b", re.IGNORECASE)
 _GETTING_THERE = re.compile(
     r"\b(?:become|becoming|be|get|getting|hired?|hiring|apply|applying|qualify|qualified|eligible|move|moving|moves"

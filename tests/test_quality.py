@@ -170,6 +170,8 @@ FLOORS = {
     "esl_yy": Floor(DATA / "esl_yy.jsonl", DATA / "esl_yy_oos.jsonl", 0.95, 0.97, 0.91, 0.91, 0.96),
     "real_zz": Floor(DATA / "real_zz.jsonl", DATA / "real_zz_oos.jsonl", 0.95, 0.97, 0.95, 0.95, 0.96),
     "edge_zz": Floor(DATA / "edge_zz.jsonl", DATA / "edge_zz_oos.jsonl", 0.93, 0.97, 0.91, 0.93, 0.93),
+    "fresh_zz": Floor(DATA / "fresh_zz.jsonl", DATA / "fresh_zz_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.93),
+    "chat_zz": Floor(DATA / "chat_zz.jsonl", DATA / "chat_zz_oos.jsonl", 0.93, 0.97, 0.93, 0.95, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 

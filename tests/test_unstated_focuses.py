@@ -18,6 +18,7 @@ from bot.query import sentences_of
 from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.schools import asks_named_school, states_named_school
 from bot.search_firms import asks_named_firm, states_named_firm
+from bot.job_boards import asks_job_boards, states_job_boards
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
 from bot.their_organization import asks_their_organization, states_their_organization
@@ -53,6 +54,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert states_their_organization(["Does your hospital have a CMO? Partner hospitals can ask the program office."])
     assert states_named_firm(["Members have been placed by Korn Ferry and WittKieffer."])
     assert not states_named_firm(["Engaging with executive search firms is also a necessary step."])
+    assert states_job_boards(["Members find most openings on the AAPL's job board and PracticeLink."])
+    assert not states_job_boards(["Many top leadership positions are filled through personal referrals and targeted recruitment."])
     assert not states_their_organization(["The CMO ensures the alignment of medical staff with the organization's objectives."])
     assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
     assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
@@ -176,9 +179,18 @@ ASKS = [
     (asks_named_firm, "Which kind of firm runs a CMO search?", False),
     (asks_named_firm, "Why are recruiting firms involved in hiring for the most senior positions?", False),
     (asks_named_firm, "Do I need to work with a headhunter to land a chief medical officer job?", False),
+    (asks_job_boards, "List the job boards where CMO openings get posted.", True),
+    (asks_job_boards, "where are cmo jobs posted? any good job boards", True),
+    (asks_job_boards, "Which job portal is best for searching CMO vacancies?", True),
+    (asks_job_boards, "How do most people actually land CMO jobs? Are they even posted on job boards?", False),
+    (asks_job_boards, "How do these positions usually get filled if not through job boards?", False),
+    (asks_job_boards, "Which board members should I build relationships with?", False),
     (asks_other_profession, "any path for NPs or PAs into a chief medical officer seat?", True),
     (asks_other_profession, "NP, 15 years. What executive titles are open to advanced practice providers?", True),
     (asks_other_profession, "What's the usual path for a hospitalist into the C-suite?", False),
+    (asks_other_profession, "PA here 👋\nis there any path to the c-suite for us?", True),
+    (asks_other_profession, "NP here - can I become a CMO?", True),
+    (asks_other_profession, "Pediatric hospitalist here, can I become a CMO?", False),
     (asks_their_organization, "In what way does your practice greet a newly arrived physician?", True),
     (asks_their_organization, "Will you or your organization's other physicians speak up for patients?", True),
     (asks_their_organization, "Does your hospital need a chief quality officer?", True),
