@@ -33,6 +33,7 @@ from bot.retrieval import (
 from bot.schools import asks_named_school, states_named_school
 from bot.search_firms import asks_named_firm, states_named_firm
 from bot.job_boards import asks_job_boards, states_job_boards
+from bot.other_names import asks_other_name, states_other_name
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
@@ -74,6 +75,7 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_their_organization, states_their_organization),
     (asks_named_firm, states_named_firm),
     (asks_job_boards, states_job_boards),
+    (asks_other_name, states_other_name),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
@@ -81,7 +83,8 @@ reads the role words around a specialty, pay, a function no role of the guide ow
 pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role handles HR?", "How big is the budget a
 medical director manages?", "What is driving the growth of the CQO role?"), another profession ("Can a PA become a
 medical director?"), a school's name ("Which is better, Wharton or Kellogg?"), a search firm's ("Which executive
-search firms are the big ones?"), where openings are posted ("Which job boards list CMO openings?") or the reader's own
+search firms are the big ones?"), where openings are posted ("Which job boards list CMO openings?"), a role's other
+names ("Are there alternative names for the CMO in pharma?") or the reader's own
 organization ("Does your organization have a VPMA?"): each as
 (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
@@ -206,8 +209,8 @@ class AnswerEngine:
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
         past the CMO job, of another country's physician executives, of specialties, of pay, of which executive owns
         a function the guide gives no role, of a figure it never gives, of how the field is changing, of another
-        profession's way into a role, of schools or search firms by name or of where openings are posted, while the
-        documents state none (`UNSTATED_FOCUSES`): the
+        profession's way into a role, of schools or search firms by name, of where openings are posted or of a role's
+        other names, while the documents state none (`UNSTATED_FOCUSES`): the
         model does not read direction or setting ("Who oversees the CMO?" beside "What does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):

@@ -51,11 +51,14 @@ _ONES_WAY = re.compile(
     r"|\b(?:open|available|accessible|realistic|possible)\s+(?:to|for)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
     rf"{_PROFESSION}\b"
     r"|\b(?:path|paths|pathway|route|routes|way|ways|track|road|door|ladder)\s+(?:for|to)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
-    rf"{_PROFESSION}\b",
+    rf"{_PROFESSION}\b"
+    r"|\b(?:path|pathway|route|track|steps?|road)\s+(?:should|does|do|can|could|would|might|must)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
+    rf"{_PROFESSION}\s+(?:take|follow|use|go)\b",
     re.IGNORECASE,
 )
 """A question of whether or how members of a profession reach a role ("Can a PA become …", "how a nurse could work up …",
-"Which leadership roles are open to physician assistants?", "any path for NPs or PAs into a CMO seat?")."""
+"Which leadership roles are open to physician assistants?", "any path for NPs or PAs into a CMO seat?", "What leadership
+path should a nurse take to reach the C-suite?")."""
 _NAMES_ONE = re.compile(rf"\b{_PROFESSION}\b", re.IGNORECASE)
 
 

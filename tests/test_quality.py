@@ -172,6 +172,8 @@ FLOORS = {
     "edge_zz": Floor(DATA / "edge_zz.jsonl", DATA / "edge_zz_oos.jsonl", 0.93, 0.97, 0.91, 0.93, 0.93),
     "fresh_zz": Floor(DATA / "fresh_zz.jsonl", DATA / "fresh_zz_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.93),
     "chat_zz": Floor(DATA / "chat_zz.jsonl", DATA / "chat_zz_oos.jsonl", 0.93, 0.97, 0.93, 0.95, 0.96),
+    "fresh_41": Floor(DATA / "fresh_41.jsonl", DATA / "fresh_41_oos.jsonl", 0.93, 0.97, 0.93, 0.95, 0.96),
+    "real_41": Floor(DATA / "real_41.jsonl", DATA / "real_41_oos.jsonl", 0.93, 0.97, 0.93, 0.93, 0.93),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 

@@ -19,6 +19,7 @@ from bot.reporting_lines import asks_reporting_line, states_reporting_line
 from bot.schools import asks_named_school, states_named_school
 from bot.search_firms import asks_named_firm, states_named_firm
 from bot.job_boards import asks_job_boards, states_job_boards
+from bot.other_names import asks_other_name, states_other_name
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
 from bot.their_organization import asks_their_organization, states_their_organization
@@ -56,6 +57,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_named_firm(["Engaging with executive search firms is also a necessary step."])
     assert states_job_boards(["Members find most openings on the AAPL's job board and PracticeLink."])
     assert not states_job_boards(["Many top leadership positions are filled through personal referrals and targeted recruitment."])
+    assert states_other_name(["In pharma the CMO is also called the chief development officer."])
+    assert not states_other_name(["The Vice President of Medical Affairs (VPMA) position represents a significant increase in scope."])
     assert not states_their_organization(["The CMO ensures the alignment of medical staff with the organization's objectives."])
     assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
     assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
@@ -191,6 +194,13 @@ ASKS = [
     (asks_other_profession, "PA here 👋\nis there any path to the c-suite for us?", True),
     (asks_other_profession, "NP here - can I become a CMO?", True),
     (asks_other_profession, "Pediatric hospitalist here, can I become a CMO?", False),
+    (asks_other_profession, "What leadership path should a nurse take to reach the C-suite?", True),
+    (asks_other_profession, "What path should a hospitalist take to reach the C-suite?", False),
+    (asks_other_name, "Are there any alternative names used for the CMO in Pharma?", True),
+    (asks_other_name, "What other titles are used for the chief medical officer role at biotech companies?", True),
+    (asks_other_name, "Is the CMO in pharma known by any other names?", True),
+    (asks_other_name, "VPMA vs CMO: what's the difference?", False),
+    (asks_other_name, "What does VPMA stand for?", False),
     (asks_their_organization, "In what way does your practice greet a newly arrived physician?", True),
     (asks_their_organization, "Will you or your organization's other physicians speak up for patients?", True),
     (asks_their_organization, "Does your hospital need a chief quality officer?", True),
