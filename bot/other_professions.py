@@ -53,12 +53,15 @@ _ONES_WAY = re.compile(
     r"|\b(?:path|paths|pathway|route|routes|way|ways|track|road|door|ladder)\s+(?:for|to)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
     rf"{_PROFESSION}\b"
     r"|\b(?:path|pathway|route|track|steps?|road)\s+(?:should|does|do|can|could|would|might|must)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
-    rf"{_PROFESSION}\s+(?:take|follow|use|go)\b",
+    rf"{_PROFESSION}\s+(?:take|follow|use|go)\b"
+    r"|\b(?:if|when|once)\s+(?:an?\s+)?(?:[\w-]+\s+)?"
+    rf"{_PROFESSION}\s+(?:wants?|wanted|hopes?|hoped|plans?|planned|decides?|decided|aims?|aimed|wishe[sd]|wished)\s+to\s+"
+    r"(?:become|be|get|move|go|transition|step|climb|reach|land|work)\b",
     re.IGNORECASE,
 )
 """A question of whether or how members of a profession reach a role ("Can a PA become …", "how a nurse could work up …",
 "Which leadership roles are open to physician assistants?", "any path for NPs or PAs into a CMO seat?", "What leadership
-path should a nurse take to reach the C-suite?")."""
+path should a nurse take to reach the C-suite?", "If a PA wanted to move into healthcare administration, …")."""
 _NAMES_ONE = re.compile(rf"\b{_PROFESSION}\b", re.IGNORECASE)
 
 

@@ -174,6 +174,8 @@ FLOORS = {
     "chat_zz": Floor(DATA / "chat_zz.jsonl", DATA / "chat_zz_oos.jsonl", 0.93, 0.97, 0.93, 0.95, 0.96),
     "fresh_41": Floor(DATA / "fresh_41.jsonl", DATA / "fresh_41_oos.jsonl", 0.93, 0.97, 0.93, 0.95, 0.96),
     "real_41": Floor(DATA / "real_41.jsonl", DATA / "real_41_oos.jsonl", 0.93, 0.97, 0.93, 0.93, 0.93),
+    "fresh_42": Floor(DATA / "fresh_42.jsonl", DATA / "fresh_42_oos.jsonl", 0.97, 0.97, 0.95, 0.97, 0.96),
+    "real_42": Floor(DATA / "real_42.jsonl", DATA / "real_42_oos.jsonl", 0.93, 0.97, 0.93, 0.97, 0.93),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 

@@ -196,6 +196,8 @@ ASKS = [
     (asks_other_profession, "Pediatric hospitalist here, can I become a CMO?", False),
     (asks_other_profession, "What leadership path should a nurse take to reach the C-suite?", True),
     (asks_other_profession, "What path should a hospitalist take to reach the C-suite?", False),
+    (asks_other_profession, "If a PA wanted to move into healthcare administration, which credentials would help?", True),
+    (asks_other_profession, "If a hospitalist wanted to move into administration, which credentials would help?", False),
     (asks_other_name, "Are there any alternative names used for the CMO in Pharma?", True),
     (asks_other_name, "What other titles are used for the chief medical officer role at biotech companies?", True),
     (asks_other_name, "Is the CMO in pharma known by any other names?", True),
