@@ -34,6 +34,7 @@ from bot.schools import asks_named_school, states_named_school
 from bot.search_firms import asks_named_firm, states_named_firm
 from bot.job_boards import asks_job_boards, states_job_boards
 from bot.other_names import asks_other_name, states_other_name
+from bot.back_to_practice import asks_back_to_practice, states_back_to_practice
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
@@ -76,6 +77,7 @@ UNSTATED_FOCUSES: tuple[tuple[Callable[[str], bool], Callable[[Iterable[str]], b
     (asks_named_firm, states_named_firm),
     (asks_job_boards, states_job_boards),
     (asks_other_name, states_other_name),
+    (asks_back_to_practice, states_back_to_practice),
 )
 """Focuses the documents never state whose questions the model reads as stated, for it does not read direction or
 setting ("Who oversees the CMO?", "the next step after becoming a CMO", "the CMO role from country to country") and
@@ -84,7 +86,8 @@ pathologists a natural fit for the CQO role?", "CMO pay at a payer", "Which role
 medical director manages?", "What is driving the growth of the CQO role?"), another profession ("Can a PA become a
 medical director?"), a school's name ("Which is better, Wharton or Kellogg?"), a search firm's ("Which executive
 search firms are the big ones?"), where openings are posted ("Which job boards list CMO openings?"), a role's other
-names ("Are there alternative names for the CMO in pharma?") or the reader's own
+names ("Are there alternative names for the CMO in pharma?"), going back to practice ("Can a former CMO return to
+clinical practice?") or the reader's own
 organization ("Does your organization have a VPMA?"): each as
 (does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
@@ -209,8 +212,8 @@ class AnswerEngine:
         words it knows, the topic's, would decide alone. So is a question of whom a role reports to, of a career
         past the CMO job, of another country's physician executives, of specialties, of pay, of which executive owns
         a function the guide gives no role, of a figure it never gives, of how the field is changing, of another
-        profession's way into a role, of schools or search firms by name, of where openings are posted or of a role's
-        other names, while the documents state none (`UNSTATED_FOCUSES`): the
+        profession's way into a role, of schools or search firms by name, of where openings are posted, of a role's
+        other names or of going back to practice, while the documents state none (`UNSTATED_FOCUSES`): the
         model does not read direction or setting ("Who oversees the CMO?" beside "What does the CMO oversee?")."""
         twin = near_twin(evidence.features)
         if twin and not self.same_focus_as_twin(evidence):

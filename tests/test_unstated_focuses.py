@@ -20,6 +20,7 @@ from bot.schools import asks_named_school, states_named_school
 from bot.search_firms import asks_named_firm, states_named_firm
 from bot.job_boards import asks_job_boards, states_job_boards
 from bot.other_names import asks_other_name, states_other_name
+from bot.back_to_practice import asks_back_to_practice, states_back_to_practice
 from bot.settings import PROJECT_ROOT
 from bot.specialties import asks_specialties, states_specialties
 from bot.their_organization import asks_their_organization, states_their_organization
@@ -59,6 +60,8 @@ def test_a_published_sentence_that_states_one_turns_its_refusal_off():
     assert not states_job_boards(["Many top leadership positions are filled through personal referrals and targeted recruitment."])
     assert states_other_name(["In pharma the CMO is also called the chief development officer."])
     assert not states_other_name(["The Vice President of Medical Affairs (VPMA) position represents a significant increase in scope."])
+    assert states_back_to_practice(["Several graduates have returned to clinical practice after a term as CMO."])
+    assert not states_back_to_practice(["The foundation of a successful CMO career is built upon a decade or more of substantial clinical practice."])
     assert not states_their_organization(["The CMO ensures the alignment of medical staff with the organization's objectives."])
     assert states_other_profession(["Nurse practitioners and PAs in the program follow the same leadership track."])
     assert not states_other_profession(["The CMO aligns the medical staff with the organization's objectives."])
@@ -203,6 +206,11 @@ ASKS = [
     (asks_other_name, "Is the CMO in pharma known by any other names?", True),
     (asks_other_name, "VPMA vs CMO: what's the difference?", False),
     (asks_other_name, "What does VPMA stand for?", False),
+    (asks_back_to_practice, "How do you step down from a CMO role and go back to full-time clinical practice?", True),
+    (asks_back_to_practice, "Can a former Chief Medical Officer return to full-time clinical practice?", True),
+    (asks_back_to_practice, "if i become a cmo and hate it can i go back to clinical work lol", True),
+    (asks_back_to_practice, "is a med director job a step down from VPMA?", False),
+    (asks_back_to_practice, "How many years of clinical practice before moving into leadership?", False),
     (asks_their_organization, "In what way does your practice greet a newly arrived physician?", True),
     (asks_their_organization, "Will you or your organization's other physicians speak up for patients?", True),
     (asks_their_organization, "Does your hospital need a chief quality officer?", True),
