@@ -11,9 +11,8 @@ a med director job a step down from VPMA?" compares two steps of the path, and i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _CLINIC = (
     r"(?:full[\s-]time\s+|part[\s-]time\s+)?(?:clinical\s+)?(?:practice|practicing|practising|medicine|clinic|clinical\s+work"
@@ -28,11 +27,4 @@ _BACK = re.compile(
 )
 
 
-def asks_back_to_practice(message: str) -> bool:
-    """Whether a question sentence asks about going back to practice or stepping down from a role."""
-    return any(_BACK.search(s) for s in question_sentences(message))
-
-
-def states_back_to_practice(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents speaks of going back to practice."""
-    return any(_BACK.search(s) for s in sentences)
+asks_back_to_practice, states_back_to_practice = focus(_BACK)

@@ -13,9 +13,8 @@ not through job boards?" ask how the jobs are filled, which the guide answers; a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _BOARDS = (
     r"(?:job|jobs|career|careers|employment|recruiting|recruitment)\s+(?:boards?|sites?|websites?|portals?|listings?\s+sites?)"
@@ -35,11 +34,4 @@ _STATES_WHERE_POSTED = re.compile(
 )
 
 
-def asks_job_boards(message: str) -> bool:
-    """Whether a question sentence asks where openings are posted, or which boards or sites list them."""
-    return any(_ASKS_WHERE_POSTED.search(s) for s in question_sentences(message))
-
-
-def states_job_boards(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents names a job board or where openings are posted."""
-    return any(_STATES_WHERE_POSTED.search(s) for s in sentences)
+asks_job_boards, states_job_boards = focus(_ASKS_WHERE_POSTED, _STATES_WHERE_POSTED)

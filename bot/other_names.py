@@ -11,9 +11,8 @@ CMO: what's the difference?") asks what each does, and is left to the rest.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _OTHER_NAME = re.compile(
     r"\b(?:other|alternative|alternate|different|equivalent|similar)\s+(?:job\s+)?(?:names?|titles?)\b"
@@ -23,11 +22,4 @@ _OTHER_NAME = re.compile(
 )
 
 
-def asks_other_name(message: str) -> bool:
-    """Whether a question sentence asks what else a role is called."""
-    return any(_OTHER_NAME.search(s) for s in question_sentences(message))
-
-
-def states_other_name(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents gives a role another name."""
-    return any(_OTHER_NAME.search(s) for s in sentences)
+asks_other_name, states_other_name = focus(_OTHER_NAME)

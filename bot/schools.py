@@ -12,9 +12,8 @@ names a business school, is refused while no sentence of the documents names one
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _SCHOOL_NAMES = (
     r"wharton|harvard|kellogg|stanford|fuqua|booth|sloan|haas|tuck|columbia\s+business|yale\s+som|johns\s+hopkins|carnegie"
@@ -30,11 +29,4 @@ _NAMED = re.compile(
 )
 
 
-def asks_named_school(message: str) -> bool:
-    """Whether a question sentence asks for schools or programs by name or rank."""
-    return any(_NAMED.search(s) for s in question_sentences(message))
-
-
-def states_named_school(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents names a school, a program by name or a ranking."""
-    return any(_NAMED.search(s) for s in sentences)
+asks_named_school, states_named_school = focus(_NAMED)

@@ -12,9 +12,8 @@ what the guide describes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _FIRM_NAMES = (
     r"korn\s*ferry|spencer\s+stuart|witt\s*/?\s*kieffer|heidrick|russell\s+reynolds|b\.?\s?e\.?\s+smith|egon\s+zehnder"
@@ -30,11 +29,4 @@ _NAMED_FIRM = re.compile(
 )
 
 
-def asks_named_firm(message: str) -> bool:
-    """Whether a question sentence asks which search firms, by name or by standing."""
-    return any(_NAMED_FIRM.search(s) for s in question_sentences(message))
-
-
-def states_named_firm(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents names a search firm or ranks them."""
-    return any(_NAMED_FIRM.search(s) for s in sentences)
+asks_named_firm, states_named_firm = focus(_NAMED_FIRM)

@@ -15,9 +15,8 @@ do?", "What does your CMO do all day?" are a page's generic "your").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _THEIR_ORGANIZATION = re.compile(
     r"\b(?:does|do|is|are|has|have|did|will|would|should|can|could)\s+(?:you\s+or\s+)?your\s+(?:own\s+)?"
@@ -27,11 +26,4 @@ _THEIR_ORGANIZATION = re.compile(
 )
 
 
-def asks_their_organization(message: str) -> bool:
-    """Whether a question sentence asks about the reader's own organization."""
-    return any(_THEIR_ORGANIZATION.search(s) for s in question_sentences(message))
-
-
-def states_their_organization(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents speaks to its reader's organization."""
-    return any(_THEIR_ORGANIZATION.search(s) for s in sentences)
+asks_their_organization, states_their_organization = focus(_THEIR_ORGANIZATION)

@@ -14,9 +14,8 @@ demands, strategic planning "becoming more important".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from bot.query import question_sentences
+from bot.focus import focus
 
 _CHANGE = (
     r"growth|rise|expansion|popularity|demand|decline|trend|surge|boom|drop|fall|shortage|turnover"
@@ -40,11 +39,4 @@ _TREND = re.compile(
 )
 
 
-def asks_trend(message: str) -> bool:
-    """Whether a question sentence asks how the field, a role or a practice is changing."""
-    return any(_TREND.search(s) for s in question_sentences(message))
-
-
-def states_trend(sentences: Iterable[str]) -> bool:
-    """Whether any sentence of the documents states such a change."""
-    return any(_TREND.search(s) for s in sentences)
+asks_trend, states_trend = focus(_TREND)
