@@ -301,13 +301,14 @@ _INSTEAD = re.compile(r"\binstead\b(?!\s+of\b)", re.IGNORECASE)
 usual route instead?"); "instead of …" names what it is set against."""
 _COMPARES_WHAT_CAME_BEFORE = re.compile(
     r"\beach\s+(?:one|of|degree|option|program|credential|choice)\b|\b(?:does|do|would|will|can|could|should)\s+each\b"
-    r"|\b(?:the\s+)?(?:differences?|diffs?)\W*$",
+    r"|\b(?:the\s+)?(?:actual\s+|real\s+|main\s+|big\s+|key\s+)?(?:differences?|diffs?)(?:\s+(?:is|are|was|would\s+be))?\W*$",
     re.IGNORECASE,
 )
 _COMPARES_HERE = re.compile(r"\b(?:vs|versus|between|or|and|against|compared)\b", re.IGNORECASE)
-"""A sentence that asks of "each one" or "each degree", or ends on "the difference" (or a bare "diff") without naming
-what it compares, compares what came before it ("Could you outline what each degree emphasizes?", "What does each
-offer?", "What's the clearest way to explain the difference?" after a sentence weighing an MBA against an MHA); "MBA
+"""A sentence that asks of "each one" or "each degree", or ends on "the difference" (or a bare "diff", or "what the
+actual difference is") without naming what it compares, compares what came before it ("Could you outline what each
+degree emphasizes?", "What does each offer?", "What's the clearest way to explain the difference?" after a sentence
+weighing an MBA against an MHA); "MBA
 vs MHA vs MMM - what's the difference?" names its own, and "more oversight at each step" is no choice among things
 named."""
 NUMBERS = frozenset({"two", "three", "four", "five"})

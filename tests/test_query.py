@@ -255,6 +255,7 @@ def test_asking_of_each_one_or_for_the_difference_leans_on_what_the_context_name
         "She keeps asking what a hospital CMO does versus one at an insurer. What's the clearest way to explain the difference?",
         "cmo at a biotech vs a hospital.. whats diff",
         "payer cmo or hospital cmo. whats the difference",
+        "PGY-3 in EM, thinking about an MHA vs an MMM down the line. Anyone know what the actual difference is?",
     ):
         assert asking_sentence(leaning, STOP) is None, leaning
     for standing in (
