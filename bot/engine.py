@@ -12,8 +12,11 @@ import numpy as np
 from bot.abstain import in_scope_probability
 from bot.after_the_path import asks_past_the_path, states_past_the_path
 from bot.answer import Answer, LeadSentence, Passage, Source, new_answer_id
+from bot.back_to_practice import asks_back_to_practice, states_back_to_practice
 from bot.elsewhere import asks_elsewhere, states_elsewhere
+from bot.job_boards import asks_job_boards, states_job_boards
 from bot.other_functions import asks_other_function, states_other_function
+from bot.other_names import asks_other_name, states_other_name
 from bot.other_professions import asks_other_profession, states_other_profession
 from bot.pay import asks_pay, states_pay
 from bot.quantities import asks_quantity, states_quantity
@@ -32,9 +35,6 @@ from bot.retrieval import (
 )
 from bot.schools import asks_named_school, states_named_school
 from bot.search_firms import asks_named_firm, states_named_firm
-from bot.job_boards import asks_job_boards, states_job_boards
-from bot.other_names import asks_other_name, states_other_name
-from bot.back_to_practice import asks_back_to_practice, states_back_to_practice
 from bot.sentences import RankedSentence
 from bot.specialties import asks_specialties, states_specialties
 from bot.spelling import Speller
@@ -87,9 +87,8 @@ medical director manages?", "What is driving the growth of the CQO role?"), anot
 medical director?"), a school's name ("Which is better, Wharton or Kellogg?"), a search firm's ("Which executive
 search firms are the big ones?"), where openings are posted ("Which job boards list CMO openings?"), a role's other
 names ("Are there alternative names for the CMO in pharma?"), going back to practice ("Can a former CMO return to
-clinical practice?") or the reader's own
-organization ("Does your organization have a VPMA?"): each as
-(does a message ask it, do these sentences state it). A question that asks one is refused while the documents do
+clinical practice?") or the reader's own organization ("Does your organization have a VPMA?"): each as (does a message
+ask it, do these sentences state it). A question that asks one is refused while the documents do
 not state it (`AnswerEngine.in_scope`)."""
 _STOP_WORDS = ENGLISH_STOP_WORDS | AUXILIARIES
 _STOP_STEMS = frozenset(lexical.tokenize_one(" ".join(sorted(_STOP_WORDS))))

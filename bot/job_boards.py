@@ -23,13 +23,13 @@ _BOARDS = (
 _ASKS_WHERE_POSTED = re.compile(
     r"\b(?:which|what|best|good|top|any|favou?rite|recommended|reliable|list(?:\s+(?:the|some|a\s+few))?"
     r"|name(?:\s+(?:the|some|a\s+few))?)\s+(?:[\w'-]+\s+){0,2}?(?:" + _BOARDS + r")\b"
-    r"|\bwhere\s+(?:are|do|does|can|could|should|would|will|is|to)\s+(?:[\w'-]+\s+){0,6}?(?:posted|advertised|listed|find\s+(?:the\s+)?(?:openings|listings|postings|vacancies))\b",
+    r"|\bwhere\s+(?:are|do|does|can|could|should|would|will|is|to)\s+(?:[\w'-]+\s+){0,6}?"
+    r"(?:posted|advertised|listed|find\s+(?:the\s+)?(?:openings|listings|postings|vacancies))\b",
     re.IGNORECASE,
 )
-
-
 _STATES_WHERE_POSTED = re.compile(
-    r"\b(?:job|jobs|career|careers|employment)\s+(?:boards?|sites?|websites?|portals?)\b|\b(?:posted|listed|advertised)\s+(?:on|in|at|through)\b",
+    r"\b(?:job|jobs|career|careers|employment)\s+(?:boards?|sites?|websites?|portals?)\b"
+    r"|\b(?:posted|listed|advertised)\s+(?:on|in|at|through)\b",
     re.IGNORECASE,
 )
 

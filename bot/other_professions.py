@@ -7,9 +7,9 @@ was answered (0.93) with the physician's path, and the nurse practitioner's ques
 substantial clinical practice", because its asking sentence ("Could I realistically become a CMO?") is judged alone
 and the context that says who "I" is drops out. A message is refused, while no sentence of the documents names
 another profession, when a question sentence asks whether or how members of one get to a role, or when the member
-says they are one ("PA here 👋") and asks, in the first person ("I", "we", "us") and about no one else, how to get there. A nurse manager asking
-about a hospitalist ("… What does that kind of patient safety work actually give him?"), a physician who works with
-nurses, and a "nurse-turned-MD" are not.
+says they are one ("PA here 👋") and asks, in the first person ("I", "we", "us") and about no one else, how to get
+there. A nurse manager asking about a hospitalist ("… What does that kind of patient safety work actually give him?"),
+a physician who works with nurses, and a "nurse-turned-MD" are not.
 """
 
 from __future__ import annotations
