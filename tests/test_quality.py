@@ -180,6 +180,8 @@ FLOORS = {
     "basic_43": Floor(DATA / "basic_43.jsonl", DATA / "basic_43_oos.jsonl", 0.93, 0.97, 0.95, 0.91, 0.96),
     "fresh_44": Floor(DATA / "fresh_44.jsonl", DATA / "fresh_44_oos.jsonl", 0.93, 0.97, 0.93, 0.97, 0.96),
     "real_44": Floor(DATA / "real_44.jsonl", DATA / "real_44_oos.jsonl", 0.95, 0.97, 0.95, 0.95, 0.96),
+    "fresh_45": Floor(DATA / "fresh_45.jsonl", DATA / "fresh_45_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
+    "real_45": Floor(DATA / "real_45.jsonl", DATA / "real_45_oos.jsonl", 0.95, 0.97, 0.95, 0.95, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
