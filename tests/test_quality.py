@@ -182,6 +182,9 @@ FLOORS = {
     "real_44": Floor(DATA / "real_44.jsonl", DATA / "real_44_oos.jsonl", 0.95, 0.97, 0.95, 0.95, 0.96),
     "fresh_45": Floor(DATA / "fresh_45.jsonl", DATA / "fresh_45_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
     "real_45": Floor(DATA / "real_45.jsonl", DATA / "real_45_oos.jsonl", 0.95, 0.97, 0.95, 0.95, 0.96),
+    "fresh_46": Floor(DATA / "fresh_46.jsonl", DATA / "fresh_46_oos.jsonl", 0.91, 0.97, 0.93, 0.95, 0.96),
+    "real_46": Floor(DATA / "real_46.jsonl", DATA / "real_46_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
+    "chat_46": Floor(DATA / "chat_46.jsonl", DATA / "chat_46_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
