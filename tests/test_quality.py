@@ -185,6 +185,9 @@ FLOORS = {
     "fresh_46": Floor(DATA / "fresh_46.jsonl", DATA / "fresh_46_oos.jsonl", 0.91, 0.97, 0.93, 0.95, 0.96),
     "real_46": Floor(DATA / "real_46.jsonl", DATA / "real_46_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
     "chat_46": Floor(DATA / "chat_46.jsonl", DATA / "chat_46_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
+    "real_47": Floor(DATA / "real_47.jsonl", DATA / "real_47_oos.jsonl", 0.97, 0.97, 0.95, 0.95, 0.96),
+    "edge_47": Floor(DATA / "edge_47.jsonl", DATA / "edge_47_oos.jsonl", 0.97, 0.97, 0.97, 0.95, 0.96),
+    "esl_47": Floor(DATA / "esl_47.jsonl", DATA / "esl_47_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
