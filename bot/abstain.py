@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import math
 import os
 import threading
 import warnings
@@ -106,6 +105,7 @@ def _fit(x: np.ndarray, y: np.ndarray) -> dict:
     network = MLPClassifier((NETWORK_HIDDEN,), alpha=NETWORK_ALPHA, max_iter=NETWORK_PASSES, random_state=0)
     network.fit(_standardise(x, net_mean, net_scale), y)
     return {
+        "features": list(FEATURES),
         "mean": mean.tolist(),
         "scale": scale.tolist(),
         "coef": logistic.coef_[0].tolist(),
@@ -159,12 +159,13 @@ def fit_abstention(
     from threadpoolctl import threadpool_limits
 
     x = design(features, vectors)
+    rows = np.hstack([np.atleast_2d(features), np.atleast_2d(vectors)]).astype(np.float64)
     y = in_scope.astype(int)
     probs = np.zeros(len(y))
     folds = RepeatedStratifiedKFold(n_splits=CV_SPLITS, n_repeats=CV_REPEATS, random_state=seed)
 
     def held_out(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return test, probabilities(_fit(x[train], y[train]), x[test])
+        return test, probabilities(fold(_fit(x[train], y[train])), rows[test])
 
     # liblinear and the network's matrix products release the GIL: the folds run on every core, each with one BLAS
     # thread (threads of both on every core took twice as long). The network stops at NETWORK_PASSES on purpose;
@@ -178,7 +179,6 @@ def fit_abstention(
     curve = risk_coverage(probs, in_scope.astype(bool), correct.astype(bool))
     point = choose_point(curve)
     return {
-        "features": list(FEATURES),
         **fitted,
         "threshold": point.threshold,
         "target_coverage": TARGET_COVERAGE,
@@ -193,24 +193,11 @@ def _sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-def probabilities(params: dict, x: np.ndarray) -> np.ndarray:
-    """In-scope probabilities of `design` rows: the logistic model's, averaged with the network's where the index
-    has one. The fit's folds are scored here too, so the threshold is chosen on what answering computes."""
-    mean, scale, coef = model_arrays(params)
-    logistic = _sigmoid(_standardise(x, mean, scale) @ coef + params["intercept"])
-    net = params.get("network")
-    if not net:
-        return logistic
-    net_mean, net_scale, hidden, hidden_bias, net_coef = model_arrays(net, ("mean", "scale", "hidden", "hidden_bias", "coef"))
-    activations = np.maximum(_standardise(x, net_mean, net_scale) @ hidden + hidden_bias, 0.0)
-    return (logistic + _sigmoid(activations @ net_coef + net["intercept"])) / 2
-
-
 @dataclass(frozen=True)
 class Folded:
-    """`probabilities` for one question at a time, each model's standardisation and the embedding's weight folded
-    into its weights once per loaded index: answering reads a raw row (evidence, then embedding) with two products
-    and a hidden layer, where building the design row and standardising it twice took most of its 70 µs."""
+    """The fitted models with each one's standardisation and the embedding's weight (`design`) folded into its weights:
+    they read a raw row (evidence, then embedding) with two products and a hidden layer, where building the design
+    row and standardising it twice took most of an answer's 70 µs in the abstention model."""
 
     weights: np.ndarray
     bias: float
@@ -241,12 +228,18 @@ def fold(params: dict) -> Folded:
     )
 
 
-def in_scope_probability(params: dict, features: dict[str, float], vector: np.ndarray) -> float:
-    """`probabilities` of one question's `design` row, computed from the `Folded` models."""
-    model = derived(params, fold)
-    row = np.concatenate([np.fromiter((features[name] for name in params["features"]), dtype=np.float64), vector])
-    logistic = 1.0 / (1.0 + math.exp(-(row @ model.weights + model.bias)))
+def probabilities(model: Folded, rows: np.ndarray) -> np.ndarray:
+    """In-scope probabilities of raw rows (evidence features, then the question embedding): the logistic model's,
+    averaged with the network's where the index has one. The fit's held-out folds are scored here too, so the
+    threshold is chosen on what answering computes."""
+    logistic = _sigmoid(rows @ model.weights + model.bias)
     if model.hidden is None:
         return logistic
-    activations = np.maximum(row @ model.hidden + model.hidden_bias, 0.0)
-    return (logistic + 1.0 / (1.0 + math.exp(-(activations @ model.coef + model.intercept)))) / 2
+    activations = np.maximum(rows @ model.hidden + model.hidden_bias, 0.0)
+    return (logistic + _sigmoid(activations @ model.coef + model.intercept)) / 2
+
+
+def in_scope_probability(params: dict, features: dict[str, float], vector: np.ndarray) -> float:
+    """`probabilities` of one question, from the index's models folded once per loaded index."""
+    row = np.concatenate([np.fromiter((features[name] for name in params["features"]), dtype=np.float64), vector])
+    return float(probabilities(derived(params, fold), row[None, :])[0])

@@ -200,20 +200,35 @@ def test_sentence_cosines_read_the_same_whether_the_guide_is_multiplied_whole_or
 
 
 def test_the_abstention_model_answering_reads_is_the_one_the_fit_scored(hashing_settings: Settings):
-    """Answering folds each model's standardisation into its weights (`bot.abstain.fold`); the threshold was chosen on
-    `probabilities` of the design rows, so the two must agree, with the network and without."""
+    """Answering and the fit's held-out folds read the models folded (`bot.abstain.fold`): each model's
+    standardisation and the embedding's weight in its weights. They must compute what the fitted models compute on
+    the standardised design rows they were fitted on, with the network and without."""
     import numpy as np
 
-    from bot.abstain import design, in_scope_probability, probabilities
+    from bot.abstain import design, fold, in_scope_probability, probabilities
+
+    def sigmoid(z: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-z))
+
+    def as_fitted(model: dict, x: np.ndarray) -> np.ndarray:
+        logistic = sigmoid((x - np.array(model["mean"])) / np.array(model["scale"]) @ np.array(model["coef"]) + model["intercept"])
+        net = model.get("network")
+        if not net:
+            return logistic
+        standardised = (x - np.array(net["mean"])) / np.array(net["scale"])
+        hidden = np.maximum(standardised @ np.array(net["hidden"]) + np.array(net["hidden_bias"]), 0)
+        return (logistic + sigmoid(hidden @ np.array(net["coef"]) + net["intercept"])) / 2
 
     _build(hashing_settings)
     params = load_index(hashing_settings.index_dir).abstain
     assert params.get("network")
     rng = np.random.default_rng(7)
     for model in (params, {k: v for k, v in params.items() if k != "network"}):
-        for _ in range(20):
-            features = {name: float(rng.normal()) for name in model["features"]}
-            vector = rng.normal(size=len(model["mean"]) - len(model["features"])).astype(np.float32)
-            vector /= np.linalg.norm(vector)
-            fitted = probabilities(model, design(np.array([features[n] for n in model["features"]]), vector))[0]
-            assert in_scope_probability(model, features, vector) == pytest.approx(float(fitted), abs=1e-12)
+        features = rng.normal(size=(20, len(model["features"])))
+        vectors = rng.normal(size=(20, len(model["mean"]) - len(model["features"])))
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        expected = as_fitted(model, design(features, vectors))
+        np.testing.assert_allclose(probabilities(fold(model), np.hstack([features, vectors])), expected, atol=1e-12)
+        for row, vector, want in zip(features, vectors, expected, strict=True):
+            named = dict(zip(model["features"], row.tolist(), strict=True))
+            assert in_scope_probability(model, named, vector.astype(np.float32)) == pytest.approx(float(want), abs=1e-6)
