@@ -600,7 +600,8 @@ NOTES = """## How to read it
 
 - **1 latency**: each dev question is timed through `AnswerEngine.answer` (cleaning, one encode call of the
   question and, for long questions, its asking sentence, with the question's words read on another thread while
-  the model runs, hybrid retrieval, abstention, passages) and through the bare baseline, alternately, so both see
+  the model runs, hybrid retrieval with the out-of-scope bank scanned on another thread while the sections and
+  sentences are ranked, abstention, passages) and through the bare baseline, alternately, so both see
   the same noise.
 - **2 HTTP**: `guidebot serve` as a subprocess on loopback. The Slack and Teams rows (`bench/platforms.py`):
   50 members, each sending a question, waiting for the acknowledgement (the HTTP response), then for the

@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from index.priority import set_thread_priority, thread_priority
+from index.priority import run_at, thread_priority
 
 T = TypeVar("T")
 EXPORT_VERSION = "1"
@@ -273,7 +273,7 @@ class OnnxEmbedder:
         this one still prepared the model's input would keep it until done."""
         priority = thread_priority()
         started: list[Future[T]] = []
-        vectors = self._encode(texts, lambda: started.append(self._alongside.submit(_at_priority, priority, job)))
+        vectors = self._encode(texts, lambda: started.append(self._alongside.submit(run_at, priority, job)))
         return vectors, started[0].result() if started else job()
 
     def _encode(self, texts: list[str], on_run: Callable[[], object] | None = None) -> np.ndarray:
@@ -312,14 +312,6 @@ class OnnxEmbedder:
         weights = mask[..., None].astype(np.float32)
         return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
-
-def _at_priority(priority: int | None, job: Callable[[], T]) -> T:
-    """`job`, run at the CPU priority of the thread that asked for it. A pool's thread keeps the priority of whichever
-    thread started it, and a server's answer workers run below its event loop (`bot.batching`): their reading must not
-    compete with the loop at its priority (a thread once lowered may stay there: `set_thread_priority`)."""
-    if priority is not None and thread_priority() != priority:
-        set_thread_priority(priority)
-    return job()
 
 
 def load_onnx_embedder(model: str, data_dir: Path, quantize: bool = False) -> OnnxEmbedder:
