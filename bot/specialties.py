@@ -5,7 +5,8 @@ The model reads the role words around the specialty, not the specialty: "are pat
 role?" was answered (0.93) with the CQO's duties, "Do executive recruiters prefer proceduralists or non-proceduralists
 for CMO searches?" (0.94) with the search firms'. A question sentence that names specialties as what it asks about is
 refused while no sentence of the documents names one: the word "specialty" itself, or specialists in the plural
-weighed against each other or against the job ("Do oncologists have an edge …", "are hospitalists favoured …"). A
+weighed against each other or against the job ("Do oncologists have an edge …", "are hospitalists favoured …"), or two
+different specialists weighed in the singular ("Is it harder for a radiologist … than for a hospitalist?"). A
 member's own specialty told as context ("As a radiologist, how do I get started?", "I'm a specialist, which degree
 …?") and a group asking how it gets there ("How do hospitalists … develop in that direction?") are not.
 """
@@ -55,6 +56,13 @@ _FIELDS_WEIGHED = re.compile(
     re.IGNORECASE,
 )
 """Two fields set against each other ("Internal medicine or emergency medicine residency: which sets you up better …?")."""
+_SPECIALIST = re.compile(
+    r"\b(?:[a-z]+ologist|psychiatrist|physiatrist|hospitalist|internist|intensivist|proceduralist|surgeon|pediatrician"
+    r"|paediatrician|obstetrician|orthopedist|anesthetist|pcp|family\s+physician)s?\b",
+    re.IGNORECASE,
+)
+"""One specialist, or many: two different ones weighed in a sentence ("Is it harder for a radiologist to move into the
+executive suite than for a hospitalist?") ask about specialties as `_SPECIALISTS` in the plural do."""
 
 
 def _named_not_as_own(pattern: re.Pattern[str], sentence: str) -> bool:
@@ -71,7 +79,14 @@ def asks_specialties(message: str) -> bool:
             return True
         if _FIELD_AS_ROUTE.search(sentence) or _named_not_as_own(_FIELDS_WEIGHED, sentence):
             return True
+        if len(_others(_SPECIALIST, sentence)) >= 2 and _WEIGHED.search(sentence):
+            return True
     return False
+
+
+def _others(pattern: re.Pattern[str], sentence: str) -> set[str]:
+    """The different things `pattern` finds in `sentence` other than the member's own description of themselves."""
+    return {m.group(0).lower().rstrip("s") for m in pattern.finditer(sentence) if not _OWN.search(sentence[: m.start()])}
 
 
 def states_specialties(sentences: Iterable[str]) -> bool:
