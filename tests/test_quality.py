@@ -190,6 +190,8 @@ FLOORS = {
     "esl_47": Floor(DATA / "esl_47.jsonl", DATA / "esl_47_oos.jsonl", 0.97, 0.97, 0.97, 0.97, 0.96),
     "fresh_48": Floor(DATA / "fresh_48.jsonl", DATA / "fresh_48_oos.jsonl", 0.84, 0.93, 0.84, 0.86, 0.96),
     "real_48": Floor(DATA / "real_48.jsonl", DATA / "real_48_oos.jsonl", 0.95, 0.97, 0.95, 0.97, 0.96),
+    "fresh_49": Floor(DATA / "fresh_49.jsonl", DATA / "fresh_49_oos.jsonl", 0.95, 0.97, 0.88, 0.97, 0.96),
+    "real_49": Floor(DATA / "real_49.jsonl", DATA / "real_49_oos.jsonl", 0.88, 0.97, 0.86, 0.93, 0.96),
 }
 IN_THE_BANKS = frozenset(name for half in HALVES for name in half)
 
