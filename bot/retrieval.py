@@ -9,10 +9,10 @@ the dense and lexical rankings agree.
 from __future__ import annotations
 
 import functools
-import os
-import time
 import math
+import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -24,8 +24,8 @@ import numpy as np
 from index import dense as dense_ops
 from index import lexical
 from index.embedder import Embedder, encode_alongside
-from index.priority import run_at, thread_priority
 from index.guide_index import GuideIndex
+from index.priority import run_at, thread_priority
 from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
 from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
@@ -398,11 +398,11 @@ def search(
         features["lead_score"] = sentences[0].score if sentences else NO_LEAD_SCORE
         evidence = replace(evidence, ranked=sentences)
     _, out_scores = outside.result()
-    features.update(bank_contrast(in_scores, out_scores))
+    features.update(_bank_contrast(in_scores, out_scores))
     return evidence
 
 
-def bank_contrast(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, float]:
+def _bank_contrast(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, float]:
     """The features that weigh the two banks' nearest questions against each other: the nearest out-of-scope one's
     cosine, the nearest in-scope one's lead over it, and the in-scope share of the nearest ten of both."""
     near_in = in_scores[:VOTE_NEIGHBOURS]
