@@ -65,9 +65,9 @@ _SPECIALIST = re.compile(
 executive suite than for a hospitalist?") ask about specialties as `_SPECIALISTS` in the plural do."""
 
 
-def _named_not_as_own(pattern: re.Pattern[str], sentence: str) -> bool:
-    """Whether `pattern` finds, in `sentence`, something other than the member's own description of themselves."""
-    return any(not _OWN.search(sentence[: m.start()]) for m in pattern.finditer(sentence))
+def _named_not_as_own(pattern: re.Pattern[str], sentence: str) -> set[str]:
+    """The different things `pattern` finds in `sentence` other than the member's own description of themselves."""
+    return {m.group(0).lower().rstrip("s") for m in pattern.finditer(sentence) if not _OWN.search(sentence[: m.start()])}
 
 
 def asks_specialties(message: str) -> bool:
@@ -79,14 +79,9 @@ def asks_specialties(message: str) -> bool:
             return True
         if _FIELD_AS_ROUTE.search(sentence) or _named_not_as_own(_FIELDS_WEIGHED, sentence):
             return True
-        if len(_others(_SPECIALIST, sentence)) >= 2 and _WEIGHED.search(sentence):
+        if len(_named_not_as_own(_SPECIALIST, sentence)) >= 2 and _WEIGHED.search(sentence):
             return True
     return False
-
-
-def _others(pattern: re.Pattern[str], sentence: str) -> set[str]:
-    """The different things `pattern` finds in `sentence` other than the member's own description of themselves."""
-    return {m.group(0).lower().rstrip("s") for m in pattern.finditer(sentence) if not _OWN.search(sentence[: m.start()])}
 
 
 def states_specialties(sentences: Iterable[str]) -> bool:
