@@ -24,7 +24,7 @@ import numpy as np
 from index import dense as dense_ops
 from index import lexical
 from index.embedder import Embedder, encode_alongside
-from index.guide_index import GuideIndex
+from index.guide_index import GuideIndex, QuestionCosines
 from index.priority import run_at, thread_priority
 from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
@@ -98,6 +98,8 @@ class Evidence:
     around: str | None = None
     """The section of the step that comes after or before the one the question names (`bot.successor`), which its
     answer leads with."""
+    cosines: QuestionCosines | None = None
+    """The question's cosines with the guide's sentences and chunks, which the sentence ranker reads too."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -312,8 +314,9 @@ def search(
     words = wording or read_wording(index, question, path, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
     section_of = index.chunk_sections
     outside = _scan_aside(lambda: nearest_bank(index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out))
-    scores, ids = dense_ops.search_dense(index.dense, q_vec[None, :], CANDIDATES)
-    dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    cosines = index.cosines(q_vec)
+    scores, ids = cosines.nearest_chunks(CANDIDATES)
+    dense_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
     tokens = words.tokens
     lex_scores = words.lexical
@@ -343,7 +346,7 @@ def search(
     spans = [(idx, start, end) for idx, start, end in spans if end > start]
     if spans:
         rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
-        sims = index.sentence_similarities(rows, q_vec).tolist()
+        sims = cosines.sentences(rows).tolist()
         offset = 0
         for idx, start, end in spans:
             chunk_sims = sims[offset : offset + end - start]
@@ -389,6 +392,7 @@ def search(
         q_vec,
         tokens,
         (in_rows, in_scores),
+        cosines=cosines,
         named_tokens=words.named_tokens,
         section_probs=section_probs,
         around=words.around,

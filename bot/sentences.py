@@ -126,9 +126,9 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
     chunks = [c for c, _, _ in spans]
     sizes = [end - start for _, start, end in spans]
     rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
-    q_vec = evidence.query_vector
-    cosine = index.sentence_similarities(rows, q_vec)
-    in_context = index.sentence_similarities(rows, q_vec, in_context=True) if len(index.sentence_context_vectors) else cosine
+    cosines = evidence.cosines or index.cosines(evidence.query_vector)
+    cosine = cosines.sentences(rows)
+    in_context = cosines.sentences(rows, in_context=True) if len(index.sentence_context_vectors) else cosine
     # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
     # even when the topic is all a question names. Counted then, it led "How to become a CMO" with whichever
     # sentence happens to say "CMO" ("… to secure a CMO placement"), not the overview's, which says "this senior

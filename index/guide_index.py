@@ -27,7 +27,7 @@ ENTITIES = "entities.json"
 SENTENCE_CONTEXT_VECTORS = "sentence_context_vectors.npy"
 RANKER = "ranker.json"
 WHOLE_PRODUCT_SENTENCES = 512
-"""Up to this many sentences, `GuideIndex.sentence_similarities` multiplies them all."""
+"""Up to this many sentences (and an exact chunk index), a question's cosines are one product (`QuestionCosines`)."""
 
 
 def section_key(chunk: Chunk) -> str:
@@ -104,6 +104,7 @@ class GuideIndex:
         self._chunk_postings: dict[int, dict[str, tuple[int, ...]]] = {}
         self._heading_terms: dict[int, frozenset[str]] = {}
         self._bank_in_tokens: dict[int, tuple[str, ...]] = {}
+        self._stacked = self._stack()
 
     def bank_in_tokens(self, row: int) -> tuple[str, ...]:
         """The stemmed words of one in-scope bank question, in order (the banks' texts list the in-scope ones first)."""
@@ -146,14 +147,50 @@ class GuideIndex:
     def sentence_rows(self, chunk_idx: int) -> tuple[int, int]:
         return self._offset_list[chunk_idx], self._offset_list[chunk_idx + 1]
 
-    def sentence_similarities(self, rows: np.ndarray, q_vec: np.ndarray, *, in_context: bool = False) -> np.ndarray:
-        """The cosines of sentences `rows` (embedded alone, or `in_context` after their heading) with a question.
-        A guide of a few hundred sentences is multiplied whole: copying a question's scattered candidates out first
-        cost more than the product of all of them."""
-        vectors = self.sentence_context_vectors if in_context else self.sentence_vectors
-        if len(vectors) <= WHOLE_PRODUCT_SENTENCES:
-            return (vectors @ q_vec)[rows]
-        return np.asarray(vectors[rows], dtype=np.float32) @ q_vec
+    def cosines(self, q_vec: np.ndarray) -> QuestionCosines:
+        if self._stacked is None:
+            return QuestionCosines(self, q_vec)
+        return QuestionCosines(self, q_vec, self._stacked @ q_vec)
+
+    def _stack(self) -> np.ndarray | None:
+        """A small guide's sentence vectors, alone and in context, and chunk vectors in one matrix (`QuestionCosines`)."""
+        sentences = len(self.sentence_vectors)
+        if sentences > WHOLE_PRODUCT_SENTENCES or len(self.sentence_context_vectors) != sentences or not isinstance(self.dense, faiss.IndexFlat):
+            return None
+        chunks = self.dense.reconstruct_n(0, self.dense.ntotal) if self.dense.ntotal else np.zeros((0, self.sentence_vectors.shape[1]))
+        return np.ascontiguousarray(np.vstack([self.sentence_vectors, self.sentence_context_vectors, chunks]), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class QuestionCosines:
+    """A question's cosines with the guide's sentences (embedded alone, or `in_context` after their heading) and chunks.
+
+    A small guide's are one product of the question with all of them (`GuideIndex._stack`), taken once per question:
+    taken apart (a FAISS search of the chunks, then each sentence product once per reader) each read its vectors
+    afresh from memory, the model having just pushed them out of the CPU's caches. A large guide's candidates are
+    gathered first and its chunks searched with FAISS."""
+
+    index: GuideIndex
+    vector: np.ndarray
+    whole: np.ndarray | None = None
+
+    def sentences(self, rows: np.ndarray, *, in_context: bool = False) -> np.ndarray:
+        index = self.index
+        count = len(index.sentence_vectors)
+        if self.whole is not None:
+            return self.whole[count : 2 * count][rows] if in_context else self.whole[:count][rows]
+        vectors = index.sentence_context_vectors if in_context else index.sentence_vectors
+        return np.asarray(vectors[rows], dtype=np.float32) @ self.vector
+
+    def nearest_chunks(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cosines and rows of the k chunks nearest the question, best first (ties: the earlier chunk first)."""
+        if self.whole is None:
+            scores, ids = dense.search_dense(self.index.dense, self.vector[None, :], k)
+            keep = ids[0] >= 0
+            return scores[0][keep], ids[0][keep]
+        chunks = self.whole[2 * len(self.index.sentence_vectors) :]
+        ids = np.argsort(-chunks, kind="stable")[:k]
+        return chunks[ids], ids
 
 
 def load_index(live_link: Path, expected_model: str | None = None) -> GuideIndex:

@@ -175,13 +175,15 @@ def test_the_rankers_word_overlap_from_postings_is_the_overlap_of_each_sentence(
     assert any(expected) or question == "zzz"
 
 
-def test_sentence_cosines_read_the_same_whether_the_guide_is_multiplied_whole_or_its_candidates_gathered(
-    hashing_settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_a_question_s_cosines_read_the_same_whether_the_guide_is_multiplied_whole_or_its_candidates_gathered(
+    hashing_settings: Settings,
 ):
-    """A small guide's sentences are multiplied whole, a large one's candidates gathered first: the same cosines."""
+    """A small guide's sentences and chunks are multiplied with the question in one product, a large one's candidate
+    sentences are gathered first and its chunks searched with FAISS: the same cosines, the same nearest chunks."""
     import numpy as np
 
-    from index import guide_index
+    from index import dense
+    from index.guide_index import QuestionCosines
 
     _build(hashing_settings)
     index = load_index(hashing_settings.index_dir)
@@ -189,14 +191,18 @@ def test_sentence_cosines_read_the_same_whether_the_guide_is_multiplied_whole_or
     rows = np.array([5, 0, 7, 3, len(index.sentence_vectors) - 1])
     expected = np.asarray(index.sentence_vectors)[rows] @ q_vec
     expected_in_context = np.asarray(index.sentence_context_vectors)[rows] @ q_vec
-    assert len(index.sentence_vectors) <= guide_index.WHOLE_PRODUCT_SENTENCES
-    whole = index.sentence_similarities(rows, q_vec), index.sentence_similarities(rows, q_vec, in_context=True)
-    monkeypatch.setattr(guide_index, "WHOLE_PRODUCT_SENTENCES", 0)
-    gathered = index.sentence_similarities(rows, q_vec), index.sentence_similarities(rows, q_vec, in_context=True)
+    whole = index.cosines(q_vec)
+    gathered = QuestionCosines(index, q_vec)
+    assert whole.whole is not None and gathered.whole is None
     for got in (whole, gathered):
-        np.testing.assert_allclose(got[0], expected, atol=1e-6)
-        np.testing.assert_allclose(got[1], expected_in_context, atol=1e-6)
+        np.testing.assert_allclose(got.sentences(rows), expected, atol=1e-6)
+        np.testing.assert_allclose(got.sentences(rows, in_context=True), expected_in_context, atol=1e-6)
     assert not np.allclose(expected, expected_in_context)
+    scores, ids = dense.search_dense(index.dense, q_vec[None, :], 4)
+    for got in (whole, gathered):
+        near_scores, near_ids = got.nearest_chunks(4)
+        assert near_ids.tolist() == ids[0].tolist()
+        np.testing.assert_allclose(near_scores, scores[0], atol=1e-6)
 
 
 def test_the_abstention_model_answering_reads_is_the_one_the_fit_scored(hashing_settings: Settings):
