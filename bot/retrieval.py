@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -25,7 +22,6 @@ from index import dense as dense_ops
 from index import lexical
 from index.embedder import Embedder, encode_alongside
 from index.guide_index import GuideIndex, QuestionCosines
-from index.priority import run_at, thread_priority
 from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
 from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
@@ -35,7 +31,6 @@ from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
 
 T = TypeVar("T")
-_SCANS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bank-scan")
 RRF_K = 2
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.3
@@ -161,12 +156,12 @@ def question_texts(
 
 def question_vectors(vectors: np.ndarray, spans: list[tuple[int, int]], dim: int) -> np.ndarray:
     """One unit vector per question: the sum of its texts' vectors, normalised."""
-    out = np.zeros((len(spans), vectors.shape[1] if len(vectors) else dim), dtype=np.float32)
-    for row, (start, end) in enumerate(spans):
-        combined = vectors[start:end].sum(axis=0)
-        norm = float(np.linalg.norm(combined)) or 1.0
-        out[row] = combined / norm
-    return out
+    if not spans:
+        return np.zeros((0, vectors.shape[1] if len(vectors) else dim), dtype=np.float32)
+    combined = vectors if len(spans) == len(vectors) else np.add.reduceat(vectors, [start for start, _ in spans])
+    norms = np.linalg.norm(combined, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(combined / norms, dtype=np.float32)
 
 
 def encode_questions(
@@ -313,7 +308,6 @@ def search(
     """
     words = wording or read_wording(index, question, path, exclude_in=exclude_bank_in is not None, exclude_out=exclude_bank_out is not None)
     section_of = index.chunk_sections
-    outside = _scan_aside(lambda: nearest_bank(index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out))
     cosines = index.cosines(q_vec)
     scores, ids = cosines.nearest_chunks(CANDIDATES)
     dense_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
@@ -322,6 +316,7 @@ def search(
     lex_scores = words.lexical
 
     in_rows, in_scores = nearest_bank(index.bank_in_index, q_vec, BANK_KEPT, exclude_bank_in)
+    _, out_scores = nearest_bank(index.bank_out_index, q_vec, VOTE_NEIGHBOURS, exclude_bank_out)
     bank_scores: dict[str, float] = {}
     for row, score in zip(in_rows[:BANK_NEIGHBOURS].tolist(), in_scores[:BANK_NEIGHBOURS].tolist(), strict=True):
         key = index.bank_in_sections[row]
@@ -401,7 +396,6 @@ def search(
         sentences = tuple(rank_sentences(index, evidence)) if order else ()
         features["lead_score"] = sentences[0].score if sentences else NO_LEAD_SCORE
         evidence = replace(evidence, ranked=sentences)
-    _, out_scores = outside.result()
     features.update(_bank_contrast(in_scores, out_scores))
     return evidence
 
@@ -421,14 +415,3 @@ def _bank_contrast(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, f
         "neighbours_in": float(weights[nearest < len(near_in)].sum() / weights.sum()) if weights.sum() > 0 else 0.5,
     }
 
-
-def _scan_aside(scan: Callable[[], T]) -> Future[T]:
-    """`scan` (a FAISS search, which leaves the interpreter free while it runs) on a side thread, at this thread's CPU
-    priority (`run_at`): the out-of-scope bank's neighbours are read only at the end of a search, for the abstention
-    features, so its scan runs while this thread ranks the sections and sentences. `time.sleep(0)` hands the
-    interpreter to the side thread at once, so the scan starts now rather than whenever this thread next lets go of
-    it. Part 1 of the benchmark alone, the two ways alternating in one process: p50 1.34–1.36× the bare baseline with
-    the scan inline, 1.31–1.34× aside, every answer over 17,590 questions the same."""
-    pending = _SCANS.submit(run_at, thread_priority(), scan)
-    time.sleep(0)
-    return pending
