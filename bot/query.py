@@ -95,11 +95,20 @@ _REQUEST = re.compile(
 """The frame of a formal request ("Kindly advise what …", "I would be grateful if you could kindly clarify whether …",
 "I am writing to enquire how …"): what follows it is the question, though no question mark ends it. "Kindly advise,
 as I am comparing openings" and "I am writing to enquire as I am planning my next move" ask nothing after it."""
+_REQUEST_VERB = re.compile(
+    r"(?:advise|clarify|explain|suggest|tell\s+me|let\s+me\s+know|inform\s+me|guide\s+me|enquire|inquire|know|understand|confirm|share)\b",
+    re.IGNORECASE,
+)
+"""What every `_REQUEST` holds: a message without it is no request, and is not searched for one (which tries the
+whole frame at every character)."""
 _ACKNOWLEDGEMENT = re.compile(r"^\s*(?:ok(?:ay)?|cool|great|got\s+it|nice)\W*$", re.IGNORECASE)
 PLEASANTRY_CHARS = 60
 """Greetings and thanks are looked for this far into each end only: they are short, and a long paste stays linear."""
 _EMOJI = frozenset({"So", "Sk"})
 _EMOJI_JOINERS = frozenset({"\u200d", "\ufe0f", "\ufe0e"})
+_ASCII_SYMBOLS = str.maketrans({"^": " ", "`": " "})
+"""The ASCII characters of `_EMOJI`'s categories: text all ASCII is read without looking each character up."""
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def clean_question(text: str, max_chars: int) -> str:
@@ -112,7 +121,7 @@ def clean_question(text: str, max_chars: int) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = _HTML_TAG.sub(" ", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    text = _ASCII_CONTROL.sub(" ", text) if text.isascii() else "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = _WS.sub(" ", text).strip()
     if len(text) > max_chars:
         cut = text[:max_chars]
@@ -139,7 +148,10 @@ def is_small_talk(text: str) -> bool:
 
 
 def _stripped(text: str) -> str:
-    kept = "".join(" " if unicodedata.category(ch) in _EMOJI or ch in _EMOJI_JOINERS else ch for ch in text)
+    if text.isascii():
+        kept = text.translate(_ASCII_SYMBOLS)
+    else:
+        kept = "".join(" " if unicodedata.category(ch) in _EMOJI or ch in _EMOJI_JOINERS else ch for ch in text)
     head, kept = kept[:PLEASANTRY_CHARS], kept[PLEASANTRY_CHARS:]
     for pattern in (_GREETING, _FILLER, _PREFACE, _LEAD_IN, _GREETING, _FILLER):
         head = pattern.sub("", head, count=1)
@@ -159,7 +171,7 @@ def as_questions(text: str) -> str:
     responsible for." → "what the VPMA is chiefly responsible for?"). Members who write to the bot as to a program
     office ask this way, and with no question mark the context sentence after a request was taken for what was asked
     (`asking_sentence`): of a blind set of such messages 38 % of the covered ones were answered."""
-    if not _REQUEST.search(text):
+    if not _REQUEST_VERB.search(text) or not _REQUEST.search(text):
         return text
     sentences = sentences_of(text)
     out = []

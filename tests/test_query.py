@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from bot.query import (
     as_questions,
+    clean_question,
     asking_sentence,
     focus_of,
     for_retrieval,
@@ -28,6 +29,20 @@ def test_greetings_prefaces_thanks_and_emoji_are_left_out():
     assert without_pleasantries("Thanks in advance - which credential is from the AAPL?") == "which credential is from the AAPL?"
     assert without_pleasantries("Hi there, do I need an MBA? Thanks so much!") == "do I need an MBA?"
     assert without_pleasantries("hey team 👋 how important is networking?") == "how important is networking?"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_text_is_read_as_any_other_text_is(text: str):
+    """All-ASCII messages skip the per-character look-up of symbols and control characters: what comes out must be what
+    the look-up gives (`^` and `` ` `` are symbols, as emoji are; tabs and bells are control characters)."""
+    accented = text + " é"
+    assert without_pleasantries(accented).removesuffix("é").rstrip() == without_pleasantries(text + " x").removesuffix("x").rstrip()
+    assert clean_question(accented, 1000) == (clean_question(text, 1000) + " é").lstrip()
+
+
+def test_symbols_and_control_characters_in_ascii_text_are_spaces():
+    assert without_pleasantries("hi ^_^ what does a `CMO` do?") == "_ what does a CMO do?"
+    assert clean_question("what\x07does a\tCMO do?", 100) == "what does a CMO do?"
 
 
 def test_words_that_only_look_like_small_talk_stay():
