@@ -402,16 +402,17 @@ def search(
 
 def _bank_contrast(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, float]:
     """The features that weigh the two banks' nearest questions against each other: the nearest out-of-scope one's
-    cosine, the nearest in-scope one's lead over it, and the in-scope share of the nearest ten of both."""
-    near_in = in_scores[:VOTE_NEIGHBOURS]
-    neighbours = np.concatenate([near_in, out_scores])
-    nearest = _top(neighbours, VOTE_NEIGHBOURS)
-    weights = np.maximum(neighbours[nearest], 0.0)
-    in_top = float(in_scores[0]) if len(in_scores) else 0.0
-    out_top = float(out_scores[0]) if len(out_scores) else 0.0
+    cosine, the nearest in-scope one's lead over it, and the in-scope share of the nearest ten of both. Twenty
+    numbers, read as Python floats: as arrays, each of the half-dozen steps cost more than its arithmetic."""
+    near_in = in_scores[:VOTE_NEIGHBOURS].tolist()
+    near_out = out_scores.tolist()
+    in_top = near_in[0] if near_in else 0.0
+    out_top = near_out[0] if near_out else 0.0
+    nearest = sorted([(score, True) for score in near_in] + [(score, False) for score in near_out], reverse=True)[:VOTE_NEIGHBOURS]
+    total = sum(max(score, 0.0) for score, _ in nearest)
+    inside = sum(max(score, 0.0) for score, is_in in nearest if is_in)
     return {
         "bank_out_top": out_top,
         "in_minus_out": in_top - out_top,
-        "neighbours_in": float(weights[nearest < len(near_in)].sum() / weights.sum()) if weights.sum() > 0 else 0.5,
+        "neighbours_in": inside / total if total > 0 else 0.5,
     }
-

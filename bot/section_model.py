@@ -18,6 +18,8 @@ learns how far to trust it on questions it has not seen.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from bot.fitted import model_arrays
@@ -64,8 +66,8 @@ def section_probabilities(params: dict, vector: np.ndarray) -> dict[str, float]:
     if not params.get("labels"):
         return {}
     coef, intercept = model_arrays(params, ("coef", "intercept"))
-    logits = coef @ vector + intercept
-    logits -= logits.max()
-    probs = np.exp(logits)
-    probs /= probs.sum()
-    return dict(zip(params["labels"], probs.tolist(), strict=True))
+    logits = (coef @ vector + intercept).tolist()
+    top = max(logits)
+    exps = [math.exp(logit - top) for logit in logits]
+    total = sum(exps)
+    return {label: e / total for label, e in zip(params["labels"], exps, strict=True)}

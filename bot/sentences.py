@@ -125,7 +125,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(SENTENCE_FEATURES)))
     chunks = [c for c, _, _ in spans]
     sizes = [end - start for _, start, end in spans]
-    rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
+    rows = np.array([row for _, start, end in spans for row in range(start, end)], dtype=np.int64)
     cosines = evidence.cosines or index.cosines(evidence.query_vector)
     cosine = cosines.sentences(rows)
     in_context = cosines.sentences(rows, in_context=True) if len(index.sentence_context_vectors) else cosine
@@ -203,10 +203,7 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         section_model,
         position,
     )
-    features = np.empty((len(rows), len(columns)))
-    for n, column in enumerate(columns):
-        features[:, n] = column
-    return rows, features
+    return rows, np.array(columns, dtype=np.float64).T
 
 
 def _votes(index: GuideIndex, nearest: np.ndarray, similarity: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
