@@ -25,7 +25,7 @@ from index.guide_index import GuideIndex, QuestionCosines
 from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
 from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
-from bot.sentences import RankedSentence, rank_sentences
+from bot.sentences import CANDIDATE_CHUNKS, Candidates, RankedSentence, rank_sentences
 from bot.successor import Section, section_asked_around
 from knowledge.acronyms import canonical_names, expand_acronyms, without_terms
 from knowledge.stopwords import ENGLISH_STOP_WORDS
@@ -37,6 +37,9 @@ LEXICAL_WEIGHT = 1.3
 BANK_WEIGHT = 0.8
 BANK_NEIGHBOURS = 10
 CANDIDATES = 50
+BEST_SENTENCE_CHUNKS = 10
+"""The best chunks whose best sentences search reads ("sentence_top", and a passage's best sentence where the ranker
+scored none of its section's): among the sentence ranker's candidates (`bot.sentences.CANDIDATE_CHUNKS`)."""
 MERGE_MAX_CHARS = 1600
 
 FEATURES = (
@@ -95,6 +98,8 @@ class Evidence:
     answer leads with."""
     cosines: QuestionCosines | None = None
     """The question's cosines with the guide's sentences and chunks, which the sentence ranker reads too."""
+    candidates: Candidates | None = None
+    """The sentences the ranker scores, with their cosines (`bot.sentences.Candidates`)."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -334,21 +339,20 @@ def search(
         candidates.update(index.section_chunks.get(key, ()))
     fused = {idx: fused_sections.get(section_of[idx], 0.0) for idx in candidates}
     order = tuple(sorted(candidates, key=lambda i: (-fused[i], -dense_scores.get(i, -1.0), i)))
+    best_chunks = frozenset(order[:BEST_SENTENCE_CHUNKS])
 
+    to_rank = Candidates.of(index, order, words.around, cosines)
     best_sentence: dict[int, tuple[str, float]] = {}
     sentence_top = -1.0
-    spans = [(idx, *index.sentence_rows(idx)) for idx in order[:10]]
-    spans = [(idx, start, end) for idx, start, end in spans if end > start]
-    if spans:
-        rows = np.concatenate([np.arange(start, end) for _, start, end in spans])
-        sims = cosines.sentences(rows).tolist()
-        offset = 0
-        for idx, start, end in spans:
-            chunk_sims = sims[offset : offset + end - start]
+    sims = to_rank.cosine.tolist()
+    offset = 0
+    for idx, size in zip(to_rank.chunks, to_rank.sizes, strict=True):
+        if idx in best_chunks:
+            chunk_sims = sims[offset : offset + size]
             best = chunk_sims.index(max(chunk_sims))
             best_sentence[idx] = (index.chunks[idx].sentences[best], chunk_sims[best])
-            offset += end - start
-        sentence_top = max(sims)
+            sentence_top = max(sentence_top, chunk_sims[best])
+        offset += size
 
     dense_sorted = sorted(dense_scores.values(), reverse=True)
     dense_top = dense_sorted[0] if dense_sorted else 0.0
@@ -388,6 +392,7 @@ def search(
         tokens,
         (in_rows, in_scores),
         cosines=cosines,
+        candidates=to_rank,
         named_tokens=words.named_tokens,
         section_probs=section_probs,
         around=words.around,
@@ -416,3 +421,6 @@ def _bank_contrast(in_scores: np.ndarray, out_scores: np.ndarray) -> dict[str, f
         "in_minus_out": in_top - out_top,
         "neighbours_in": inside / total if total > 0 else 0.5,
     }
+
+
+assert BEST_SENTENCE_CHUNKS <= CANDIDATE_CHUNKS, "search reads the best sentences of the ranker's candidate chunks"

@@ -14,6 +14,8 @@ scored with itself left out, like the abstention model.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -23,7 +25,7 @@ from index.lexical import tokenize_one
 
 if TYPE_CHECKING:
     from bot.retrieval import Evidence
-    from index.guide_index import GuideIndex
+    from index.guide_index import GuideIndex, QuestionCosines
 
 RANKER_VERSION = "21"
 CANDIDATE_CHUNKS = 11
@@ -112,23 +114,39 @@ def _lexical_overlap(
     return np.array(overlap) / total
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The sentences an answer is looked for in: those of the best chunks of the section ranking, then of the section
+    a question asks what comes after or before (`bot.successor`), chunk by chunk, with their cosines with the question.
+    Search reads them too (`bot.retrieval.search`: each chunk's best sentence)."""
+
+    chunks: list[int]
+    sizes: list[int]
+    rows: np.ndarray
+    cosines: QuestionCosines
+    cosine: np.ndarray
+
+    @classmethod
+    def of(cls, index: GuideIndex, order: Sequence[int], around: str | None, cosines: QuestionCosines) -> Candidates:
+        chunks = list(order[:CANDIDATE_CHUNKS])
+        if around is not None:
+            chunks += [c for c in index.section_chunks.get(around, ()) if c not in chunks]
+        spans = [(c, start, end) for c in chunks for start, end in (index.sentence_rows(c),) if end > start]
+        rows = np.array([row for _, start, end in spans for row in range(start, end)], dtype=np.int64)
+        return cls([c for c, _, _ in spans], [end - start for _, start, end in spans], rows, cosines, cosines.sentences(rows))
+
+
 def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
     """Candidate sentence rows and their feature matrix, one row per sentence.
 
     Built a chunk at a time (a handful) rather than a sentence at a time: this runs for every question.
     """
-    candidates = list(evidence.order[:CANDIDATE_CHUNKS])
-    if evidence.around is not None:
-        candidates += [c for c in index.section_chunks.get(evidence.around, ()) if c not in candidates]
-    spans = [(c, start, end) for c in candidates for start, end in (index.sentence_rows(c),) if end > start]
-    if not spans:
+    candidates = evidence.candidates or Candidates.of(index, evidence.order, evidence.around, index.cosines(evidence.query_vector))
+    if not candidates.chunks:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(SENTENCE_FEATURES)))
-    chunks = [c for c, _, _ in spans]
-    sizes = [end - start for _, start, end in spans]
-    rows = np.array([row for _, start, end in spans for row in range(start, end)], dtype=np.int64)
-    cosines = evidence.cosines or index.cosines(evidence.query_vector)
-    cosine = cosines.sentences(rows)
-    in_context = cosines.sentences(rows, in_context=True) if len(index.sentence_context_vectors) else cosine
+    chunks, sizes, rows = candidates.chunks, candidates.sizes, candidates.rows
+    cosine = candidates.cosine
+    in_context = candidates.cosines.sentences(rows, in_context=True) if len(index.sentence_context_vectors) else cosine
     # The guide's topic ("CMO") is in nearly every question and many sentences: overlap on it says nothing,
     # even when the topic is all a question names. Counted then, it led "How to become a CMO" with whichever
     # sentence happens to say "CMO" ("… to secure a CMO placement"), not the overview's, which says "this senior
@@ -234,12 +252,11 @@ def rank_sentences(index: GuideIndex, evidence: Evidence) -> list[RankedSentence
         return []
     scores = score(index.ranker, features)
     order = np.argsort(-scores)
-    ordered_rows = rows[order]
-    chunks = index.sentence_chunk[ordered_rows]
-    starts = index.chunk_sentence_offsets[chunks]
+    ordered = rows[order]
+    texts = index.sentence_texts
     return [
-        RankedSentence(row, chunk, index.chunks[chunk].sentences[row - start], value)
-        for row, chunk, start, value in zip(ordered_rows.tolist(), chunks.tolist(), starts.tolist(), scores[order].tolist(), strict=True)
+        RankedSentence(row, chunk, texts[row], value)
+        for row, chunk, value in zip(ordered.tolist(), index.sentence_chunk[ordered].tolist(), scores[order].tolist(), strict=True)
     ]
 
 

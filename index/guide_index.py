@@ -105,6 +105,8 @@ class GuideIndex:
         self._heading_terms: dict[int, frozenset[str]] = {}
         self._bank_in_tokens: dict[int, tuple[str, ...]] = {}
         self._stacked = self._stack()
+        self.sentence_texts = [sentence for chunk in self.chunks for sentence in chunk.sentences]
+        """Each sentence by row: an answer reads dozens, one at a time."""
 
     def bank_in_tokens(self, row: int) -> tuple[str, ...]:
         """The stemmed words of one in-scope bank question, in order (the banks' texts list the in-scope ones first)."""
