@@ -343,7 +343,8 @@ class AnswerEngine:
         for key in order:
             in_order = members.get(key, [])
             lead_chunk = best[key].chunk if key in best else in_order[0]
-            groups.append(SectionGroup(key, self._quoted(lead_chunk, tuple(in_order)), best.get(key)))
+            quoted = (lead_chunk,) if not in_order or in_order == [lead_chunk] else self._quoted(lead_chunk, tuple(in_order))
+            groups.append(SectionGroup(key, quoted, best.get(key)))
         return groups
 
     def _quoted(self, lead_chunk: int, in_order: tuple[int, ...]) -> tuple[int, ...]:
@@ -444,8 +445,9 @@ def shown_sections(groups: list[SectionGroup], lead: list[RankedSentence], top_k
     top = groups[0].best.score if groups and groups[0].best else 0.0
     shown: list[SectionGroup] = []
     for n, group in enumerate(groups):
-        cited = any(s.chunk in group.chunks for s in lead)
+        if len(shown) == top_k:
+            break
         close = group.best is not None and top - group.best.score <= PASSAGE_MARGIN
-        if len(shown) < top_k and (n == 0 or cited or close):
+        if n == 0 or close or any(s.chunk in group.chunks for s in lead):
             shown.append(group)
     return shown
