@@ -173,12 +173,12 @@ def sentence_features(index: GuideIndex, evidence: Evidence) -> tuple[np.ndarray
         nearest, similarity = nearest[same_end], similarity[same_end]
     by_sentence: dict[int, float] = {}
     by_section: dict[str, float] = {}
-    answers = index.bank_in_sentences
-    for b, near in zip(nearest[:BANK_NEIGHBOURS].tolist(), similarity[:BANK_NEIGHBOURS].tolist(), strict=True):
+    near_rows = nearest[:BANK_NEIGHBOURS]
+    answer_rows = index.bank_in_sentences[near_rows].tolist() if len(index.bank_in_sentences) else [-1] * len(near_rows)
+    for b, near, answer_row in zip(near_rows.tolist(), similarity[:BANK_NEIGHBOURS].tolist(), answer_rows, strict=True):
         sim = max(0.0, near)
         key = index.bank_in_sections[b]
         by_section[key] = max(by_section.get(key, 0.0), sim)
-        answer_row = int(answers[b]) if len(answers) else -1
         if answer_row >= 0:
             by_sentence[answer_row] = max(by_sentence.get(answer_row, 0.0), sim)
     bank_sentence = np.array([by_sentence.get(r, 0.0) for r in rows.tolist()]) if by_sentence else np.zeros(len(rows))
