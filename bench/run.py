@@ -600,9 +600,9 @@ NOTES = """## How to read it
 
 - **1 latency**: each dev question is timed through `AnswerEngine.answer` (cleaning, one encode call of the
   question and, for long questions, its asking sentence, with the question's words read on another thread while
-  the model runs, hybrid retrieval with the out-of-scope bank scanned on another thread while the sections and
-  sentences are ranked, abstention, passages) and through the bare baseline, alternately, so both see
-  the same noise.
+  the model runs, hybrid retrieval with both question banks scanned, one product of the question with a small
+  guide's sentence and chunk vectors, sentence ranking, abstention, passages) and through the bare baseline,
+  alternately, so both see the same noise.
 - **2 HTTP**: `guidebot serve` as a subprocess on loopback. The Slack and Teams rows (`bench/platforms.py`):
   50 members, each sending a question, waiting for the acknowledgement (the HTTP response), then for the
   answer to reach the recording fake (`guidebot_testing/slack.py`'s Web API, `guidebot_testing/teams.py`'s connector),
