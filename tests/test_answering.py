@@ -641,3 +641,46 @@ def test_pay_and_specialties_as_what_is_asked_are_refused(engine: AnswerEngine, 
     "payment" in its embedding, and a specialty is a word no guide sentence holds (`bot.pay`, `bot.specialties`)."""
     answer = engine.answer(question)
     assert answer.abstained and answer.reason == "out_of_scope", answer.lead
+
+
+def test_the_bank_features_weigh_the_nearest_questions_of_both_banks(engine: AnswerEngine):
+    """What the abstention model reads of the two banks, checked against every bank question's cosine taken in full:
+    the nearest of each, and the in-scope share (by cosine) of the ten nearest of both."""
+    import numpy as np
+
+    index = engine.index
+    asked_in, asked_out = index.bank_texts[0], index.bank_texts[len(index.bank_in)]
+    for question, inside in ((asked_in, True), (asked_out, False)):
+        query = engine.query(question)
+        vector = engine.encode([query])[0]
+        features = engine.evidence(query, vector).features
+        in_cos, out_cos = np.sort(index.bank_in @ vector)[::-1], np.sort(index.bank_out @ vector)[::-1]
+        nearest = sorted([(c, True) for c in in_cos[:10]] + [(c, False) for c in out_cos[:10]], reverse=True)[:10]
+        share = sum(max(c, 0) for c, is_in in nearest if is_in) / sum(max(c, 0) for c, _ in nearest)
+        assert features["bank_in_top"] == pytest.approx(in_cos[0], abs=1e-3)
+        assert features["bank_out_top"] == pytest.approx(out_cos[0], abs=1e-3)
+        assert features["in_minus_out"] == pytest.approx(in_cos[0] - out_cos[0], abs=2e-3)
+        assert features["neighbours_in"] == pytest.approx(share, abs=1e-2)
+        assert (features["in_minus_out"] > 0) == inside, "a bank's own question is nearest its own bank"
+
+
+def test_each_of_the_best_chunks_offers_its_sentence_nearest_the_question(engine: AnswerEngine):
+    """The sentence a passage falls back to quoting and the "sentence_top" feature: of the ten best chunks, each one's
+    sentence with the highest cosine, checked against the sentence vectors multiplied in full."""
+    import numpy as np
+
+    index = engine.index
+    for question in ("Which credential is from the AAPL?", "What does a VPMA do all day?", "How are most top executive jobs filled?"):
+        query = engine.query(question)
+        vector = engine.encode([query])[0]
+        evidence = engine.evidence(query, vector)
+        cosines = np.asarray(index.sentence_vectors) @ vector
+        best_chunks = [c for c in evidence.order[:10] if index.chunks[c].sentences]
+        assert sorted(evidence.best_sentence) == sorted(best_chunks)
+        for chunk in best_chunks:
+            start, end = index.sentence_rows(chunk)
+            text, cosine = evidence.best_sentence[chunk]
+            assert text == index.chunks[chunk].sentences[int(np.argmax(cosines[start:end]))]
+            assert cosine == pytest.approx(float(cosines[start:end].max()), abs=1e-5)
+        top = max(float(cosines[slice(*index.sentence_rows(c))].max()) for c in best_chunks)
+        assert evidence.features["sentence_top"] == pytest.approx(top, abs=1e-5)
