@@ -21,7 +21,7 @@ import numpy as np
 from index import dense as dense_ops
 from index import lexical
 from index.embedder import Embedder, encode_alongside
-from index.guide_index import GuideIndex, QuestionCosines
+from index.guide_index import GuideIndex
 from bot.query import MANNER_FORMS, focus_of
 from bot.section_model import section_probabilities
 from bot.sentences import VOTE_NEIGHBOURS as SENTENCE_VOTES
@@ -96,10 +96,8 @@ class Evidence:
     around: str | None = None
     """The section of the step that comes after or before the one the question names (`bot.successor`), which its
     answer leads with."""
-    cosines: QuestionCosines | None = None
-    """The question's cosines with the guide's sentences and chunks, which the sentence ranker reads too."""
     candidates: Candidates | None = None
-    """The sentences the ranker scores, with their cosines (`bot.sentences.Candidates`)."""
+    """The sentences the ranker scores, with the question's cosines (`bot.sentences.Candidates`)."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.features[name] for name in FEATURES], dtype=np.float64)
@@ -391,7 +389,6 @@ def search(
         q_vec,
         tokens,
         (in_rows, in_scores),
-        cosines=cosines,
         candidates=to_rank,
         named_tokens=words.named_tokens,
         section_probs=section_probs,
